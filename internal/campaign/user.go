@@ -1,0 +1,93 @@
+// Package campaign holds the users who must leave SMS verification, their state and deadlines,
+// and the signed links that lead them to their personal notice.
+package campaign
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// State is where a user stands in the retirement of SMS verification.
+type State string
+
+// A user's state moves notified → verified → enrolled → retired.
+const (
+	StateNotified State = "notified"
+	StateVerified State = "verified"
+	StateEnrolled State = "enrolled"
+	StateRetired  State = "retired"
+)
+
+// Valid reports whether s is a known state.
+func (s State) Valid() bool {
+	switch s {
+	case StateNotified, StateVerified, StateEnrolled, StateRetired:
+		return true
+	}
+	return false
+}
+
+// ErrUserNotFound reports an account that is not in the roster.
+var ErrUserNotFound = errors.New("user not found")
+
+// User is one account that must move off SMS verification.
+type User struct {
+	ID           string
+	Phone        string // E.164
+	Email        string
+	Name         string
+	Locale       string // "zh-Hans", "en" or empty for the browser's choice
+	Deadline     Date
+	HasIDLast4   bool
+	State        State
+	SMSRetiredAt time.Time // zero while SMS is still in use
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Date is a calendar date without a time zone, such as a deadline.
+type Date struct {
+	Year  int
+	Month time.Month
+	Day   int
+}
+
+// ParseDate reads a date written as YYYY-MM-DD.
+func ParseDate(s string) (Date, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return Date{}, fmt.Errorf("parse date %q: want YYYY-MM-DD", s)
+	}
+	return Date{t.Year(), t.Month(), t.Day()}, nil
+}
+
+// DateOf returns the calendar date of t in loc.
+func DateOf(t time.Time, loc *time.Location) Date {
+	y, m, d := t.In(loc).Date()
+	return Date{y, m, d}
+}
+
+// String writes the date as YYYY-MM-DD.
+func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day) }
+
+// IsZero reports whether the date is unset.
+func (d Date) IsZero() bool { return d.Year == 0 }
+
+// Time returns midnight at the start of the date in loc.
+func (d Date) Time(loc *time.Location) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
+}
+
+// DaysLeft counts the whole days from now's date in loc until the deadline: 0 on the deadline
+// itself, negative once it has passed. The deadline day still counts as a day to act.
+func (u User) DaysLeft(now time.Time, loc *time.Location) int {
+	today := DateOf(now, loc).Time(time.UTC)
+	due := u.Deadline.Time(time.UTC)
+	return int(due.Sub(today).Hours() / 24)
+}
+
+// PastDeadline reports whether the user's deadline has passed, in loc.
+func (u User) PastDeadline(now time.Time, loc *time.Location) bool {
+	return u.DaysLeft(now, loc) < 0
+}

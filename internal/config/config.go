@@ -1,0 +1,241 @@
+// Package config holds the one configuration struct, read from flags and SMSRETIRE_* environment
+// variables once in cmd/ and passed down.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is every setting of smsretire.
+type Config struct {
+	Addr           string
+	BaseURL        string
+	DatabaseURL    string
+	DataDir        string
+	Demo           bool
+	LogLevel       string
+	TimeZone       string
+	SupportEmail   string
+	SupportPhone   string
+	NoticeLinkTTL  time.Duration
+	ShutdownGrace  time.Duration
+	ReadTimeout    time.Duration
+	WriteTimeout   time.Duration
+	DefaultRegion  string
+	ServiceName    string
+	SessionMaxAge  time.Duration
+	ElevatedWindow time.Duration
+
+	// Verification (codes, attempts, delivery).
+	CodeTTL            time.Duration
+	ResendWait         time.Duration
+	SendsPerHour       int
+	MaxCodeAttempts    int
+	LockoutDuration    time.Duration
+	ClientAttemptsHour int
+	KnowledgeSuffices  bool
+	SMSGateway         string
+	SMSURL             string
+	SMTPURL            string
+	MailFrom           string
+
+	// Secrets come only from the environment (never flags, which other users can see in ps).
+	SessionKey     string
+	TokenKey       string
+	HashKey        string
+	EncryptionKeys string
+}
+
+// Secret names the environment variables that carry keys.
+var Secrets = []struct{ Env, Help string }{
+	{"SMSRETIRE_SESSION_KEY", "base64, ≥32 bytes: signs and encrypts session cookies"},
+	{"SMSRETIRE_TOKEN_KEY", "base64, ≥32 bytes: signs notice links"},
+	{"SMSRETIRE_HASH_KEY", "base64, ≥32 bytes: keys the hashes of ID digits and one-time codes"},
+	{"SMSRETIRE_ENCRYPTION_KEYS", "id:base64 pairs, comma-separated, newest first: encrypt TOTP secrets at rest"},
+}
+
+// FlagSet returns a flag set bound to c, with every default in place.
+func (c *Config) FlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&c.BaseURL, "base-url", "", "public URL of the portal, used in links (default http://ADDR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", "sqlite://data/smsretire.db", "sqlite:PATH, sqlite://PATH or postgres://…")
+	fs.StringVar(&c.DataDir, "data-dir", "data", "directory for development keys")
+	fs.BoolVar(&c.Demo, "demo", false, "seed demo users and show the development outbox")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.TimeZone, "time-zone", "Asia/Shanghai", "time zone for deadlines and times shown to users")
+	fs.StringVar(&c.SupportEmail, "support-email", "support@example.com", "support contact shown in the footer")
+	fs.StringVar(&c.SupportPhone, "support-phone", "400-000-0000", "support telephone shown in the footer")
+	fs.DurationVar(&c.NoticeLinkTTL, "notice-link-ttl", 30*24*time.Hour, "how long a signed notice link stays valid")
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 20*time.Second, "how long shutdown waits for requests in flight")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", 15*time.Second, "HTTP read timeout")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", 30*time.Second, "HTTP write timeout")
+	fs.StringVar(&c.DefaultRegion, "default-region", "CN", "region for phone numbers written without a country code")
+	fs.StringVar(&c.ServiceName, "service-name", "smsretire", "name of the service, used as TOTP issuer and in messages")
+	fs.DurationVar(&c.SessionMaxAge, "session-max-age", 12*time.Hour, "absolute lifetime of a session")
+	fs.DurationVar(&c.ElevatedWindow, "elevated-window", 15*time.Minute, "how long a verified identity allows enrollment")
+	fs.DurationVar(&c.CodeTTL, "code-ttl", 10*time.Minute, "lifetime of a one-time code")
+	fs.DurationVar(&c.ResendWait, "resend-wait", 60*time.Second, "wait before another code may be sent")
+	fs.IntVar(&c.SendsPerHour, "sends-per-hour", 5, "codes sent per account and hour at most")
+	fs.IntVar(&c.MaxCodeAttempts, "max-code-attempts", 5, "wrong codes before a method locks for the account")
+	fs.DurationVar(&c.LockoutDuration, "lockout", 15*time.Minute, "how long a locked method stays locked")
+	fs.IntVar(&c.ClientAttemptsHour, "client-attempts-per-hour", 30, "wrong answers per client IP and hour before it is refused")
+	fs.BoolVar(&c.KnowledgeSuffices, "knowledge-suffices", false, "the knowledge check alone verifies identity")
+	fs.StringVar(&c.SMSGateway, "sms-gateway", "log", "log or http")
+	fs.StringVar(&c.SMSURL, "sms-url", "", "URL of the operator's SMS gateway (with --sms-gateway=http)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", "", "smtp://user:pass@host:587 (STARTTLS) or smtps://… (implicit TLS); empty logs mail")
+	fs.StringVar(&c.MailFrom, "mail-from", "smsretire <no-reply@example.com>", "sender of email")
+	return fs
+}
+
+// EnvName returns the environment variable that sets a flag.
+func EnvName(flagName string) string {
+	return "SMSRETIRE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Parse reads args, then fills every flag not given on the command line from its environment
+// variable. Flags win over the environment, which wins over defaults.
+func (c *Config) Parse(name string, args []string, getenv func(string) string) (*flag.FlagSet, error) {
+	fs := c.FlagSet(name)
+	if err := fs.Parse(args); err != nil {
+		return fs, err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
+		if v := getenv(EnvName(f.Name)); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", EnvName(f.Name), err))
+			}
+		}
+	})
+	c.SessionKey = getenv("SMSRETIRE_SESSION_KEY")
+	c.TokenKey = getenv("SMSRETIRE_TOKEN_KEY")
+	c.HashKey = getenv("SMSRETIRE_HASH_KEY")
+	c.EncryptionKeys = getenv("SMSRETIRE_ENCRYPTION_KEYS")
+	if err := errors.Join(errs...); err != nil {
+		return fs, err
+	}
+	return fs, c.Validate()
+}
+
+// Default returns the configuration with every default and no environment.
+func Default() Config {
+	var c Config
+	c.FlagSet("default")
+	return c
+}
+
+// Validate checks settings that flags cannot check alone.
+func (c *Config) Validate() error {
+	if _, err := time.LoadLocation(c.TimeZone); err != nil {
+		return fmt.Errorf("time-zone: %w", err)
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = "http://" + c.Addr
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("base-url %q: want http(s)://host[:port]", c.BaseURL)
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if _, err := ParseDatabaseURL(c.DatabaseURL); err != nil {
+		return err
+	}
+	switch c.SMSGateway {
+	case "log":
+	case "http":
+		if c.SMSURL == "" {
+			return errors.New("sms-gateway http needs sms-url")
+		}
+	default:
+		return fmt.Errorf("sms-gateway %q: want log or http", c.SMSGateway)
+	}
+	if c.MaxCodeAttempts < 1 || c.SendsPerHour < 1 || c.ClientAttemptsHour < 1 {
+		return errors.New("attempt and send limits must be at least 1")
+	}
+	return nil
+}
+
+// Location returns the configured time zone.
+func (c *Config) Location() *time.Location {
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// SecureCookies reports whether cookies must be marked Secure: the portal is served over https.
+func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }
+
+// LoopbackOnly reports whether the server listens only on a loopback address, where development
+// keys are allowed.
+func (c *Config) LoopbackOnly() bool {
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Database names a store: its driver and where it is.
+type Database struct {
+	Driver string // "sqlite" or "postgres"
+	Path   string // file path for SQLite
+	URL    string // connection URL for PostgreSQL
+}
+
+// ParseDatabaseURL reads sqlite:PATH, sqlite://PATH (so sqlite:///tmp/x.db is /tmp/x.db) or a
+// postgres:// / postgresql:// URL.
+func ParseDatabaseURL(s string) (Database, error) {
+	switch {
+	case strings.HasPrefix(s, "sqlite://"):
+		return sqlitePath(strings.TrimPrefix(s, "sqlite://"), s)
+	case strings.HasPrefix(s, "sqlite:"):
+		return sqlitePath(strings.TrimPrefix(s, "sqlite:"), s)
+	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
+		if _, err := url.Parse(s); err != nil {
+			return Database{}, fmt.Errorf("database-url: %w", err)
+		}
+		return Database{Driver: "postgres", URL: s}, nil
+	}
+	return Database{}, fmt.Errorf("database-url %q: want sqlite:PATH or postgres://…", redact(s))
+}
+
+func sqlitePath(p, orig string) (Database, error) {
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	if p == "" {
+		return Database{}, fmt.Errorf("database-url %q: no file named", orig)
+	}
+	return Database{Driver: "sqlite", Path: filepath.Clean(p)}, nil
+}
+
+func redact(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		u.User = url.User(u.User.Username())
+		return u.String()
+	}
+	return s
+}
+
+// Getenv is os.Getenv, named so callers can pass it.
+func Getenv(k string) string { return os.Getenv(k) }

@@ -1,0 +1,174 @@
+// Package keyring loads the portal's secret keys from configuration, or in development generates
+// them once into the data directory.
+package keyring
+
+import (
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Keys are the portal's secrets.
+type Keys struct {
+	Session    []byte   // signs and encrypts session cookies
+	Token      []byte   // signs notice links
+	Hash       []byte   // keys stored hashes of ID digits and codes
+	Encryption []EncKey // encrypt data at rest; the first is used for new data
+}
+
+// EncKey is one data-encryption key with the ID stored beside its ciphertexts.
+type EncKey struct {
+	ID  string
+	Key []byte
+}
+
+// Env holds the key settings as given in the environment.
+type Env struct {
+	Session, Token, Hash, Encryption string
+}
+
+// Configured reports whether every key is set.
+func (e Env) Configured() bool {
+	return e.Session != "" && e.Token != "" && e.Hash != "" && e.Encryption != ""
+}
+
+// ErrNotConfigured is returned when keys are missing and development keys are not allowed.
+var ErrNotConfigured = errors.New("keys not configured: set SMSRETIRE_SESSION_KEY, SMSRETIRE_TOKEN_KEY, SMSRETIRE_HASH_KEY and SMSRETIRE_ENCRYPTION_KEYS")
+
+const devFile = "dev-keys.json"
+
+// Load returns the configured keys. When some are missing and allowDev is true, it reads them from
+// dataDir/dev-keys.json, generating that file the first time; generated is then true so the
+// caller can warn.
+func Load(env Env, dataDir string, allowDev bool) (k Keys, generated bool, err error) {
+	if env.Configured() {
+		k, err = fromEnv(env)
+		return k, false, err
+	}
+	if env.Session != "" || env.Token != "" || env.Hash != "" || env.Encryption != "" {
+		return Keys{}, false, errors.New("keys partly configured: set all four SMSRETIRE_*_KEY(S) variables or none")
+	}
+	if !allowDev {
+		return Keys{}, false, ErrNotConfigured
+	}
+	return loadDev(filepath.Join(dataDir, devFile))
+}
+
+func fromEnv(env Env) (Keys, error) {
+	var k Keys
+	var err error
+	if k.Session, err = decode("SMSRETIRE_SESSION_KEY", env.Session); err != nil {
+		return k, err
+	}
+	if k.Token, err = decode("SMSRETIRE_TOKEN_KEY", env.Token); err != nil {
+		return k, err
+	}
+	if k.Hash, err = decode("SMSRETIRE_HASH_KEY", env.Hash); err != nil {
+		return k, err
+	}
+	k.Encryption, err = ParseEncryptionKeys(env.Encryption)
+	return k, err
+}
+
+// ParseEncryptionKeys reads "id:base64,id:base64", newest first; each key must be 32 bytes (AES-256).
+func ParseEncryptionKeys(s string) ([]EncKey, error) {
+	var out []EncKey
+	seen := map[string]bool{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		id, b64, ok := strings.Cut(part, ":")
+		if !ok || id == "" || len(id) > 32 {
+			return nil, fmt.Errorf("SMSRETIRE_ENCRYPTION_KEYS: want id:base64 pairs")
+		}
+		if seen[id] {
+			return nil, fmt.Errorf("SMSRETIRE_ENCRYPTION_KEYS: key id %q twice", id)
+		}
+		seen[id] = true
+		key, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			key, err = base64.RawURLEncoding.DecodeString(b64)
+		}
+		if err != nil || len(key) != 32 {
+			return nil, fmt.Errorf("SMSRETIRE_ENCRYPTION_KEYS: key %q must be 32 bytes in base64", id)
+		}
+		out = append(out, EncKey{ID: id, Key: key})
+	}
+	return out, nil
+}
+
+func decode(name, s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		b, err = base64.RawURLEncoding.DecodeString(s)
+	}
+	if err != nil || len(b) < 32 {
+		return nil, fmt.Errorf("%s must be at least 32 bytes in base64", name)
+	}
+	return b, nil
+}
+
+type devKeys struct {
+	Session    string `json:"session"`
+	Token      string `json:"token"`
+	Hash       string `json:"hash"`
+	Encryption string `json:"encryption"`
+}
+
+func loadDev(path string) (Keys, bool, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		var d devKeys
+		if err := json.Unmarshal(b, &d); err != nil {
+			return Keys{}, false, fmt.Errorf("read %s: %w", path, err)
+		}
+		k, err := fromEnv(Env(d))
+		return k, false, err
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return Keys{}, false, fmt.Errorf("read %s: %w", path, err)
+	}
+	d := devKeys{Session: random(), Token: random(), Hash: random(), Encryption: "dev1:" + random()}
+	b, _ = json.MarshalIndent(d, "", "  ")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return Keys{}, false, fmt.Errorf("create data dir: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return loadDev(path) // another process won the race
+	}
+	if err != nil {
+		return Keys{}, false, fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return Keys{}, false, fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return Keys{}, false, fmt.Errorf("write %s: %w", path, err)
+	}
+	k, err := fromEnv(Env(d))
+	return k, true, err
+}
+
+func random() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// Derive returns n bytes derived from secret for one purpose, so one configured key can feed
+// several independent uses.
+func Derive(secret []byte, purpose string, n int) []byte {
+	out, err := hkdf.Key(sha256.New, secret, nil, "smsretire "+purpose, n)
+	if err != nil {
+		panic(fmt.Sprintf("hkdf: %v", err)) // only for n beyond 255*32, a programming error
+	}
+	return out
+}

@@ -1,0 +1,188 @@
+// Package store keeps smsretire's data in SQLite or PostgreSQL through one SQL implementation;
+// the dialect differences live in the migrations and in a few marked queries.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/smsretire/smsretire/internal/config"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect tells the two databases apart where their SQL differs.
+type Dialect int
+
+// The supported databases.
+const (
+	SQLite Dialect = iota
+	Postgres
+)
+
+// SQL is the store over a database/sql handle.
+type SQL struct {
+	db      *sql.DB
+	dialect Dialect
+}
+
+// Open connects to the database named by db. It does not migrate; call Migrate.
+func Open(ctx context.Context, db config.Database) (*SQL, error) {
+	switch db.Driver {
+	case "sqlite":
+		if dir := filepath.Dir(db.Path); dir != "." {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("open sqlite: %w", err)
+			}
+		}
+		dsn := "file:" + db.Path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		h, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		h.SetMaxOpenConns(4)
+		s := &SQL{db: h, dialect: SQLite}
+		if err := h.PingContext(ctx); err != nil {
+			h.Close()
+			return nil, fmt.Errorf("open sqlite %s: %w", db.Path, err)
+		}
+		return s, nil
+	case "postgres":
+		h, err := sql.Open("pgx", db.URL)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		h.SetMaxOpenConns(20)
+		h.SetMaxIdleConns(10)
+		h.SetConnMaxIdleTime(5 * time.Minute)
+		if err := h.PingContext(ctx); err != nil {
+			h.Close()
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		return &SQL{db: h, dialect: Postgres}, nil
+	}
+	return nil, fmt.Errorf("open store: unknown driver %q", db.Driver)
+}
+
+// Dialect reports which database the store uses.
+func (s *SQL) Dialect() Dialect { return s.dialect }
+
+// DB returns the underlying handle, for tests and bulk operations.
+func (s *SQL) DB() *sql.DB { return s.db }
+
+// Close releases the database.
+func (s *SQL) Close() error { return s.db.Close() }
+
+// Ping checks that the database answers.
+func (s *SQL) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Migrate applies every pending migration. On PostgreSQL it holds an advisory lock, so that
+// instances starting together apply them once.
+func (s *SQL) Migrate(ctx context.Context) error {
+	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
+	var opts []goose.ProviderOption
+	if s.dialect == Postgres {
+		dialect, dir = goose.DialectPostgres, "migrations/postgres"
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	sub, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	p, err := goose.NewProvider(dialect, s.db, sub, opts...)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// q rewrites a query written with ? placeholders for the store's dialect.
+func (s *SQL) q(query string) string {
+	if s.dialect != Postgres || !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+// querier is what a *sql.DB and a *sql.Tx share.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Tx is a transaction handed to a function passed to InTx; its methods write through it.
+type Tx struct {
+	s  *SQL
+	tx *sql.Tx
+}
+
+// InTx runs fn in one transaction: committed when fn returns nil, rolled back otherwise.
+func (s *SQL) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(&Tx{s: s, tx: tx}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.UnixMilli(v.Int64)
+}
+
+func nullMS(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
+}
+
+// ErrNotFound reports a row that does not exist.
+var ErrNotFound = errors.New("not found")

@@ -1,0 +1,237 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/smsretire/smsretire/internal/campaign"
+)
+
+const userColumns = `id, phone, email, name, locale, deadline, id_last4_hash IS NOT NULL, state, sms_retired_at, created_at, updated_at`
+
+func scanUser(row interface{ Scan(...any) error }) (campaign.User, error) {
+	var u campaign.User
+	var deadline, state string
+	var retired sql.NullInt64
+	var created, updated int64
+	if err := row.Scan(&u.ID, &u.Phone, &u.Email, &u.Name, &u.Locale, &deadline, &u.HasIDLast4, &state, &retired, &created, &updated); err != nil {
+		return u, err
+	}
+	d, err := campaign.ParseDate(deadline)
+	if err != nil {
+		return u, fmt.Errorf("user %s: %w", u.ID, err)
+	}
+	u.Deadline, u.State = d, campaign.State(state)
+	u.SMSRetiredAt = fromMS(retired)
+	u.CreatedAt, u.UpdatedAt = time.UnixMilli(created), time.UnixMilli(updated)
+	return u, nil
+}
+
+// UserByID returns one user, or campaign.ErrUserNotFound.
+func (s *SQL) UserByID(ctx context.Context, id string) (campaign.User, error) {
+	return s.userByID(ctx, s.db, id)
+}
+
+func (s *SQL) userByID(ctx context.Context, q querier, id string) (campaign.User, error) {
+	u, err := scanUser(q.QueryRowContext(ctx, s.q(`SELECT `+userColumns+` FROM users WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, campaign.ErrUserNotFound
+	}
+	if err != nil {
+		return u, fmt.Errorf("user by id: %w", err)
+	}
+	return u, nil
+}
+
+// UsersByPhone returns the users registered with an E.164 phone number, oldest first.
+func (s *SQL) UsersByPhone(ctx context.Context, e164 string) ([]campaign.User, error) {
+	return s.queryUsers(ctx, `SELECT `+userColumns+` FROM users WHERE phone = ? ORDER BY created_at, id LIMIT 20`, e164)
+}
+
+// Users lists users by ID, at most limit of them, for the demo listing and the staff console.
+func (s *SQL) Users(ctx context.Context, limit int) ([]campaign.User, error) {
+	return s.queryUsers(ctx, `SELECT `+userColumns+` FROM users ORDER BY id LIMIT ?`, limit)
+}
+
+func (s *SQL) queryUsers(ctx context.Context, query string, args ...any) ([]campaign.User, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("query users: %w", err)
+	}
+	defer rows.Close()
+	var out []campaign.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("query users: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// CountUsers returns how many users the roster holds.
+func (s *SQL) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
+	return n, err
+}
+
+// IDLast4Hash returns the stored keyed hash of a user's ID digits, nil when none is stored.
+func (s *SQL) IDLast4Hash(ctx context.Context, userID string) ([]byte, error) {
+	var h []byte
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT id_last4_hash FROM users WHERE id = ?`), userID).Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, campaign.ErrUserNotFound
+	}
+	return h, err
+}
+
+// UpsertResult counts what an upsert did.
+type UpsertResult struct {
+	Added, Updated int
+}
+
+// UpsertUsers adds or updates roster entries by ID in one transaction, leaving each user's state
+// alone, and records an event for each. Entries must have distinct IDs.
+func (s *SQL) UpsertUsers(ctx context.Context, entries []campaign.RosterEntry, now time.Time) (UpsertResult, error) {
+	var res UpsertResult
+	err := s.InTx(ctx, func(tx *Tx) error {
+		upsert, err := tx.tx.PrepareContext(ctx, s.q(`INSERT INTO users
+			(id, phone, email, name, locale, deadline, id_last4_hash, state, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 'notified', ?, ?)
+			ON CONFLICT (id) DO UPDATE SET phone = excluded.phone, email = excluded.email,
+				name = excluded.name, locale = excluded.locale, deadline = excluded.deadline,
+				id_last4_hash = excluded.id_last4_hash, updated_at = excluded.updated_at
+			RETURNING created_at`))
+		if err != nil {
+			return fmt.Errorf("upsert users: %w", err)
+		}
+		defer upsert.Close()
+		event, err := tx.tx.PrepareContext(ctx, s.q(`INSERT INTO events (user_id, type, detail, actor, created_at) VALUES (?, ?, '{}', 'system', ?)`))
+		if err != nil {
+			return fmt.Errorf("upsert users: %w", err)
+		}
+		defer event.Close()
+		at := ms(now)
+		for _, e := range entries {
+			var hash any
+			if e.IDLast4Hash != nil {
+				hash = e.IDLast4Hash
+			}
+			var created int64
+			if err := upsert.QueryRowContext(ctx, e.ID, e.Phone, e.Email, e.Name, e.Locale, e.Deadline.String(), hash, at, at).Scan(&created); err != nil {
+				return fmt.Errorf("upsert user %s: %w", e.ID, err)
+			}
+			typ := campaign.EventRosterUpdated
+			if created == at {
+				typ = campaign.EventRosterAdded
+				res.Added++
+			} else {
+				res.Updated++
+			}
+			if _, err := event.ExecContext(ctx, e.ID, string(typ), at); err != nil {
+				return fmt.Errorf("upsert user %s: %w", e.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return UpsertResult{}, err
+	}
+	return res, nil
+}
+
+// AppendEvent adds one entry to a user's history.
+func (s *SQL) AppendEvent(ctx context.Context, ev campaign.Event) error {
+	return appendEvent(ctx, s, s.db, ev)
+}
+
+// AppendEvent adds one entry to a user's history inside the transaction.
+func (tx *Tx) AppendEvent(ctx context.Context, ev campaign.Event) error {
+	return appendEvent(ctx, tx.s, tx.tx, ev)
+}
+
+func appendEvent(ctx context.Context, s *SQL, q querier, ev campaign.Event) error {
+	detail := []byte("{}")
+	if len(ev.Detail) > 0 {
+		detail, _ = json.Marshal(ev.Detail)
+	}
+	actor := ev.Actor
+	if actor == "" {
+		actor = "user"
+	}
+	_, err := q.ExecContext(ctx, s.q(`INSERT INTO events (user_id, type, detail, actor, ip, user_agent, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`), ev.UserID, string(ev.Type), string(detail), actor, ev.IP, truncate(ev.UserAgent, 512), ms(ev.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("append event: %w", err)
+	}
+	return nil
+}
+
+// SetState moves a user to a new state and records the change, in the transaction.
+func (tx *Tx) SetState(ctx context.Context, userID string, to campaign.State, ev campaign.Event) error {
+	var from string
+	err := tx.tx.QueryRowContext(ctx, tx.s.q(`SELECT state FROM users WHERE id = ?`), userID).Scan(&from)
+	if errors.Is(err, sql.ErrNoRows) {
+		return campaign.ErrUserNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("set state: %w", err)
+	}
+	if from == string(to) {
+		return nil
+	}
+	extra := ""
+	args := []any{string(to), ms(ev.CreatedAt)}
+	if to == campaign.StateRetired {
+		extra = ", sms_retired_at = ?"
+		args = append(args, ms(ev.CreatedAt))
+	}
+	args = append(args, userID)
+	if _, err := tx.tx.ExecContext(ctx, tx.s.q(`UPDATE users SET state = ?, updated_at = ?`+extra+` WHERE id = ?`), args...); err != nil {
+		return fmt.Errorf("set state: %w", err)
+	}
+	ev.UserID, ev.Type = userID, campaign.EventStateChanged
+	if ev.Detail == nil {
+		ev.Detail = map[string]string{}
+	}
+	ev.Detail["from"], ev.Detail["to"] = from, string(to)
+	return tx.AppendEvent(ctx, ev)
+}
+
+// Events returns a user's history, newest first, at most limit entries.
+func (s *SQL) Events(ctx context.Context, userID string, limit int) ([]campaign.Event, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, user_id, type, detail, actor, ip, user_agent, created_at
+		FROM events WHERE user_id = ? ORDER BY id DESC LIMIT ?`), userID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	defer rows.Close()
+	var out []campaign.Event
+	for rows.Next() {
+		var ev campaign.Event
+		var typ, detail string
+		var at int64
+		if err := rows.Scan(&ev.ID, &ev.UserID, &typ, &detail, &ev.Actor, &ev.IP, &ev.UserAgent, &at); err != nil {
+			return nil, fmt.Errorf("events: %w", err)
+		}
+		ev.Type, ev.CreatedAt = campaign.EventType(typ), time.UnixMilli(at)
+		if detail != "" && detail != "{}" {
+			_ = json.Unmarshal([]byte(detail), &ev.Detail)
+		}
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
