@@ -1,0 +1,54 @@
+# smsretire — `make run` starts the portal with demo data; `make test` runs every test.
+GO       ?= go
+BIN      := bin/smsretire
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+DATA_DIR ?= data
+
+.PHONY: all run build generate vendor test check vet bench fuzz clean
+
+all: build
+
+## run: build, migrate, seed demo users and serve on http://127.0.0.1:8080
+run: build
+	./$(BIN) serve --demo --data-dir $(DATA_DIR)
+
+build: vendor generate
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/smsretire
+
+## generate: templ components → _templ.go (committed)
+generate:
+	$(GO) tool templ generate -log-level error
+
+## vendor: third-party front-end files from npm (package-lock.json) into static/vendor
+vendor: static/vendor/htmx.min.js
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+static/vendor/htmx.min.js: node_modules/.package-lock.json
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+## test: checks, then every test (browser and PostgreSQL tests included)
+test: vendor check
+	$(GO) test -count=1 -timeout 8m ./...
+
+## check: generated code is fresh, code is formatted, vet is clean
+check:
+	@$(GO) tool templ generate -log-level error
+	@git diff --exit-code --stat -- '*_templ.go' || (echo "generated _templ.go files were stale: run 'make generate' and commit" && exit 1)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$') && echo "gofmt needed" && exit 1)
+	$(GO) vet ./...
+
+## bench: the measured figures quoted in README and issue notes
+bench: vendor
+	$(GO) test -run '^$$' -bench . -benchtime 3x -benchmem ./internal/roster/
+
+## fuzz: run each fuzz target for a short while
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzNoticeTokenParse -fuzztime 20s ./internal/campaign/
+	$(GO) test -run '^$$' -fuzz FuzzNormalize -fuzztime 20s ./internal/phone/
+
+clean:
+	rm -rf bin node_modules static/vendor/*.js

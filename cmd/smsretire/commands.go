@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/roster"
+)
+
+func migrate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	a, err := setup(ctx, "migrate", args, stderr, getenv, anyKeys)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.migrate(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "migrations applied")
+	return nil
+}
+
+func importRoster(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	a, err := setup(ctx, "import", args, stderr, getenv, anyKeys)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if len(a.args) != 1 {
+		return usageError{"want one CSV file: smsretire import FILE.csv"}
+	}
+	if err := a.migrate(ctx); err != nil {
+		return err
+	}
+	f, err := os.Open(a.args[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sum, err := roster.Import(ctx, f, a.store, roster.Options{
+		Region:    a.cfg.DefaultRegion,
+		Hasher:    campaign.NewIDHasher(a.keys.Hash),
+		OnProblem: func(p roster.Problem) { fmt.Fprintf(stdout, "%s: %s\n", a.args[0], p) },
+	})
+	fmt.Fprintln(stdout, sum)
+	return err
+}
+
+func noticeLink(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	a, err := setup(ctx, "notice-link", args, stderr, getenv, anyKeys)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if len(a.args) != 1 {
+		return usageError{"want one user ID: smsretire notice-link USER_ID"}
+	}
+	if err := a.migrate(ctx); err != nil {
+		return err
+	}
+	u, err := a.store.UserByID(ctx, a.args[0])
+	if errors.Is(err, campaign.ErrUserNotFound) {
+		return fmt.Errorf("no user %q in the roster", a.args[0])
+	}
+	if err != nil {
+		return err
+	}
+	signer, err := campaign.NewNoticeSigner(a.keys.Token)
+	if err != nil {
+		return err
+	}
+	now := a.clockNow()
+	fmt.Fprintln(stdout, a.cfg.BaseURL+"/notice/"+signer.Sign(u.ID, now.Add(a.cfg.NoticeLinkTTL)))
+	return nil
+}

@@ -1,0 +1,104 @@
+// Command smsretire runs the SMS retirement portal and its operator tools.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `smsretire — retire SMS verification and move users to stronger factors
+
+Usage:
+  smsretire serve [flags]          run the web server (applies migrations first)
+  smsretire migrate [flags]        apply database migrations
+  smsretire import [flags] FILE    load users from a CSV roster
+  smsretire notice-link [flags] USER_ID
+                                   print a user's signed notice URL
+  smsretire version                print the version
+
+Every flag can also be set with an environment variable SMSRETIRE_<FLAG>, such as
+SMSRETIRE_DATABASE_URL for --database-url. Run "smsretire serve -h" for the flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, args[1:], stdout, stderr, getenv)
+	case "migrate":
+		err = migrate(ctx, args[1:], stdout, stderr, getenv)
+	case "import":
+		err = importRoster(ctx, args[1:], stdout, stderr, getenv)
+	case "notice-link":
+		err = noticeLink(ctx, args[1:], stdout, stderr, getenv)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "smsretire", buildVersion())
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "smsretire: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "smsretire %s: %v\n", args[0], err)
+			return 2
+		}
+		fmt.Fprintf(stderr, "smsretire %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+	}
+	return version
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,191 @@
+// Package i18n holds the message catalogs (Simplified Chinese first, English second) and picks
+// the language for a request.
+package i18n
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"strings"
+	"sync"
+
+	"github.com/BurntSushi/toml"
+	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/language"
+)
+
+// The supported languages, as used in lang attributes, cookies and catalog file names.
+const (
+	Chinese = "zh-Hans"
+	English = "en"
+)
+
+// Languages lists the supported languages, the default first.
+var Languages = []string{Chinese, English}
+
+//go:embed locales/*.toml
+var localeFiles embed.FS
+
+// Catalog holds every message in every language.
+type Catalog struct {
+	bundle  *goi18n.Bundle
+	matcher language.Matcher
+	mu      sync.Mutex
+	missing func(lang, id string)
+	byLang  map[string]*Translator
+}
+
+// Load reads the embedded catalogs.
+func Load() (*Catalog, error) {
+	b := goi18n.NewBundle(language.SimplifiedChinese)
+	b.RegisterUnmarshalFunc("toml", toml.Unmarshal)
+	entries, err := fs.Glob(localeFiles, "locales/*.toml")
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range entries {
+		data, err := localeFiles.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := b.ParseMessageFileBytes(data, name); err != nil {
+			return nil, fmt.Errorf("catalog %s: %w", name, err)
+		}
+	}
+	c := &Catalog{
+		bundle:  b,
+		matcher: language.NewMatcher([]language.Tag{language.SimplifiedChinese, language.English}),
+		byLang:  map[string]*Translator{},
+	}
+	for _, l := range Languages {
+		c.byLang[l] = &Translator{lang: l, loc: goi18n.NewLocalizer(b, l), cat: c}
+	}
+	return c, nil
+}
+
+// OnMissing sets a function called whenever a message is missing; tests use it to fail.
+func (c *Catalog) OnMissing(fn func(lang, id string)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.missing = fn
+}
+
+func (c *Catalog) reportMissing(lang, id string) {
+	c.mu.Lock()
+	fn := c.missing
+	c.mu.Unlock()
+	if fn != nil {
+		fn(lang, id)
+	}
+}
+
+// Supported returns lang when it is a supported language, else "".
+func Supported(lang string) string {
+	for _, l := range Languages {
+		if strings.EqualFold(l, lang) {
+			return l
+		}
+	}
+	return ""
+}
+
+// Negotiate picks the language: an explicit choice when supported, else the best match for the
+// Accept-Language header, else Chinese.
+func (c *Catalog) Negotiate(choice, acceptLanguage string) string {
+	if l := Supported(choice); l != "" {
+		return l
+	}
+	if acceptLanguage == "" || len(acceptLanguage) > 512 {
+		return Chinese
+	}
+	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
+	if err != nil || len(tags) == 0 {
+		return Chinese
+	}
+	_, idx, conf := c.matcher.Match(tags...)
+	if conf == language.No {
+		return Chinese
+	}
+	return Languages[idx]
+}
+
+// For returns the translator for a supported language; an unknown one gets Chinese.
+func (c *Catalog) For(lang string) *Translator {
+	if t, ok := c.byLang[lang]; ok {
+		return t
+	}
+	return c.byLang[Chinese]
+}
+
+// Translator renders messages in one language.
+type Translator struct {
+	lang string
+	loc  *goi18n.Localizer
+	cat  *Catalog
+}
+
+// Lang returns the translator's language.
+func (t *Translator) Lang() string { return t.lang }
+
+// T returns the message id.
+func (t *Translator) T(id string) string { return t.localize(&goi18n.LocalizeConfig{MessageID: id}) }
+
+// Tf returns the message id with data filled into its template.
+func (t *Translator) Tf(id string, data map[string]any) string {
+	return t.localize(&goi18n.LocalizeConfig{MessageID: id, TemplateData: data})
+}
+
+// TN returns the plural form of message id for count n, with {{.Count}} set to n.
+func (t *Translator) TN(id string, n int, data map[string]any) string {
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["Count"] = n
+	return t.localize(&goi18n.LocalizeConfig{MessageID: id, PluralCount: n, TemplateData: data})
+}
+
+func (t *Translator) localize(cfg *goi18n.LocalizeConfig) string {
+	s, tag, err := t.loc.LocalizeWithTag(cfg)
+	if err != nil || tag.String() != langTag(t.lang) {
+		t.cat.reportMissing(t.lang, cfg.MessageID)
+		if s == "" {
+			return cfg.MessageID
+		}
+	}
+	return s
+}
+
+func langTag(lang string) string {
+	if lang == Chinese {
+		return language.SimplifiedChinese.String()
+	}
+	return lang
+}
+
+// MessageIDs returns the message IDs of each catalog file, by language, for the completeness test.
+func MessageIDs() (map[string]map[string]bool, error) {
+	out := map[string]map[string]bool{}
+	entries, err := fs.Glob(localeFiles, "locales/*.toml")
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range entries {
+		parts := strings.Split(strings.TrimPrefix(name, "locales/"), ".")
+		if len(parts) != 3 {
+			return nil, fmt.Errorf("catalog %s: want AREA.LANG.toml", name)
+		}
+		lang := parts[1]
+		data, _ := localeFiles.ReadFile(name)
+		var m map[string]any
+		if err := toml.Unmarshal(data, &m); err != nil {
+			return nil, fmt.Errorf("catalog %s: %w", name, err)
+		}
+		if out[lang] == nil {
+			out[lang] = map[string]bool{}
+		}
+		for id := range m {
+			out[lang][parts[0]+"|"+id] = true
+		}
+	}
+	return out, nil
+}

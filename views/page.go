@@ -1,0 +1,91 @@
+// Package views renders smsretire's pages with templ. Every page takes one view model that embeds
+// the per-request Page context.
+package views
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/i18n"
+)
+
+// Page is the context every page shares: language, request facts and site settings.
+type Page struct {
+	T            *i18n.Translator
+	Path         string // the current path with query, for the language switch to come back to
+	RequestID    string
+	HTMX         bool // an htmx request: render the fragment without the layout
+	SupportEmail string
+	SupportPhone string
+	AssetVersion string
+	Demo         bool
+	SignedIn     bool
+	Location     *time.Location
+	Flash        string // a message key shown once at the top of the page
+}
+
+// Lang returns the page language for the html lang attribute.
+func (p Page) Lang() string { return p.T.Lang() }
+
+// OtherLang returns the language the switch offers.
+func (p Page) OtherLang() string {
+	if p.T.Lang() == i18n.English {
+		return i18n.Chinese
+	}
+	return i18n.English
+}
+
+// Asset returns the URL of a static file, with a version so browsers can cache it for long.
+func (p Page) Asset(path string) string {
+	return "/static/" + path + "?v=" + p.AssetVersion
+}
+
+// Date writes a date the long way in the page language: 2026年12月31日 or 31 December 2026.
+func (p Page) Date(d campaign.Date) string {
+	return p.T.Tf("date.long", map[string]any{"Year": d.Year, "Month": int(d.Month), "MonthName": d.Month.String(), "Day": d.Day})
+}
+
+// DateTime writes a time in the configured zone, the way the page language writes it.
+func (p Page) DateTime(t time.Time) string {
+	loc := p.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	t = t.In(loc)
+	return p.Date(campaign.DateOf(t, loc)) + " " + t.Format("15:04")
+}
+
+// Paragraphs splits a message into paragraphs at blank lines.
+func Paragraphs(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, "\n\n") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// FieldError is one message about one form field, shown beside it and in the error summary.
+type FieldError struct {
+	Field   string // the input's id
+	Message string
+}
+
+// Errors collects a form's field errors in display order.
+type Errors []FieldError
+
+// For returns the message for field, or "".
+func (e Errors) For(field string) string {
+	for _, fe := range e {
+		if fe.Field == field {
+			return fe.Message
+		}
+	}
+	return ""
+}
+
+// Itoa writes an int.
+func Itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,14 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/smsretire/smsretire/views"
+)
+
+// faqShow renders the frequently asked questions.
+func (h *handler) faqShow(c echo.Context) error {
+	return render(c, http.StatusOK, views.FAQ(views.FAQPage{Page: h.page(c)}))
+}

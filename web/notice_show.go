@@ -1,0 +1,60 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/phone"
+	"github.com/smsretire/smsretire/views"
+)
+
+// noticeShow renders a personal notice opened from a signed link. A bad, expired or unknown link
+// gets a friendly page that never says whether the account exists.
+func (h *handler) noticeShow(c echo.Context) error {
+	id, err := h.notices.Parse(c.Param("token"), h.now())
+	if err != nil {
+		return h.noticeLinkBroken(c, errors.Is(err, campaign.ErrTokenExpired))
+	}
+	u, err := h.store.UserByID(h.ctx(c), id)
+	if errors.Is(err, campaign.ErrUserNotFound) {
+		return h.noticeLinkBroken(c, false)
+	}
+	if err != nil {
+		return err
+	}
+	sess := h.session(c)
+	if sess.Values[sessClaim] != u.ID {
+		sess.Values[sessClaim] = u.ID
+		if err := h.saveSession(c, sess); err != nil {
+			return err
+		}
+		ev := campaign.Event{UserID: u.ID, Type: campaign.EventNoticeOpened, IP: c.RealIP(), UserAgent: c.Request().UserAgent(), CreatedAt: h.now()}
+		if err := h.store.AppendEvent(h.ctx(c), ev); err != nil {
+			return err
+		}
+	}
+	return render(c, http.StatusOK, views.Notice(h.noticeModel(c, u)))
+}
+
+func (h *handler) noticeModel(c echo.Context, u campaign.User) views.NoticePage {
+	return views.NoticePage{
+		Page:        h.pageFor(c, u.Locale),
+		Name:        u.Name,
+		MaskedPhone: phone.Mask(u.Phone),
+		Deadline:    u.Deadline,
+		DaysLeft:    u.DaysLeft(h.now(), h.loc),
+		State:       u.State,
+		StartURL:    "/verify",
+	}
+}
+
+func (h *handler) noticeLinkBroken(c echo.Context, expired bool) error {
+	status := http.StatusNotFound
+	if expired {
+		status = http.StatusGone
+	}
+	return render(c, status, views.NoticeLinkBroken(views.NoticeLinkProblem{Page: h.page(c), Expired: expired}))
+}

@@ -1,0 +1,92 @@
+// Package web is the Echo server: routes, middleware and the thin handlers that parse a request,
+// call the domain and render a view.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+
+	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/clock"
+	"github.com/smsretire/smsretire/internal/config"
+	"github.com/smsretire/smsretire/internal/i18n"
+	"github.com/smsretire/smsretire/internal/keyring"
+	"github.com/smsretire/smsretire/internal/store"
+	"github.com/smsretire/smsretire/static"
+)
+
+// Deps is what the server needs from outside.
+type Deps struct {
+	Config  config.Config
+	Keys    keyring.Keys
+	Store   *store.SQL
+	Catalog *i18n.Catalog
+	Clock   clock.Clock
+	Logger  *slog.Logger
+}
+
+// handler holds what every handler shares; each route is a method on it.
+type handler struct {
+	cfg          config.Config
+	store        *store.SQL
+	cat          *i18n.Catalog
+	clock        clock.Clock
+	log          *slog.Logger
+	notices      *campaign.NoticeSigner
+	sessions     *sessions.CookieStore
+	loc          *time.Location
+	assetVersion string
+}
+
+// New builds the Echo server with every route and middleware.
+func New(d Deps) (*echo.Echo, error) {
+	signer, err := campaign.NewNoticeSigner(d.Keys.Token)
+	if err != nil {
+		return nil, err
+	}
+	if d.Clock == nil {
+		d.Clock = clock.System{}
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	h := &handler{
+		cfg:          d.Config,
+		store:        d.Store,
+		cat:          d.Catalog,
+		clock:        d.Clock,
+		log:          d.Logger,
+		notices:      signer,
+		sessions:     newCookieStore(d.Config, d.Keys),
+		loc:          d.Config.Location(),
+		assetVersion: static.Version(),
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = h.handleError
+	h.middleware(e)
+	h.routes(e)
+	return e, nil
+}
+
+// Server wraps the Echo handler in an http.Server with the configured timeouts.
+func Server(cfg config.Config, e *echo.Echo) *http.Server {
+	return &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           e,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+func (h *handler) now() time.Time { return h.clock.Now() }
+
+func (h *handler) ctx(c echo.Context) context.Context { return c.Request().Context() }
