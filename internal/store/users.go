@@ -36,6 +36,11 @@ func (s *SQL) UserByID(ctx context.Context, id string) (campaign.User, error) {
 	return s.userByID(ctx, s.db, id)
 }
 
+// UserByID returns one user as the transaction sees it.
+func (tx *Tx) UserByID(ctx context.Context, id string) (campaign.User, error) {
+	return tx.s.userByID(ctx, tx.tx, id)
+}
+
 func (s *SQL) userByID(ctx context.Context, q querier, id string) (campaign.User, error) {
 	u, err := scanUser(q.QueryRowContext(ctx, s.q(`SELECT `+userColumns+` FROM users WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {

@@ -1,0 +1,540 @@
+// Package identity verifies that the person at the browser owns an account before anything
+// about its factors changes: a code to the registered phone or email, a knowledge check, or an
+// assist code from support. Attempts and sends are limited per account and per client in the
+// database, so the limits hold across instances and restarts.
+package identity
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/clock"
+	"github.com/smsretire/smsretire/internal/phone"
+	"github.com/smsretire/smsretire/internal/store"
+)
+
+// Method is a way to verify identity.
+type Method string
+
+// The verification methods.
+const (
+	MethodPhone     Method = "phone"
+	MethodEmail     Method = "email"
+	MethodKnowledge Method = "knowledge"
+	MethodAssist    Method = "assist"
+)
+
+// ParseChannel reads the channel of a code: phone or email.
+func ParseChannel(s string) (Method, bool) {
+	switch Method(s) {
+	case MethodPhone, MethodEmail:
+		return Method(s), true
+	}
+	return "", false
+}
+
+// Event types written to a user's history.
+const (
+	EventCodeSent        campaign.EventType = "verify.code_sent"
+	EventFailed          campaign.EventType = "verify.failed"
+	EventLocked          campaign.EventType = "verify.locked"
+	EventSucceeded       campaign.EventType = "verify.succeeded"
+	EventKnowledgePassed campaign.EventType = "verify.knowledge_passed"
+	EventAssistIssued    campaign.EventType = "assist.issued"
+)
+
+// Subject is whom a verification is about. UserID is empty for a look-up that matched no account:
+// such a subject is carried through the same steps, counters and messages as a real one, so
+// nothing reveals that the account does not exist. Identified is true when the account was named
+// by a signed link or a passed knowledge check, so masked contact details may be shown.
+type Subject struct {
+	UserID     string
+	Key        string
+	Identified bool
+}
+
+// Client is the browser making a request.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// Settings are the verification rules.
+type Settings struct {
+	CodeTTL            time.Duration // lifetime of a phone or email code
+	AssistTTL          time.Duration // lifetime of an assist code
+	ResendWait         time.Duration // between two sends to one account
+	SendsPerHour       int           // codes per account and hour
+	MaxAttempts        int           // wrong answers before a method locks
+	Lockout            time.Duration // how long a locked method stays locked
+	ClientAttemptsHour int           // wrong answers per client and hour
+	ClientSendsHour    int           // codes requested per client and hour
+	KnowledgeSuffices  bool          // the knowledge check alone verifies
+	Region             string        // for phone numbers without country code
+	Location           *time.Location
+	MinSendTime        time.Duration // every send takes at least this long, found or not
+}
+
+// MessageFunc builds the outbox item that carries a code to the user.
+type MessageFunc func(u campaign.User, ch Method, code string, ttl time.Duration, now time.Time) (store.OutboxItem, error)
+
+// Service runs verifications.
+type Service struct {
+	st      *store.SQL
+	clock   clock.Clock
+	codeKey []byte
+	ids     *campaign.IDHasher
+	set     Settings
+	message MessageFunc
+}
+
+// New returns a verification service. codeKey keys the hashes of codes; ids checks ID digits.
+func New(st *store.SQL, clk clock.Clock, codeKey []byte, ids *campaign.IDHasher, set Settings, message MessageFunc) *Service {
+	if set.Location == nil {
+		set.Location = time.UTC
+	}
+	if set.Region == "" {
+		set.Region = phone.DefaultRegion
+	}
+	if set.ClientSendsHour == 0 {
+		set.ClientSendsHour = 4 * set.SendsPerHour
+	}
+	return &Service{st: st, clock: clk, codeKey: codeKey, ids: ids, set: set, message: message}
+}
+
+// Settings returns the rules in force.
+func (s *Service) Settings() Settings { return s.set }
+
+// Find resolves what a user typed — a phone number in any common format or an account ID — to a
+// subject. An input that matches no account still gives a subject, keyed by the input.
+func (s *Service) Find(ctx context.Context, input string) (Subject, error) {
+	input = strings.TrimSpace(input)
+	if phone.LooksLikePhone(input) {
+		if e164, err := phone.Normalize(input, s.set.Region); err == nil {
+			users, err := s.st.UsersByPhone(ctx, e164)
+			if err != nil {
+				return Subject{}, err
+			}
+			if len(users) == 1 {
+				return ForUser(users[0].ID, false), nil
+			}
+			// No account, or a number shared by several: the user must use the account ID.
+			return s.unknown("phone:" + e164), nil
+		}
+	}
+	u, err := s.st.UserByID(ctx, input)
+	if errors.Is(err, campaign.ErrUserNotFound) {
+		return s.unknown("id:" + input), nil
+	}
+	if err != nil {
+		return Subject{}, err
+	}
+	return ForUser(u.ID, false), nil
+}
+
+// ForUser returns the subject for a known account.
+func ForUser(userID string, identified bool) Subject {
+	return Subject{UserID: userID, Key: "u:" + userID, Identified: identified}
+}
+
+func (s *Service) unknown(what string) Subject {
+	m := hmac.New(sha256.New, s.codeKey)
+	m.Write([]byte("smsretire unknown subject\x00" + what))
+	return Subject{Key: "x:" + hex.EncodeToString(m.Sum(nil)[:16])}
+}
+
+// Sent tells when a code expires and when another may be sent.
+type Sent struct {
+	ExpiresAt time.Time
+	ResendAt  time.Time
+}
+
+// SendCode sends a verification code to the subject's registered phone or email, through the
+// outbox, in one transaction with the code row. For an unknown subject it does the same
+// bookkeeping and sends nothing.
+func (s *Service) SendCode(ctx context.Context, sub Subject, ch Method, c Client) (Sent, error) {
+	start := s.clock.Now()
+	defer s.pad(start)
+	now := start
+	if sub.Key == "" {
+		return Sent{}, ErrNotIdentified
+	}
+	if err := s.clientSendAllowed(ctx, c, now); err != nil {
+		return Sent{}, err
+	}
+	if until, err := s.st.LockedUntil(ctx, lockKey(sub, ch), now); err != nil {
+		return Sent{}, err
+	} else if !until.IsZero() {
+		return Sent{}, ErrLocked{Until: until}
+	}
+	if until, err := s.st.LockedUntil(ctx, "resend:"+sub.Key, now); err != nil {
+		return Sent{}, err
+	} else if !until.IsZero() {
+		return Sent{}, ErrResendWait{Until: until}
+	}
+	hour := now.Truncate(time.Hour)
+	if n, err := s.st.Count(ctx, "send:"+sub.Key, hour, now); err != nil {
+		return Sent{}, err
+	} else if n >= s.set.SendsPerHour {
+		return Sent{}, ErrSendLimit{Until: hour.Add(time.Hour)}
+	}
+	sent := Sent{ExpiresAt: now.Add(s.set.CodeTTL), ResendAt: now.Add(s.set.ResendWait)}
+	if sub.UserID != "" {
+		if err := s.sendToUser(ctx, sub, ch, c, now); err != nil {
+			return Sent{}, err
+		}
+	}
+	if _, err := s.st.Hit(ctx, "send:"+sub.Key, hour, hour.Add(time.Hour), now); err != nil {
+		return Sent{}, err
+	}
+	if err := s.st.Lock(ctx, "resend:"+sub.Key, sent.ResendAt); err != nil {
+		return Sent{}, err
+	}
+	return sent, nil
+}
+
+func (s *Service) sendToUser(ctx context.Context, sub Subject, ch Method, c Client, now time.Time) error {
+	u, err := s.st.UserByID(ctx, sub.UserID)
+	if err != nil {
+		return err
+	}
+	if ch == MethodPhone && u.PastDeadline(now, s.set.Location) {
+		if sub.Identified {
+			return ErrMethodClosed
+		}
+		return nil // said as "if the account exists and SMS is still open, we sent a code"
+	}
+	if ch == MethodEmail && u.Email == "" {
+		if sub.Identified {
+			return ErrNoTarget
+		}
+		return nil
+	}
+	code, err := randomDigits(6)
+	if err != nil {
+		return err
+	}
+	msg, err := s.message(u, ch, code, s.set.CodeTTL, now)
+	if err != nil {
+		return fmt.Errorf("send code: %w", err)
+	}
+	target := u.Phone
+	if ch == MethodEmail {
+		target = u.Email
+	}
+	purpose := purposeFor(ch)
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.VoidCodes(ctx, u.ID, purpose, now); err != nil {
+			return err
+		}
+		if _, err := tx.InsertCode(ctx, store.Code{UserID: u.ID, Purpose: purpose, Channel: string(ch), Target: target,
+			Hash: s.hash(purpose, u.ID, code), CreatedAt: now, ExpiresAt: now.Add(s.set.CodeTTL)}); err != nil {
+			return err
+		}
+		if _, err := tx.EnqueueOutbox(ctx, msg); err != nil {
+			return err
+		}
+		return tx.AppendEvent(ctx, event(u.ID, EventCodeSent, c, now, map[string]string{"method": string(ch)}))
+	})
+}
+
+// CheckCode checks a code sent to the subject's phone or email. On success the user is verified;
+// the history records success and every failure.
+func (s *Service) CheckCode(ctx context.Context, sub Subject, ch Method, code string, c Client) (campaign.User, error) {
+	code, ok := NormalizeCode(code, 6)
+	if !ok {
+		return campaign.User{}, ErrCodeFormat
+	}
+	return s.redeem(ctx, sub, ch, purposeFor(ch), code, c)
+}
+
+// CheckAssist checks an 8-digit assist code that support staff issued for the account.
+func (s *Service) CheckAssist(ctx context.Context, sub Subject, code string, c Client) (campaign.User, error) {
+	code, ok := NormalizeCode(code, 8)
+	if !ok {
+		return campaign.User{}, ErrCodeFormat
+	}
+	return s.redeem(ctx, sub, MethodAssist, "assist", code, c)
+}
+
+func (s *Service) redeem(ctx context.Context, sub Subject, m Method, purpose, code string, c Client) (campaign.User, error) {
+	now := s.clock.Now()
+	if sub.Key == "" {
+		return campaign.User{}, ErrNotIdentified
+	}
+	if err := s.attemptAllowed(ctx, sub, m, c, now); err != nil {
+		return campaign.User{}, err
+	}
+	if sub.UserID == "" {
+		return campaign.User{}, s.fail(ctx, sub, m, c, now, "unknown")
+	}
+	stored, err := s.st.LatestCode(ctx, sub.UserID, purpose)
+	if errors.Is(err, store.ErrNotFound) {
+		return campaign.User{}, s.fail(ctx, sub, m, c, now, "no_code")
+	}
+	if err != nil {
+		return campaign.User{}, err
+	}
+	if !hmac.Equal(stored.Hash, s.hash(purpose, sub.UserID, code)) {
+		return campaign.User{}, s.fail(ctx, sub, m, c, now, "wrong")
+	}
+	if !now.Before(stored.ExpiresAt) {
+		s.st.AppendEvent(ctx, event(sub.UserID, EventFailed, c, now, map[string]string{"method": string(m), "reason": "expired"}))
+		return campaign.User{}, ErrCodeExpired
+	}
+	var u campaign.User
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		ok, err := tx.ConsumeCode(ctx, stored.ID, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrCodeExpired // used by a racing request, or voided since
+		}
+		return s.markVerified(ctx, tx, sub.UserID, m, c, now)
+	})
+	if err != nil {
+		return campaign.User{}, err
+	}
+	if err := s.st.ResetCounters(ctx, failKey(sub, m)); err != nil {
+		return campaign.User{}, err
+	}
+	u, err = s.st.UserByID(ctx, sub.UserID)
+	return u, err
+}
+
+func (s *Service) markVerified(ctx context.Context, tx *store.Tx, userID string, m Method, c Client, now time.Time) error {
+	if err := tx.AppendEvent(ctx, event(userID, EventSucceeded, c, now, map[string]string{"method": string(m)})); err != nil {
+		return err
+	}
+	u, err := tx.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if u.State == campaign.StateNotified {
+		return tx.SetState(ctx, userID, campaign.StateVerified, event(userID, "", c, now, map[string]string{"method": string(m)}))
+	}
+	return nil
+}
+
+// KnowledgeResult tells what a passed knowledge check allows.
+type KnowledgeResult struct {
+	User     campaign.User
+	Verified bool // false when a code or assist code must follow
+}
+
+// CheckKnowledge compares the registered phone number and the last 4 characters of the ID
+// document against the subject's account.
+func (s *Service) CheckKnowledge(ctx context.Context, sub Subject, phoneInput, last4 string, c Client) (KnowledgeResult, error) {
+	now := s.clock.Now()
+	if sub.Key == "" {
+		return KnowledgeResult{}, ErrNotIdentified
+	}
+	e164, perr := phone.Normalize(phoneInput, s.set.Region)
+	digits, derr := campaign.NormalizeIDLast4(last4)
+	if perr != nil || derr != nil {
+		return KnowledgeResult{}, ErrKnowledgeForm
+	}
+	if err := s.attemptAllowed(ctx, sub, MethodKnowledge, c, now); err != nil {
+		return KnowledgeResult{}, err
+	}
+	if sub.UserID == "" {
+		s.ids.Hash("", digits) // the same work as for a real account
+		return KnowledgeResult{}, s.fail(ctx, sub, MethodKnowledge, c, now, "unknown")
+	}
+	u, err := s.st.UserByID(ctx, sub.UserID)
+	if err != nil {
+		return KnowledgeResult{}, err
+	}
+	stored, err := s.st.IDLast4Hash(ctx, u.ID)
+	if err != nil {
+		return KnowledgeResult{}, err
+	}
+	idOK := s.ids.Match(u.ID, digits, stored)
+	phoneOK := hmac.Equal([]byte(e164), []byte(u.Phone))
+	if !idOK || !phoneOK {
+		return KnowledgeResult{}, s.fail(ctx, sub, MethodKnowledge, c, now, "wrong")
+	}
+	res := KnowledgeResult{User: u, Verified: s.set.KnowledgeSuffices}
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		if res.Verified {
+			return s.markVerified(ctx, tx, u.ID, MethodKnowledge, c, now)
+		}
+		return tx.AppendEvent(ctx, event(u.ID, EventKnowledgePassed, c, now, nil))
+	})
+	if err != nil {
+		return KnowledgeResult{}, err
+	}
+	if err := s.st.ResetCounters(ctx, failKey(sub, MethodKnowledge)); err != nil {
+		return KnowledgeResult{}, err
+	}
+	res.User, err = s.st.UserByID(ctx, u.ID)
+	return res, err
+}
+
+// IssueAssistCode makes a new 8-digit assist code for a user, voiding any earlier one, and
+// records who issued it. The code is returned once and stored only hashed.
+func (s *Service) IssueAssistCode(ctx context.Context, userID, issuedBy string, c Client) (string, time.Time, error) {
+	now := s.clock.Now()
+	if _, err := s.st.UserByID(ctx, userID); err != nil {
+		return "", time.Time{}, err
+	}
+	code, err := randomDigits(8)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	expires := now.Add(s.set.AssistTTL)
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.VoidCodes(ctx, userID, "assist", now); err != nil {
+			return err
+		}
+		if _, err := tx.InsertCode(ctx, store.Code{UserID: userID, Purpose: "assist", Hash: s.hash("assist", userID, code),
+			CreatedAt: now, ExpiresAt: expires, IssuedBy: issuedBy}); err != nil {
+			return err
+		}
+		ev := event(userID, EventAssistIssued, c, now, map[string]string{"by": issuedBy})
+		ev.Actor = issuedBy
+		return tx.AppendEvent(ctx, ev)
+	})
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("issue assist code: %w", err)
+	}
+	return code, expires, nil
+}
+
+// LockedUntil tells until when a method is locked for the subject; zero when it is not.
+func (s *Service) LockedUntil(ctx context.Context, sub Subject, m Method) (time.Time, error) {
+	return s.st.LockedUntil(ctx, lockKey(sub, m), s.clock.Now())
+}
+
+func (s *Service) clientSendAllowed(ctx context.Context, c Client, now time.Time) error {
+	hour := now.Truncate(time.Hour)
+	n, err := s.st.Hit(ctx, "send-ip:"+c.IP, hour, hour.Add(time.Hour), now)
+	if err != nil {
+		return err
+	}
+	if n > s.set.ClientSendsHour {
+		return ErrClientLimited{Until: hour.Add(time.Hour)}
+	}
+	return nil
+}
+
+func (s *Service) attemptAllowed(ctx context.Context, sub Subject, m Method, c Client, now time.Time) error {
+	hour := now.Truncate(time.Hour)
+	n, err := s.st.Count(ctx, "fail-ip:"+c.IP, hour, now)
+	if err != nil {
+		return err
+	}
+	if n >= s.set.ClientAttemptsHour {
+		return ErrClientLimited{Until: hour.Add(time.Hour)}
+	}
+	until, err := s.st.LockedUntil(ctx, lockKey(sub, m), now)
+	if err != nil {
+		return err
+	}
+	if !until.IsZero() {
+		return ErrLocked{Until: until}
+	}
+	return nil
+}
+
+// fail counts a wrong answer for the account's method and for the client, locks the method at
+// the limit, and records the failure in the history of a known account.
+func (s *Service) fail(ctx context.Context, sub Subject, m Method, c Client, now time.Time, reason string) error {
+	hour := now.Truncate(time.Hour)
+	if _, err := s.st.Hit(ctx, "fail-ip:"+c.IP, hour, hour.Add(time.Hour), now); err != nil {
+		return err
+	}
+	n, err := s.st.Hit(ctx, failKey(sub, m), time.Unix(0, 0), now.Add(s.set.Lockout), now)
+	if err != nil {
+		return err
+	}
+	if sub.UserID != "" {
+		if err := s.st.AppendEvent(ctx, event(sub.UserID, EventFailed, c, now, map[string]string{"method": string(m), "reason": reason})); err != nil {
+			return err
+		}
+	}
+	if n < s.set.MaxAttempts {
+		return ErrWrong{Remaining: s.set.MaxAttempts - n}
+	}
+	until := now.Add(s.set.Lockout)
+	if err := s.st.Lock(ctx, lockKey(sub, m), until); err != nil {
+		return err
+	}
+	if err := s.st.ResetCounters(ctx, failKey(sub, m)); err != nil {
+		return err
+	}
+	if sub.UserID != "" {
+		if err := s.st.AppendEvent(ctx, event(sub.UserID, EventLocked, c, now, map[string]string{"method": string(m), "until": until.UTC().Format(time.RFC3339)})); err != nil {
+			return err
+		}
+	}
+	return ErrLocked{Until: until}
+}
+
+func (s *Service) hash(purpose, userID, code string) []byte {
+	m := hmac.New(sha256.New, s.codeKey)
+	m.Write([]byte("smsretire code\x00" + purpose + "\x00" + userID + "\x00" + code))
+	return m.Sum(nil)
+}
+
+// pad makes every send take at least MinSendTime, so a found and an unknown account answer alike.
+func (s *Service) pad(start time.Time) {
+	if s.set.MinSendTime <= 0 {
+		return
+	}
+	if d := s.set.MinSendTime - time.Since(start); d > 0 && d <= s.set.MinSendTime {
+		time.Sleep(d)
+	}
+}
+
+func purposeFor(ch Method) string { return "verify_" + string(ch) }
+
+func failKey(sub Subject, m Method) string { return "fail:" + sub.Key + ":" + string(m) }
+
+func lockKey(sub Subject, m Method) string { return "lock:" + sub.Key + ":" + string(m) }
+
+func event(userID string, typ campaign.EventType, c Client, now time.Time, detail map[string]string) campaign.Event {
+	return campaign.Event{UserID: userID, Type: typ, Detail: detail, IP: c.IP, UserAgent: c.UserAgent, CreatedAt: now}
+}
+
+// NormalizeCode removes spaces and dashes and checks that n digits remain.
+func NormalizeCode(s string, n int) (string, bool) {
+	if len(s) > 64 {
+		return "", false
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r >= '０' && r <= '９': // full-width digits from Chinese input methods
+			b.WriteRune('0' + (r - '０'))
+		case r == ' ' || r == '-' || r == '\u3000':
+		default:
+			return "", false
+		}
+	}
+	if b.Len() != n {
+		return "", false
+	}
+	return b.String(), true
+}
+
+func randomDigits(n int) (string, error) {
+	max := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil)
+	v, err := rand.Int(rand.Reader, max)
+	if err != nil {
+		return "", fmt.Errorf("random code: %w", err)
+	}
+	return fmt.Sprintf("%0*d", n, v), nil
+}
