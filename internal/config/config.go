@@ -33,6 +33,8 @@ type Config struct {
 	ServiceName    string
 	SessionMaxAge  time.Duration
 	ElevatedWindow time.Duration
+	TrustedProxies string
+	AssistCodeTTL  time.Duration
 
 	// Verification (codes, attempts, delivery).
 	CodeTTL            time.Duration
@@ -82,6 +84,8 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.StringVar(&c.ServiceName, "service-name", "smsretire", "name of the service, used as TOTP issuer and in messages")
 	fs.DurationVar(&c.SessionMaxAge, "session-max-age", 12*time.Hour, "absolute lifetime of a session")
 	fs.DurationVar(&c.ElevatedWindow, "elevated-window", 15*time.Minute, "how long a verified identity allows enrollment")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For is believed")
+	fs.DurationVar(&c.AssistCodeTTL, "assist-code-ttl", time.Hour, "lifetime of a support assist code")
 	fs.DurationVar(&c.CodeTTL, "code-ttl", 10*time.Minute, "lifetime of a one-time code")
 	fs.DurationVar(&c.ResendWait, "resend-wait", 60*time.Second, "wait before another code may be sent")
 	fs.IntVar(&c.SendsPerHour, "sends-per-hour", 5, "codes sent per account and hour at most")
@@ -163,10 +167,29 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("sms-gateway %q: want log or http", c.SMSGateway)
 	}
+	if _, err := c.ProxyRanges(); err != nil {
+		return err
+	}
 	if c.MaxCodeAttempts < 1 || c.SendsPerHour < 1 || c.ClientAttemptsHour < 1 {
 		return errors.New("attempt and send limits must be at least 1")
 	}
 	return nil
+}
+
+// ProxyRanges parses --trusted-proxies.
+func (c *Config) ProxyRanges() ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, part := range strings.Split(c.TrustedProxies, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		_, n, err := net.ParseCIDR(part)
+		if err != nil {
+			return nil, fmt.Errorf("trusted-proxies: %q is not a CIDR", part)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // Location returns the configured time zone.
