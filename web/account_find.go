@@ -18,9 +18,12 @@ func (h *handler) accountFind(c echo.Context) error {
 		form.Errors = views.Errors{{Field: "account", Message: p.T.T(msg)}}
 		return render(c, http.StatusUnprocessableEntity, views.Home(views.HomePage{Page: p, Find: form}))
 	}
+	sub, err := h.ident.Find(h.ctx(c), form.Account)
+	if err != nil {
+		return err
+	}
 	sess := h.session(c)
-	sess.Values[sessLookup] = form.Account
-	delete(sess.Values, sessClaim)
+	setSubject(sess, sub)
 	if err := h.saveSession(c, sess); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/phone"
 	"github.com/smsretire/smsretire/views"
 )
@@ -26,8 +27,8 @@ func (h *handler) noticeShow(c echo.Context) error {
 		return err
 	}
 	sess := h.session(c)
-	if sess.Values[sessClaim] != u.ID {
-		sess.Values[sessClaim] = u.ID
+	if sub, _ := h.subject(sess); sub.UserID != u.ID {
+		setSubject(sess, identity.ForUser(u.ID, true))
 		if err := h.saveSession(c, sess); err != nil {
 			return err
 		}

@@ -17,6 +17,17 @@ func (h *handler) routes(e *echo.Echo) {
 	e.GET("/faq", h.faqShow).Name = "faq"
 	e.POST("/lang", h.langSet).Name = "lang.set"
 
+	// Verification: the account was named by a notice link or a look-up; nothing changes yet.
+	e.GET("/verify", h.verifyChoose).Name = "verify.choose"
+	e.POST("/verify/code/send", h.verifyCodeSend).Name = "verify.code.send"
+	e.GET("/verify/code", h.verifyCodeShow).Name = "verify.code.show"
+	e.POST("/verify/code/check", h.verifyCodeCheck).Name = "verify.code.check"
+	e.GET("/verify/knowledge", h.verifyKnowledgeShow).Name = "verify.knowledge.show"
+	e.POST("/verify/knowledge", h.verifyKnowledgeCheck).Name = "verify.knowledge.check"
+	e.GET("/verify/assist", h.verifyAssistShow).Name = "verify.assist.show"
+	e.POST("/verify/assist", h.verifyAssistCheck).Name = "verify.assist.check"
+	e.GET("/verify/done", h.verifyDone).Name = "verify.done"
+
 	// Ops: probes and static files.
 	e.GET("/healthz", h.healthz).Name = "healthz"
 	e.GET("/readyz", h.readyz).Name = "readyz"

@@ -15,6 +15,7 @@ import (
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/i18n"
+	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/keyring"
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/static"
@@ -28,6 +29,12 @@ type Deps struct {
 	Catalog *i18n.Catalog
 	Clock   clock.Clock
 	Logger  *slog.Logger
+	// Messages builds the outbox item that carries a verification code; identity.CodeMessage
+	// when nil.
+	Messages identity.MessageFunc
+	// DeliveryFailed reports whether the latest code message to a user on a channel could not be
+	// delivered; nil shows no delivery state.
+	DeliveryFailed func(ctx context.Context, userID string, ch identity.Method) (bool, error)
 }
 
 // handler holds what every handler shares; each route is a method on it.
@@ -41,6 +48,10 @@ type handler struct {
 	sessions     *sessions.CookieStore
 	loc          *time.Location
 	assetVersion string
+	ident        *identity.Service
+	enrollURL    string // where a verified user continues; empty until enrollment exists
+
+	deliveryFailed func(ctx context.Context, userID string, ch identity.Method) (bool, error)
 }
 
 // New builds the Echo server with every route and middleware.
@@ -55,6 +66,9 @@ func New(d Deps) (*echo.Echo, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	if d.Messages == nil {
+		d.Messages = identity.CodeMessage
+	}
 	h := &handler{
 		cfg:          d.Config,
 		store:        d.Store,
@@ -65,10 +79,38 @@ func New(d Deps) (*echo.Echo, error) {
 		sessions:     newCookieStore(d.Config, d.Keys),
 		loc:          d.Config.Location(),
 		assetVersion: static.Version(),
+
+		deliveryFailed: d.DeliveryFailed,
 	}
+	h.ident = identity.New(d.Store, d.Clock, keyring.Derive(d.Keys.Hash, "codes", 32), campaign.NewIDHasher(d.Keys.Hash), identity.Settings{
+		CodeTTL:            d.Config.CodeTTL,
+		AssistTTL:          d.Config.AssistCodeTTL,
+		ResendWait:         d.Config.ResendWait,
+		SendsPerHour:       d.Config.SendsPerHour,
+		MaxAttempts:        d.Config.MaxCodeAttempts,
+		Lockout:            d.Config.LockoutDuration,
+		ClientAttemptsHour: d.Config.ClientAttemptsHour,
+		KnowledgeSuffices:  d.Config.KnowledgeSuffices,
+		Region:             d.Config.DefaultRegion,
+		Location:           d.Config.Location(),
+		MinSendTime:        d.Config.MinSendTime,
+	}, d.Messages)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = h.handleError
+	ranges, err := d.Config.ProxyRanges()
+	if err != nil {
+		return nil, err
+	}
+	if len(ranges) == 0 {
+		e.IPExtractor = echo.ExtractIPDirect()
+	} else {
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, r := range ranges {
+			opts = append(opts, echo.TrustIPRange(r))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	}
 	h.middleware(e)
 	h.routes(e)
 	return e, nil

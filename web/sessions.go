@@ -12,12 +12,6 @@ import (
 
 const sessionName = "smsretire"
 
-// Session keys.
-const (
-	sessClaim  = "claim"  // the account a notice link named; not proof of identity
-	sessLookup = "lookup" // what the user typed to find their account; not proof of identity
-)
-
 func newCookieStore(cfg config.Config, keys keyring.Keys) *sessions.CookieStore {
 	st := sessions.NewCookieStore(keyring.Derive(keys.Session, "cookie hash", 64), keyring.Derive(keys.Session, "cookie block", 32))
 	st.Options = &sessions.Options{

@@ -25,6 +25,8 @@ Usage:
   smsretire import [flags] FILE    load users from a CSV roster
   smsretire notice-link [flags] USER_ID
                                    print a user's signed notice URL
+  smsretire assist-code [flags] USER_ID
+                                   issue a one-time assist code for a user
   smsretire version                print the version
 
 Every flag can also be set with an environment variable SMSRETIRE_<FLAG>, such as
@@ -52,6 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = importRoster(ctx, args[1:], stdout, stderr, getenv)
 	case "notice-link":
 		err = noticeLink(ctx, args[1:], stdout, stderr, getenv)
+	case "assist-code":
+		err = assistCode(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "smsretire", buildVersion())
 		return 0

@@ -5,6 +5,7 @@ package campaign
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -90,4 +91,14 @@ func (u User) DaysLeft(now time.Time, loc *time.Location) int {
 // PastDeadline reports whether the user's deadline has passed, in loc.
 func (u User) PastDeadline(now time.Time, loc *time.Location) bool {
 	return u.DaysLeft(now, loc) < 0
+}
+
+// MaskEmail hides most of an address's local part: zhang.wei@example.com becomes z***@example.com.
+func MaskEmail(email string) string {
+	at := strings.LastIndexByte(email, '@')
+	if at <= 0 {
+		return ""
+	}
+	local := []rune(email[:at])
+	return string(local[0]) + "***" + email[at:]
 }

@@ -35,6 +35,7 @@ type Config struct {
 	ElevatedWindow time.Duration
 	TrustedProxies string
 	AssistCodeTTL  time.Duration
+	MinSendTime    time.Duration
 
 	// Verification (codes, attempts, delivery).
 	CodeTTL            time.Duration
@@ -49,11 +50,16 @@ type Config struct {
 	SMTPURL            string
 	MailFrom           string
 
+	// Delivery of the outbox (SMS, email, events).
+	OutboxMaxAttempts int
+	OutboxPoll        time.Duration
+
 	// Secrets come only from the environment (never flags, which other users can see in ps).
 	SessionKey     string
 	TokenKey       string
 	HashKey        string
 	EncryptionKeys string
+	SMSSecret      string // signs requests to the HTTP SMS gateway
 }
 
 // Secret names the environment variables that carry keys.
@@ -62,6 +68,7 @@ var Secrets = []struct{ Env, Help string }{
 	{"SMSRETIRE_TOKEN_KEY", "base64, ≥32 bytes: signs notice links"},
 	{"SMSRETIRE_HASH_KEY", "base64, ≥32 bytes: keys the hashes of ID digits and one-time codes"},
 	{"SMSRETIRE_ENCRYPTION_KEYS", "id:base64 pairs, comma-separated, newest first: encrypt TOTP secrets at rest"},
+	{"SMSRETIRE_SMS_SECRET", "≥32 characters: HMAC key of the X-Smsretire-Signature header sent to the HTTP SMS gateway"},
 }
 
 // FlagSet returns a flag set bound to c, with every default in place.
@@ -86,6 +93,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.DurationVar(&c.ElevatedWindow, "elevated-window", 15*time.Minute, "how long a verified identity allows enrollment")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For is believed")
 	fs.DurationVar(&c.AssistCodeTTL, "assist-code-ttl", time.Hour, "lifetime of a support assist code")
+	fs.DurationVar(&c.MinSendTime, "min-send-time", 300*time.Millisecond, "every code request takes at least this long, so found and unknown accounts answer alike")
 	fs.DurationVar(&c.CodeTTL, "code-ttl", 10*time.Minute, "lifetime of a one-time code")
 	fs.DurationVar(&c.ResendWait, "resend-wait", 60*time.Second, "wait before another code may be sent")
 	fs.IntVar(&c.SendsPerHour, "sends-per-hour", 5, "codes sent per account and hour at most")
@@ -97,6 +105,8 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.StringVar(&c.SMSURL, "sms-url", "", "URL of the operator's SMS gateway (with --sms-gateway=http)")
 	fs.StringVar(&c.SMTPURL, "smtp-url", "", "smtp://user:pass@host:587 (STARTTLS) or smtps://… (implicit TLS); empty logs mail")
 	fs.StringVar(&c.MailFrom, "mail-from", "smsretire <no-reply@example.com>", "sender of email")
+	fs.IntVar(&c.OutboxMaxAttempts, "outbox-max-attempts", 8, "delivery attempts of a message before it is given up as failed")
+	fs.DurationVar(&c.OutboxPoll, "outbox-poll", time.Second, "how often the delivery worker looks for due messages")
 	return fs
 }
 
@@ -129,6 +139,7 @@ func (c *Config) Parse(name string, args []string, getenv func(string) string) (
 	c.TokenKey = getenv("SMSRETIRE_TOKEN_KEY")
 	c.HashKey = getenv("SMSRETIRE_HASH_KEY")
 	c.EncryptionKeys = getenv("SMSRETIRE_ENCRYPTION_KEYS")
+	c.SMSSecret = getenv("SMSRETIRE_SMS_SECRET")
 	if err := errors.Join(errs...); err != nil {
 		return fs, err
 	}
@@ -164,6 +175,12 @@ func (c *Config) Validate() error {
 		if c.SMSURL == "" {
 			return errors.New("sms-gateway http needs sms-url")
 		}
+		if u, err := url.Parse(c.SMSURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("sms-url %q: want http(s)://host[:port]/path", redact(c.SMSURL))
+		}
+		if len(c.SMSSecret) < 32 {
+			return errors.New("sms-gateway http needs SMSRETIRE_SMS_SECRET of at least 32 characters")
+		}
 	default:
 		return fmt.Errorf("sms-gateway %q: want log or http", c.SMSGateway)
 	}
@@ -172,6 +189,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxCodeAttempts < 1 || c.SendsPerHour < 1 || c.ClientAttemptsHour < 1 {
 		return errors.New("attempt and send limits must be at least 1")
+	}
+	if c.OutboxMaxAttempts < 1 || c.OutboxPoll <= 0 {
+		return errors.New("outbox-max-attempts must be at least 1 and outbox-poll positive")
 	}
 	return nil
 }

@@ -135,12 +135,15 @@ func (t *Translator) Tf(id string, data map[string]any) string {
 	return t.localize(&goi18n.LocalizeConfig{MessageID: id, TemplateData: data})
 }
 
-// TN returns the plural form of message id for count n, with {{.Count}} set to n.
+// TN returns the plural form of message id for count n, with {{.Count}} set to n unless data
+// already sets it (to a placeholder that a script fills in, say).
 func (t *Translator) TN(id string, n int, data map[string]any) string {
 	if data == nil {
 		data = map[string]any{}
 	}
-	data["Count"] = n
+	if _, ok := data["Count"]; !ok {
+		data["Count"] = n
+	}
 	return t.localize(&goi18n.LocalizeConfig{MessageID: id, PluralCount: n, TemplateData: data})
 }
 

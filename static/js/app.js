@@ -1,4 +1,5 @@
 // Small progressive enhancements; every page works without this file.
+import { startCountdowns } from "./countdown.js";
 
 // Move focus to an error summary so screen readers and keyboards land on it.
 function focusErrorSummary(root) {
@@ -6,5 +7,10 @@ function focusErrorSummary(root) {
   if (summary) summary.focus();
 }
 
-document.addEventListener("DOMContentLoaded", () => focusErrorSummary(document));
-document.addEventListener("htmx:after:swap", (e) => focusErrorSummary(document));
+function enhance(root) {
+  focusErrorSummary(root);
+  startCountdowns(root);
+}
+
+document.addEventListener("DOMContentLoaded", () => enhance(document));
+document.addEventListener("htmx:after:swap", () => focusErrorSummary(document));

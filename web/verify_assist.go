@@ -1,0 +1,41 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/views"
+)
+
+// verifyAssistShow renders the assist code form.
+func (h *handler) verifyAssistShow(c echo.Context) error {
+	if _, ok := h.subject(h.session(c)); !ok {
+		return h.needSubject(c)
+	}
+	return render(c, http.StatusOK, views.VerifyAssist(views.VerifyAssistPage{Page: h.page(c)}))
+}
+
+// verifyAssistCheck redeems an assist code that support staff issued.
+func (h *handler) verifyAssistCheck(c echo.Context) error {
+	sub, ok := h.subject(h.session(c))
+	if !ok {
+		return h.needSubject(c)
+	}
+	p := h.page(c)
+	code := strings.TrimSpace(c.FormValue("code"))
+	u, err := h.ident.CheckAssist(h.ctx(c), sub, code, client(c))
+	if err != nil {
+		msg, status, ok := h.verifyMessage(p, err, 8)
+		if !ok {
+			return err
+		}
+		return render(c, status, views.VerifyAssist(views.VerifyAssistPage{Page: p, Form: views.CodeForm{Errors: views.Errors{{Field: "code", Message: msg}}}}))
+	}
+	if err := h.startVerifiedSession(c, u.ID, identity.MethodAssist); err != nil {
+		return err
+	}
+	return redirect(c, "/verify/done")
+}

@@ -1,0 +1,42 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/phone"
+	"github.com/smsretire/smsretire/views"
+)
+
+// verifyChoose shows the ways to confirm identity that the account can use.
+func (h *handler) verifyChoose(c echo.Context) error {
+	sess := h.session(c)
+	if _, ok := h.subject(sess); !ok {
+		return h.needSubject(c)
+	}
+	m, err := h.chooseModel(c, sess.Values[sessKnowledgeOK] == true)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.VerifyChoose(m))
+}
+
+// chooseModel builds the method list; masked details appear only for an identified account.
+func (h *handler) chooseModel(c echo.Context, knowledgePassed bool) (views.VerifyChoosePage, error) {
+	sess := h.session(c)
+	sub, _ := h.subject(sess)
+	m := views.VerifyChoosePage{Page: h.page(c), Identified: sub.Identified && sub.UserID != "", KnowledgePassed: knowledgePassed}
+	if m.Identified {
+		u, err := h.store.UserByID(h.ctx(c), sub.UserID)
+		if err != nil {
+			return m, err
+		}
+		m.Page = h.pageFor(c, u.Locale)
+		m.MaskedPhone = phone.Mask(u.Phone)
+		m.MaskedEmail = campaign.MaskEmail(u.Email)
+		m.PhoneClosed = u.PastDeadline(h.now(), h.loc)
+	}
+	return m, nil
+}

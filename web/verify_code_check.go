@@ -1,0 +1,55 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/views"
+)
+
+// verifyCodeCheck checks the code; on success the session is renewed and holds the verified user.
+func (h *handler) verifyCodeCheck(c echo.Context) error {
+	sess := h.session(c)
+	sub, ok := h.subject(sess)
+	if !ok {
+		return h.needSubject(c)
+	}
+	ch, ok := identity.ParseChannel(stringValue(sess.Values[sessChannel]))
+	if !ok {
+		return redirect(c, "/verify")
+	}
+	code := strings.TrimSpace(c.FormValue("code"))
+	var err error
+	if code == "" {
+		return h.codeFormError(c, ch, code, h.page(c).T.T("verify.err.code_required"), http.StatusUnprocessableEntity)
+	}
+	u, err := h.ident.CheckCode(h.ctx(c), sub, ch, code, client(c))
+	if err != nil {
+		msg, status, ok := h.verifyMessage(h.page(c), err, 6)
+		if !ok {
+			return err
+		}
+		return h.codeFormError(c, ch, code, msg, status)
+	}
+	if err := h.startVerifiedSession(c, u.ID, ch); err != nil {
+		return err
+	}
+	return redirect(c, "/verify/done")
+}
+
+// codeFormError re-renders the code form with its message: the whole page, or for htmx only
+// the form, which htmx swaps in place.
+func (h *handler) codeFormError(c echo.Context, ch identity.Method, code, msg string, status int) error {
+	m, err := h.codeModel(c, ch)
+	if err != nil {
+		return err
+	}
+	m.Form = views.CodeForm{Code: code, Errors: views.Errors{{Field: "code", Message: msg}}}
+	if m.HTMX {
+		return render(c, status, views.VerifyCodeForm(m))
+	}
+	return render(c, status, views.VerifyCode(m))
+}

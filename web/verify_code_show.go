@@ -1,0 +1,79 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/internal/phone"
+	"github.com/smsretire/smsretire/views"
+)
+
+// verifyCodeShow renders the form for the code that was just sent.
+func (h *handler) verifyCodeShow(c echo.Context) error {
+	sess := h.session(c)
+	if _, ok := h.subject(sess); !ok {
+		return h.needSubject(c)
+	}
+	ch, ok := identity.ParseChannel(stringValue(sess.Values[sessChannel]))
+	if !ok {
+		return redirect(c, "/verify")
+	}
+	resent := false
+	if flashes := sess.Flashes(); len(flashes) > 0 {
+		resent = true
+		if err := h.saveSession(c, sess); err != nil {
+			return err
+		}
+	}
+	m, err := h.codeModel(c, ch)
+	if err != nil {
+		return err
+	}
+	m.Resent = resent
+	return render(c, http.StatusOK, views.VerifyCode(m))
+}
+
+// codeModel builds the code page for the session's subject.
+func (h *handler) codeModel(c echo.Context, ch identity.Method) (views.VerifyCodePage, error) {
+	sess := h.session(c)
+	sub, _ := h.subject(sess)
+	m := views.VerifyCodePage{
+		Page:           h.page(c),
+		Channel:        string(ch),
+		ExpiresMinutes: int(h.ident.Settings().CodeTTL.Minutes()),
+	}
+	if at, ok := sess.Values[sessResendAt].(int64); ok {
+		if left := time.UnixMilli(at).Sub(h.now()); left > 0 {
+			m.ResendIn = secondsUntil(h.now(), time.UnixMilli(at))
+		}
+	}
+	if sub.Identified && sub.UserID != "" {
+		u, err := h.store.UserByID(h.ctx(c), sub.UserID)
+		if err != nil {
+			return m, err
+		}
+		m.Page = h.pageFor(c, u.Locale)
+		if ch == identity.MethodPhone {
+			m.Target = phone.Mask(u.Phone)
+		} else {
+			m.Target = campaign.MaskEmail(u.Email)
+		}
+	}
+	if sub.UserID != "" && h.deliveryFailed != nil {
+		failed, err := h.deliveryFailed(h.ctx(c), sub.UserID, ch)
+		if err != nil {
+			return m, err
+		}
+		m.DeliveryFailed = failed
+	}
+	return m, nil
+}
+
+func stringValue(v any) string {
+	s, _ := v.(string)
+	return s
+}

@@ -1,0 +1,62 @@
+package web
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/views"
+)
+
+// verifyMessage turns a verification error into a message in the page language and a status.
+// ok is false for errors that are not the user's to fix (they go to the error handler).
+func (h *handler) verifyMessage(p views.Page, err error, codeDigits int) (msg string, status int, ok bool) {
+	var (
+		wrong   identity.ErrWrong
+		locked  identity.ErrLocked
+		limited identity.ErrClientLimited
+		wait    identity.ErrResendWait
+		capped  identity.ErrSendLimit
+	)
+	switch {
+	case errors.As(err, &wrong):
+		return p.T.TN("verify.err.wrong", wrong.Remaining, nil), http.StatusUnprocessableEntity, true
+	case errors.As(err, &locked):
+		return p.T.Tf("verify.err.locked", map[string]any{"Time": h.clockTime(locked.Until), "Minutes": minutesUntil(h.now(), locked.Until)}), http.StatusTooManyRequests, true
+	case errors.As(err, &limited):
+		return p.T.Tf("verify.err.client_limited", map[string]any{"Time": h.clockTime(limited.Until)}), http.StatusTooManyRequests, true
+	case errors.As(err, &wait):
+		return p.T.TN("verify.err.resend_wait", secondsUntil(h.now(), wait.Until), nil), http.StatusTooManyRequests, true
+	case errors.As(err, &capped):
+		return p.T.Tf("verify.err.send_limit", map[string]any{"Time": h.clockTime(capped.Until)}), http.StatusTooManyRequests, true
+	case errors.Is(err, identity.ErrCodeFormat):
+		if codeDigits == 8 {
+			return p.T.T("verify.err.assist_format"), http.StatusUnprocessableEntity, true
+		}
+		return p.T.T("verify.err.code_format"), http.StatusUnprocessableEntity, true
+	case errors.Is(err, identity.ErrCodeExpired):
+		return p.T.T("verify.err.expired"), http.StatusUnprocessableEntity, true
+	case errors.Is(err, identity.ErrMethodClosed):
+		return p.T.T("verify.phone.closed"), http.StatusUnprocessableEntity, true
+	case errors.Is(err, identity.ErrNoTarget):
+		return p.T.T("verify.err.no_email"), http.StatusUnprocessableEntity, true
+	case errors.Is(err, identity.ErrKnowledgeForm):
+		return p.T.T("verify.err.last4_invalid"), http.StatusUnprocessableEntity, true
+	}
+	return "", 0, false
+}
+
+// clockTime writes a time of day in the configured zone.
+func (h *handler) clockTime(t time.Time) string { return t.In(h.loc).Format("15:04") }
+
+func minutesUntil(now, t time.Time) int { return int(math.Ceil(t.Sub(now).Minutes())) }
+
+func secondsUntil(now, t time.Time) int {
+	s := int(math.Ceil(t.Sub(now).Seconds()))
+	if s < 1 {
+		return 1
+	}
+	return s
+}

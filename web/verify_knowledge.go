@@ -1,0 +1,66 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/internal/phone"
+	"github.com/smsretire/smsretire/views"
+)
+
+// verifyKnowledgeShow renders the knowledge check form.
+func (h *handler) verifyKnowledgeShow(c echo.Context) error {
+	if _, ok := h.subject(h.session(c)); !ok {
+		return h.needSubject(c)
+	}
+	return render(c, http.StatusOK, views.VerifyKnowledge(views.VerifyKnowledgePage{Page: h.page(c), NeedCode: !h.cfg.KnowledgeSuffices}))
+}
+
+// verifyKnowledgeCheck compares the registered phone number and ID digits. When that alone does
+// not suffice, the account becomes identified and the user finishes with a code or assist code.
+func (h *handler) verifyKnowledgeCheck(c echo.Context) error {
+	sess := h.session(c)
+	sub, ok := h.subject(sess)
+	if !ok {
+		return h.needSubject(c)
+	}
+	p := h.page(c)
+	m := views.VerifyKnowledgePage{Page: p, Phone: strings.TrimSpace(c.FormValue("phone")), NeedCode: !h.cfg.KnowledgeSuffices}
+	last4 := c.FormValue("last4")
+	switch {
+	case m.Phone == "":
+		m.Errors = append(m.Errors, views.FieldError{Field: "phone", Message: p.T.T("verify.err.phone_required")})
+	case len(m.Phone) > 32 || func() bool { _, err := phone.Normalize(m.Phone, h.cfg.DefaultRegion); return err != nil }():
+		m.Errors = append(m.Errors, views.FieldError{Field: "phone", Message: p.T.T("verify.err.phone_invalid")})
+	}
+	if len(strings.TrimSpace(last4)) != 4 {
+		m.Errors = append(m.Errors, views.FieldError{Field: "last4", Message: p.T.T("verify.err.last4_invalid")})
+	}
+	if len(m.Errors) > 0 {
+		return render(c, http.StatusUnprocessableEntity, views.VerifyKnowledge(m))
+	}
+	res, err := h.ident.CheckKnowledge(h.ctx(c), sub, m.Phone, last4, client(c))
+	if err != nil {
+		msg, status, ok := h.verifyMessage(p, err, 0)
+		if !ok {
+			return err
+		}
+		m.Errors = views.Errors{{Field: "phone", Message: msg}}
+		return render(c, status, views.VerifyKnowledge(m))
+	}
+	if res.Verified {
+		if err := h.startVerifiedSession(c, res.User.ID, identity.MethodKnowledge); err != nil {
+			return err
+		}
+		return redirect(c, "/verify/done")
+	}
+	setSubject(sess, identity.ForUser(res.User.ID, true))
+	sess.Values[sessKnowledgeOK] = true
+	if err := h.saveSession(c, sess); err != nil {
+		return err
+	}
+	return redirect(c, "/verify")
+}

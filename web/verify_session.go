@@ -1,0 +1,89 @@
+package web
+
+import (
+	"time"
+
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+
+	"github.com/smsretire/smsretire/internal/identity"
+)
+
+// Session keys of the verification steps.
+const (
+	sessSubjectKey   = "sub_key"
+	sessSubjectUser  = "sub_uid"
+	sessSubjectKnown = "sub_known"
+	sessKnowledgeOK  = "knowledge_ok"
+	sessChannel      = "channel"
+	sessResendAt     = "resend_at"
+	sessUser         = "uid"
+	sessVerifiedAt   = "verified_at"
+	sessMethod       = "method"
+)
+
+// client describes the browser for limits and history.
+func client(c echo.Context) identity.Client {
+	ua := c.Request().UserAgent()
+	if len(ua) > 512 {
+		ua = ua[:512]
+	}
+	return identity.Client{IP: c.RealIP(), UserAgent: ua}
+}
+
+// subject returns whom the current verification is about, if a notice link or a look-up named
+// anyone.
+func (h *handler) subject(s *sessions.Session) (identity.Subject, bool) {
+	key, _ := s.Values[sessSubjectKey].(string)
+	if key == "" {
+		return identity.Subject{}, false
+	}
+	uid, _ := s.Values[sessSubjectUser].(string)
+	known, _ := s.Values[sessSubjectKnown].(bool)
+	return identity.Subject{UserID: uid, Key: key, Identified: known}, true
+}
+
+func setSubject(s *sessions.Session, sub identity.Subject) {
+	s.Values[sessSubjectKey] = sub.Key
+	s.Values[sessSubjectUser] = sub.UserID
+	s.Values[sessSubjectKnown] = sub.Identified
+	delete(s.Values, sessKnowledgeOK)
+	delete(s.Values, sessChannel)
+	delete(s.Values, sessResendAt)
+}
+
+// startVerifiedSession replaces the session with a fresh one that holds the verified user, so a
+// session planted before verification never gains the privilege.
+func (h *handler) startVerifiedSession(c echo.Context, userID string, m identity.Method) error {
+	old := h.session(c)
+	old.Options.MaxAge = -1
+	fresh := sessions.NewSession(h.sessions, sessionName)
+	opts := *h.sessions.Options
+	fresh.Options = &opts
+	fresh.IsNew = true
+	fresh.Values[sessUser] = userID
+	fresh.Values[sessVerifiedAt] = h.now().UnixMilli()
+	fresh.Values[sessMethod] = string(m)
+	return h.saveSession(c, fresh)
+}
+
+// verifiedUser returns the user whose identity this session verified, while the elevated window
+// lasts.
+func (h *handler) verifiedUser(s *sessions.Session) (string, time.Time, bool) {
+	uid, _ := s.Values[sessUser].(string)
+	at, _ := s.Values[sessVerifiedAt].(int64)
+	if uid == "" || at == 0 {
+		return "", time.Time{}, false
+	}
+	t := time.UnixMilli(at)
+	if !h.now().Before(t.Add(h.cfg.ElevatedWindow)) {
+		return uid, t, false
+	}
+	return uid, t, true
+}
+
+// needSubject sends a visitor without a chosen account back to the look-up.
+func (h *handler) needSubject(c echo.Context) error {
+	return redirect(c, "/")
+}
+
