@@ -86,4 +86,3 @@ func (h *handler) verifiedUser(s *sessions.Session) (string, time.Time, bool) {
 func (h *handler) needSubject(c echo.Context) error {
 	return redirect(c, "/")
 }
-
