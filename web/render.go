@@ -23,8 +23,13 @@ func render(c echo.Context, status int, comp templ.Component) error {
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-// redirect answers a successful form post with 303 See Other (post/redirect/get). htmx follows
-// the redirect and swaps the page it lands on.
+// redirect answers a successful form post with 303 See Other (post/redirect/get). An htmx
+// request gets HX-Redirect instead, so the browser loads the whole next page rather than
+// swapping it into a fragment.
 func redirect(c echo.Context, to string) error {
+	if c.Request().Header.Get("HX-Request") == "true" {
+		c.Response().Header().Set("HX-Redirect", to)
+		return c.NoContent(http.StatusOK)
+	}
 	return c.Redirect(http.StatusSeeOther, to)
 }
