@@ -1,0 +1,271 @@
+package testsupport
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/clock"
+	"github.com/smsretire/smsretire/internal/config"
+	"github.com/smsretire/smsretire/internal/demo"
+	"github.com/smsretire/smsretire/internal/i18n"
+	"github.com/smsretire/smsretire/internal/keyring"
+	"github.com/smsretire/smsretire/internal/store"
+	"github.com/smsretire/smsretire/web"
+)
+
+// Now is the fixed time a test server starts at: 24 November 2026, 10:00 in Shanghai. With the
+// demo users seeded then, demo-zh's deadline is 31 December 2026.
+var Now = time.Date(2026, 11, 24, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))
+
+// ServerOption changes how NewServer builds the server.
+type ServerOption func(*serverOptions)
+
+type serverOptions struct {
+	now    time.Time
+	noDemo bool
+	config []func(*config.Config)
+	deps   []func(*web.Deps)
+}
+
+// WithNow starts the fake clock at t instead of Now.
+func WithNow(t time.Time) ServerOption { return func(o *serverOptions) { o.now = t } }
+
+// WithConfig changes the configuration before it is validated, for settings a test needs.
+func WithConfig(fn func(*config.Config)) ServerOption {
+	return func(o *serverOptions) { o.config = append(o.config, fn) }
+}
+
+// WithDeps changes what web.New receives, for collaborators a test replaces (mailers, gateways).
+func WithDeps(fn func(*web.Deps)) ServerOption {
+	return func(o *serverOptions) { o.deps = append(o.deps, fn) }
+}
+
+// WithoutDemoUsers leaves the store empty instead of seeding the demo users.
+func WithoutDemoUsers() ServerOption { return func(o *serverOptions) { o.noDemo = true } }
+
+// Server is the real portal, served on a loopback port for the duration of one test.
+type Server struct {
+	URL     string // http://127.0.0.1:PORT, no trailing slash
+	Store   *store.SQL
+	Clock   *clock.Fake
+	Keys    keyring.Keys
+	Config  config.Config
+	Catalog *i18n.Catalog
+	Users   []demo.User // the seeded demo users
+
+	signer *campaign.NoticeSigner
+}
+
+// NewServer builds the portal with web.New against a fresh migrated SQLite store, generated
+// development keys, a fake clock at a fixed time and the demo users, and serves it on 127.0.0.1.
+// A message missing from the catalog fails the test. Everything stops when the test ends.
+func NewServer(t testing.TB, opts ...ServerOption) *Server {
+	t.Helper()
+	o := serverOptions{now: Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	ctx := context.Background()
+
+	keys, _, err := keyring.Load(keyring.Env{}, t.TempDir(), true)
+	if err != nil {
+		t.Fatalf("dev keys: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	cfg := config.Default()
+	cfg.Addr = ln.Addr().String()
+	cfg.DataDir = t.TempDir()
+	cfg.Demo = true
+	for _, fn := range o.config {
+		fn(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		ln.Close()
+		t.Fatalf("config: %v", err)
+	}
+
+	cat, err := i18n.Load()
+	if err != nil {
+		ln.Close()
+		t.Fatalf("catalog: %v", err)
+	}
+	cat.OnMissing(func(lang, id string) { t.Errorf("message %q missing in %s", id, lang) })
+
+	st := SQLite(t)
+	clk := clock.NewFake(o.now)
+	var users []demo.User
+	if !o.noDemo {
+		users, err = demo.Seed(ctx, st, o.now, cfg.Location(), campaign.NewIDHasher(keys.Hash))
+		if err != nil {
+			ln.Close()
+			t.Fatalf("seed: %v", err)
+		}
+	}
+	signer, err := campaign.NewNoticeSigner(keys.Token)
+	if err != nil {
+		ln.Close()
+		t.Fatalf("notice signer: %v", err)
+	}
+
+	deps := web.Deps{Config: cfg, Keys: keys, Store: st, Catalog: cat, Clock: clk, Logger: testLogger(t)}
+	for _, fn := range o.deps {
+		fn(&deps)
+	}
+	e, err := web.New(deps)
+	if err != nil {
+		ln.Close()
+		t.Fatalf("web.New: %v", err)
+	}
+	ts := httptest.NewUnstartedServer(e)
+	ts.Listener.Close()
+	ts.Listener = ln
+	ts.Start()
+	t.Cleanup(ts.Close) // runs before the store closes: cleanups run last first
+
+	return &Server{URL: ts.URL, Store: st, Clock: clk, Keys: keys, Config: cfg, Catalog: cat, Users: users, signer: signer}
+}
+
+// NoticeToken signs a notice token for userID, valid for the configured link lifetime from now.
+func (s *Server) NoticeToken(userID string) string {
+	return s.signer.Sign(userID, s.Clock.Now().Add(s.Config.NoticeLinkTTL))
+}
+
+// NoticeLink returns the absolute URL of userID's personal notice.
+func (s *Server) NoticeLink(userID string) string {
+	return s.URL + "/notice/" + s.NoticeToken(userID)
+}
+
+// Client returns a client with its own cookie jar that does not follow redirects, so a test
+// can assert a 303 and its Location.
+func (s *Server) Client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{
+		Jar:           jar,
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// Cookie returns the value of the cookie name that client holds for the server, or "".
+func (s *Server) Cookie(client *http.Client, name string) string {
+	u, _ := url.Parse(s.URL)
+	for _, c := range client.Jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// Response is an HTTP response whose body has been read, with the body parsed as HTML.
+type Response struct {
+	*http.Response
+	Body []byte
+	Doc  *goquery.Document
+}
+
+// Do sends a request to the server with client: path is relative to the server, form (when not
+// nil) is sent url-encoded, and header adds request headers. The body is read and parsed.
+func (s *Server) Do(t testing.TB, client *http.Client, method, path string, form url.Values, header http.Header) *Response {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, s.URL+path, body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return ReadResponse(t, resp)
+}
+
+// Get sends a GET request; see Do.
+func (s *Server) Get(t testing.TB, client *http.Client, path string, header http.Header) *Response {
+	t.Helper()
+	return s.Do(t, client, http.MethodGet, path, nil, header)
+}
+
+// PostForm sends a url-encoded POST, as a same-origin form would; see Do.
+func (s *Server) PostForm(t testing.TB, client *http.Client, path string, form url.Values, header http.Header) *Response {
+	t.Helper()
+	return s.Do(t, client, http.MethodPost, path, form, header)
+}
+
+// ReadResponse reads and closes resp's body and parses it as HTML.
+func ReadResponse(t testing.TB, resp *http.Response) *Response {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read body of %s: %v", resp.Request.URL.Path, err)
+	}
+	return &Response{Response: resp, Body: b, Doc: ParseHTML(t, b)}
+}
+
+// ParseHTML parses an HTML document for goquery assertions.
+func ParseHTML(t testing.TB, b []byte) *goquery.Document {
+	t.Helper()
+	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("parse HTML: %v", err)
+	}
+	return doc
+}
+
+// testLogger writes the server's log into the test's log, shown when a test fails or with -v,
+// and drops lines written after the test ended.
+func testLogger(t testing.TB) *slog.Logger {
+	w := &testWriter{t: t}
+	t.Cleanup(w.stop)
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct {
+	mu   sync.Mutex
+	t    testing.TB
+	done bool
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+func (w *testWriter) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = true
+}
