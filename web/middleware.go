@@ -25,10 +25,12 @@ func (h *handler) middleware(e *echo.Echo) {
 		h.log.Error("panic", "err", err, "request_id", requestID(c), "stack", string(stack))
 		return err
 	}}))
-	e.Use(middleware.BodyLimit("64K"))
+	// Headers and the page context come before anything that can refuse a request, so that every
+	// error page is hardened and in the user's language.
 	e.Use(h.securityHeaders)
-	e.Use(crossOriginProtection())
 	e.Use(h.pageContext)
+	e.Use(middleware.BodyLimit("64K"))
+	e.Use(crossOriginProtection())
 }
 
 func requestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
@@ -112,9 +114,15 @@ func (h *handler) pageContext(next echo.HandlerFunc) echo.HandlerFunc {
 			choice = ck.Value
 		}
 		lang := h.cat.Negotiate(choice, r.Header.Get("Accept-Language"))
+		// The language switch comes back to this page; a page answering a form post comes back
+		// home, as the post's URL may have no page to GET.
+		path := "/"
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			path = r.URL.RequestURI()
+		}
 		c.Set(pageKey, views.Page{
 			T:            h.cat.For(lang),
-			Path:         r.URL.RequestURI(),
+			Path:         path,
 			RequestID:    requestID(c),
 			HTMX:         r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-Request-Type") != "full",
 			SupportEmail: h.cfg.SupportEmail,
@@ -162,4 +170,3 @@ func staticHandler(fs http.Handler) http.Handler {
 		fs.ServeHTTP(w, r)
 	}))
 }
-

@@ -1,0 +1,76 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/smsretire/smsretire/internal/i18n"
+	"github.com/smsretire/smsretire/internal/testsupport"
+)
+
+// posts are the state changes of the foundation, each with a form that would succeed.
+var posts = []struct {
+	path string
+	form url.Values
+}{
+	{"/lang", url.Values{"lang": {"en"}, "next": {"/faq"}}},
+	{"/find", url.Values{"account": {"13800138001"}}},
+}
+
+func TestCrossOriginPosts_AreRefusedWithFriendlyPage(t *testing.T) {
+	s := testsupport.NewServer(t)
+	origins := []struct {
+		name   string
+		header http.Header
+	}{
+		{"Sec-Fetch-Site cross-site", http.Header{"Sec-Fetch-Site": {"cross-site"}}},
+		{"Sec-Fetch-Site same-site", http.Header{"Sec-Fetch-Site": {"same-site"}}},
+		{"Origin evil.example", http.Header{"Origin": {"https://evil.example"}}},
+		{"Origin null", http.Header{"Origin": {"null"}}},
+	}
+	for _, p := range posts {
+		for _, o := range origins {
+			for _, lang := range i18n.Languages {
+				t.Run(p.path+"/"+o.name+"/"+lang, func(t *testing.T) {
+					c := s.Client()
+					h := cookieLang(lang)
+					for k, v := range o.header {
+						h[k] = v
+					}
+					r := s.PostForm(t, c, p.path, p.form, h)
+					if r.StatusCode != http.StatusForbidden {
+						t.Fatalf("status %d, want 403", r.StatusCode)
+					}
+					checkPage(t, s, r, lang, "error.forbidden.title")
+					if sc := r.Header.Values("Set-Cookie"); len(sc) != 0 {
+						t.Errorf("a refused request set cookies: %q", sc)
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestSameOriginPosts_Pass(t *testing.T) {
+	s := testsupport.NewServer(t)
+	origins := []struct {
+		name   string
+		header http.Header
+	}{
+		{"Sec-Fetch-Site same-origin", http.Header{"Sec-Fetch-Site": {"same-origin"}}},
+		{"Origin of the site", http.Header{"Origin": {s.URL}}},
+		{"typed by the user", http.Header{"Sec-Fetch-Site": {"none"}}},
+		{"no browser headers", nil},
+	}
+	for _, p := range posts {
+		for _, o := range origins {
+			t.Run(p.path+"/"+o.name, func(t *testing.T) {
+				r := s.PostForm(t, s.Client(), p.path, p.form, o.header)
+				if r.StatusCode != http.StatusSeeOther {
+					t.Errorf("status %d, want 303", r.StatusCode)
+				}
+			})
+		}
+	}
+}
