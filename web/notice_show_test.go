@@ -1,0 +1,190 @@
+package web_test
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smsretire/smsretire/internal/i18n"
+	"github.com/smsretire/smsretire/internal/testsupport"
+)
+
+func TestNoticeShow_ShowsMaskedPhoneDeadlineAndDaysLeft(t *testing.T) {
+	s := testsupport.NewServer(t)
+	tests := []struct {
+		name     string
+		header   http.Header
+		lang     string
+		deadline string
+		daysLeft string
+	}{
+		// demo-zh's roster language is Chinese; the browser made no choice.
+		{"roster language", nil, i18n.Chinese, "2026年12月31日", "还剩 37 天"},
+		{"chosen English", cookieLang(i18n.English), i18n.English, "31 December 2026", "37 days left"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := s.Get(t, s.Client(), "/notice/"+s.NoticeToken("demo-zh"), tt.header)
+			if r.StatusCode != http.StatusOK {
+				t.Fatalf("status %d, want 200", r.StatusCode)
+			}
+			checkPage(t, s, r, tt.lang, "notice.title")
+			if got := strings.TrimSpace(r.Doc.Find(".phone").Text()); got != "138****8001" {
+				t.Errorf("phone %q, want 138****8001", got)
+			}
+			deadline := r.Doc.Find("time.deadline")
+			if got := strings.TrimSpace(deadline.Text()); got != tt.deadline {
+				t.Errorf("deadline %q, want %q", got, tt.deadline)
+			}
+			if got := deadline.AttrOr("datetime", ""); got != "2026-12-31" {
+				t.Errorf("deadline datetime %q, want 2026-12-31", got)
+			}
+			if got := strings.TrimSpace(r.Doc.Find(".days-left").Text()); got != tt.daysLeft {
+				t.Errorf("days left %q, want %q", got, tt.daysLeft)
+			}
+			if strings.Contains(string(r.Body), "13800138001") {
+				t.Error("the full phone number is in the page")
+			}
+			if !strings.Contains(mainText(r.Doc), "张伟") {
+				t.Error("the greeting does not name the user")
+			}
+		})
+	}
+}
+
+func TestNoticeShow_WarnsWhenPastDueOrDueToday(t *testing.T) {
+	s := testsupport.NewServer(t)
+	tests := []struct {
+		user, warningKey string
+		pastDue          bool
+	}{
+		{"demo-late", "notice.past_due", true},
+		{"demo-today", "notice.due_today", false},
+		{"demo-zh", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.user, func(t *testing.T) {
+			r := s.Get(t, s.Client(), "/notice/"+s.NoticeToken(tt.user), cookieLang(i18n.Chinese))
+			if r.StatusCode != http.StatusOK {
+				t.Fatalf("status %d, want 200", r.StatusCode)
+			}
+			warning := strings.TrimSpace(r.Doc.Find(".deadline-card .alert-warning").Text())
+			want := ""
+			if tt.warningKey != "" {
+				want = s.Catalog.For(i18n.Chinese).T(tt.warningKey)
+			}
+			if warning != want {
+				t.Errorf("warning %q, want %q", warning, want)
+			}
+			if got := r.Doc.Find(".deadline-card.past-due").Length() == 1; got != tt.pastDue {
+				t.Errorf("deadline card marked past due: %v, want %v", got, tt.pastDue)
+			}
+			if tt.pastDue && r.Doc.Find(".days-left").Length() != 0 {
+				t.Errorf("past due, yet days left shown: %q", r.Doc.Find(".days-left").Text())
+			}
+		})
+	}
+}
+
+func TestNoticeShow_ExpiredLinkGives410WithLookUpForm(t *testing.T) {
+	s := testsupport.NewServer(t)
+	token := s.NoticeToken("demo-zh")
+	s.Clock.Advance(s.Config.NoticeLinkTTL + time.Second)
+	r := s.Get(t, s.Client(), "/notice/"+token, cookieLang(i18n.English))
+	if r.StatusCode != http.StatusGone {
+		t.Fatalf("status %d, want 410", r.StatusCode)
+	}
+	checkPage(t, s, r, i18n.English, "notice.expired.title")
+	if r.Doc.Find(`main form[method="post"][action="/find"] input#account[name="account"]`).Length() != 1 {
+		t.Error("no account look-up form on the expired page")
+	}
+	if strings.Contains(string(r.Body), "138****8001") || strings.Contains(mainText(r.Doc), "张伟") {
+		t.Error("the expired page shows the account's details")
+	}
+}
+
+// alterSignature changes one character in the middle of the token's signature.
+func alterSignature(token string) string {
+	i := len(token) - 10
+	c := byte('A')
+	if token[i] == 'A' {
+		c = 'B'
+	}
+	return token[:i] + string(c) + token[i+1:]
+}
+
+// swapUser puts another user's ID into a token, keeping the signature.
+func swapUser(token, userID string) string {
+	parts := strings.Split(token, ".")
+	parts[1] = base64.RawURLEncoding.EncodeToString([]byte(userID))
+	return strings.Join(parts, ".")
+}
+
+func TestNoticeShow_BrokenLinksNeverRevealWhetherAccountExists(t *testing.T) {
+	s := testsupport.NewServer(t)
+	valid := s.NoticeToken("demo-zh")
+	tokens := []struct{ name, token string }{
+		{"altered signature", alterSignature(valid)},
+		{"other user in a signed token", swapUser(valid, "demo-en")},
+		{"truncated", valid[:len(valid)-5]},
+		{"garbage", "hello"},
+		{"signed for no such user", s.NoticeToken("no-such-user")},
+	}
+	var wantMain string
+	for i, tt := range tokens {
+		t.Run(tt.name, func(t *testing.T) {
+			r := s.Get(t, s.Client(), "/notice/"+tt.token, cookieLang(i18n.Chinese))
+			if r.StatusCode != http.StatusNotFound {
+				t.Fatalf("status %d, want 404", r.StatusCode)
+			}
+			checkPage(t, s, r, i18n.Chinese, "notice.invalid.title")
+			if sc := r.Header.Values("Set-Cookie"); len(sc) != 0 {
+				t.Errorf("a broken link set cookies: %q", sc)
+			}
+			got := mainText(r.Doc)
+			if i == 0 {
+				wantMain = got
+			} else if got != wantMain {
+				t.Errorf("<main> differs from an altered link's:\n got %q\nwant %q", got, wantMain)
+			}
+		})
+	}
+}
+
+func TestNoticeShow_IsNeitherCachedNorReferred(t *testing.T) {
+	s := testsupport.NewServer(t)
+	r := s.Get(t, s.Client(), "/notice/"+s.NoticeToken("demo-zh"), nil)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, want 200", r.StatusCode)
+	}
+	if got := r.Header.Get("Cache-Control"); got != "no-store" {
+		t.Errorf("Cache-Control %q, want no-store", got)
+	}
+	if got := r.Header.Get("Referrer-Policy"); got != "no-referrer" {
+		t.Errorf("Referrer-Policy %q, want no-referrer", got)
+	}
+}
+
+func TestNoticeShow_FollowsRosterLanguageUnlessChosen(t *testing.T) {
+	s := testsupport.NewServer(t)
+	tests := []struct {
+		name   string
+		header http.Header
+		want   string
+	}{
+		{"no choice", nil, i18n.English},
+		{"browser prefers Chinese", acceptLang("zh-CN"), i18n.English},
+		{"chose Chinese", cookieLang(i18n.Chinese), i18n.Chinese},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := s.Get(t, s.Client(), "/notice/"+s.NoticeToken("demo-en"), tt.header)
+			if r.StatusCode != http.StatusOK {
+				t.Fatalf("status %d, want 200", r.StatusCode)
+			}
+			checkPage(t, s, r, tt.want, "notice.title")
+		})
+	}
+}
