@@ -116,12 +116,14 @@ func TestLangSet_UnknownLanguageGetsFriendlyPage(t *testing.T) {
 func TestLangSet_SwitchOnAnsweredPostLandsOnAPage(t *testing.T) {
 	s := testsupport.NewServer(t)
 	answers := []struct {
-		name string
-		path string
-		form url.Values
+		name     string
+		path     string
+		form     url.Values
+		wantNext string
 	}{
-		{"find without input", "/find", url.Values{"account": {""}}},
-		{"unknown language", "/lang", url.Values{"lang": {"fr"}}},
+		{"find without input", "/find", url.Values{"account": {""}}, "/"},
+		{"unknown language", "/lang", url.Values{"lang": {"fr"}}, "/"},
+		{"post to a page", "/faq", url.Values{}, "/faq"},
 	}
 	for _, a := range answers {
 		t.Run(a.name, func(t *testing.T) {
@@ -129,6 +131,9 @@ func TestLangSet_SwitchOnAnsweredPostLandsOnAPage(t *testing.T) {
 			page := s.PostForm(t, c, a.path, a.form, nil)
 			form := page.Doc.Find(`form[action="/lang"]`)
 			next := form.Find(`input[name="next"]`).AttrOr("value", "")
+			if next != a.wantNext {
+				t.Errorf("switch returns to %q, want %q", next, a.wantNext)
+			}
 			r := s.PostForm(t, c, "/lang", url.Values{"lang": {form.Find(`input[name="lang"]`).AttrOr("value", "")}, "next": {next}}, nil)
 			if r.StatusCode != http.StatusSeeOther {
 				t.Fatalf("switch: status %d, want 303", r.StatusCode)

@@ -114,15 +114,9 @@ func (h *handler) pageContext(next echo.HandlerFunc) echo.HandlerFunc {
 			choice = ck.Value
 		}
 		lang := h.cat.Negotiate(choice, r.Header.Get("Accept-Language"))
-		// The language switch comes back to this page; a page answering a form post comes back
-		// home, as the post's URL may have no page to GET.
-		path := "/"
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			path = r.URL.RequestURI()
-		}
 		c.Set(pageKey, views.Page{
 			T:            h.cat.For(lang),
-			Path:         path,
+			Path:         returnPath(c),
 			RequestID:    requestID(c),
 			HTMX:         r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-Request-Type") != "full",
 			SupportEmail: h.cfg.SupportEmail,
@@ -133,6 +127,24 @@ func (h *handler) pageContext(next echo.HandlerFunc) echo.HandlerFunc {
 		})
 		return next(c)
 	}
+}
+
+// returnPath is where the language switch leads back to: this page, or for a page that answers a
+// form post, the post's URL when a page can be fetched there, else home.
+func returnPath(c echo.Context) string {
+	r := c.Request()
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return r.URL.RequestURI()
+	}
+	e := c.Echo()
+	probe := e.NewContext(nil, nil)
+	e.Router().Find(http.MethodGet, r.URL.Path, probe)
+	for _, rt := range e.Routes() {
+		if rt.Method == http.MethodGet && rt.Path == probe.Path() {
+			return r.URL.RequestURI()
+		}
+	}
+	return "/"
 }
 
 // page returns the request's page context.
