@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/smsretire/smsretire/internal/limit"
 )
 
 // Errors a verification can end with. None of them says whether an account exists: an unknown
@@ -18,18 +20,13 @@ var (
 )
 
 // ErrLocked means too many wrong answers: the method is locked for the account until Until.
-type ErrLocked struct{ Until time.Time }
-
-func (e ErrLocked) Error() string {
-	return fmt.Sprintf("locked until %s", e.Until.Format(time.RFC3339))
-}
+type ErrLocked = limit.ErrLocked
 
 // ErrClientLimited means this client made too many attempts or sends; it may try again at Until.
-type ErrClientLimited struct{ Until time.Time }
+type ErrClientLimited = limit.ErrClientLimited
 
-func (e ErrClientLimited) Error() string {
-	return fmt.Sprintf("client limited until %s", e.Until.Format(time.RFC3339))
-}
+// ErrWrong means the answer was wrong; Remaining more wrong answers lock the method.
+type ErrWrong = limit.ErrWrong
 
 // ErrResendWait means a code was sent moments ago; another may be sent at Until.
 type ErrResendWait struct{ Until time.Time }
@@ -44,8 +41,3 @@ type ErrSendLimit struct{ Until time.Time }
 func (e ErrSendLimit) Error() string {
 	return fmt.Sprintf("send limit until %s", e.Until.Format(time.RFC3339))
 }
-
-// ErrWrong means the answer was wrong; Remaining more wrong answers lock the method.
-type ErrWrong struct{ Remaining int }
-
-func (e ErrWrong) Error() string { return fmt.Sprintf("wrong answer, %d attempts left", e.Remaining) }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
+	"github.com/smsretire/smsretire/internal/limit"
 	"github.com/smsretire/smsretire/internal/phone"
 	"github.com/smsretire/smsretire/internal/store"
 )
@@ -95,6 +96,7 @@ type Service struct {
 	ids     *campaign.IDHasher
 	set     Settings
 	message MessageFunc
+	limits  *limit.Limiter
 }
 
 // New returns a verification service. codeKey keys the hashes of codes; ids checks ID digits.
@@ -108,7 +110,8 @@ func New(st *store.SQL, clk clock.Clock, codeKey []byte, ids *campaign.IDHasher,
 	if set.ClientSendsHour == 0 {
 		set.ClientSendsHour = 4 * set.SendsPerHour
 	}
-	return &Service{st: st, clock: clk, codeKey: codeKey, ids: ids, set: set, message: message}
+	limits := limit.New(st, limit.Rules{MaxAttempts: set.MaxAttempts, Lockout: set.Lockout, ClientAttemptsHour: set.ClientAttemptsHour})
+	return &Service{st: st, clock: clk, codeKey: codeKey, ids: ids, set: set, message: message, limits: limits}
 }
 
 // Settings returns the rules in force.
@@ -171,7 +174,7 @@ func (s *Service) SendCode(ctx context.Context, sub Subject, ch Method, c Client
 	if err := s.clientSendAllowed(ctx, c, now); err != nil {
 		return Sent{}, err
 	}
-	if until, err := s.st.LockedUntil(ctx, lockKey(sub, ch), now); err != nil {
+	if until, err := s.limits.LockedUntil(ctx, sub.Key, string(ch), now); err != nil {
 		return Sent{}, err
 	} else if !until.IsZero() {
 		return Sent{}, ErrLocked{Until: until}
@@ -305,7 +308,7 @@ func (s *Service) redeem(ctx context.Context, sub Subject, m Method, purpose, co
 	if err != nil {
 		return campaign.User{}, err
 	}
-	if err := s.st.ResetCounters(ctx, failKey(sub, m)); err != nil {
+	if err := s.limits.Succeed(ctx, sub.Key, string(m)); err != nil {
 		return campaign.User{}, err
 	}
 	u, err = s.st.UserByID(ctx, sub.UserID)
@@ -374,7 +377,7 @@ func (s *Service) CheckKnowledge(ctx context.Context, sub Subject, phoneInput, l
 	if err != nil {
 		return KnowledgeResult{}, err
 	}
-	if err := s.st.ResetCounters(ctx, failKey(sub, MethodKnowledge)); err != nil {
+	if err := s.limits.Succeed(ctx, sub.Key, string(MethodKnowledge)); err != nil {
 		return KnowledgeResult{}, err
 	}
 	res.User, err = s.st.UserByID(ctx, u.ID)
@@ -413,7 +416,7 @@ func (s *Service) IssueAssistCode(ctx context.Context, userID, issuedBy string, 
 
 // LockedUntil tells until when a method is locked for the subject; zero when it is not.
 func (s *Service) LockedUntil(ctx context.Context, sub Subject, m Method) (time.Time, error) {
-	return s.st.LockedUntil(ctx, lockKey(sub, m), s.clock.Now())
+	return s.limits.LockedUntil(ctx, sub.Key, string(m), s.clock.Now())
 }
 
 func (s *Service) clientSendAllowed(ctx context.Context, c Client, now time.Time) error {
@@ -429,56 +432,31 @@ func (s *Service) clientSendAllowed(ctx context.Context, c Client, now time.Time
 }
 
 func (s *Service) attemptAllowed(ctx context.Context, sub Subject, m Method, c Client, now time.Time) error {
-	hour := now.Truncate(time.Hour)
-	n, err := s.st.Count(ctx, "fail-ip:"+c.IP, hour, now)
-	if err != nil {
-		return err
-	}
-	if n >= s.set.ClientAttemptsHour {
-		return ErrClientLimited{Until: hour.Add(time.Hour)}
-	}
-	until, err := s.st.LockedUntil(ctx, lockKey(sub, m), now)
-	if err != nil {
-		return err
-	}
-	if !until.IsZero() {
-		return ErrLocked{Until: until}
-	}
-	return nil
+	return s.limits.Allowed(ctx, sub.Key, string(m), c.IP, now)
 }
 
 // fail counts a wrong answer for the account's method and for the client, locks the method at
 // the limit, and records the failure in the history of a known account.
 func (s *Service) fail(ctx context.Context, sub Subject, m Method, c Client, now time.Time, reason string) error {
-	hour := now.Truncate(time.Hour)
-	if _, err := s.st.Hit(ctx, "fail-ip:"+c.IP, hour, hour.Add(time.Hour), now); err != nil {
-		return err
-	}
-	n, err := s.st.Hit(ctx, failKey(sub, m), time.Unix(0, 0), now.Add(s.set.Lockout), now)
-	if err != nil {
-		return err
+	ferr, locked := s.limits.Fail(ctx, sub.Key, string(m), c.IP, now)
+	var lockedErr ErrLocked
+	if !errors.As(ferr, &lockedErr) {
+		var wrong ErrWrong
+		if !errors.As(ferr, &wrong) {
+			return ferr // a store error
+		}
 	}
 	if sub.UserID != "" {
 		if err := s.st.AppendEvent(ctx, event(sub.UserID, EventFailed, c, now, map[string]string{"method": string(m), "reason": reason})); err != nil {
 			return err
 		}
-	}
-	if n < s.set.MaxAttempts {
-		return ErrWrong{Remaining: s.set.MaxAttempts - n}
-	}
-	until := now.Add(s.set.Lockout)
-	if err := s.st.Lock(ctx, lockKey(sub, m), until); err != nil {
-		return err
-	}
-	if err := s.st.ResetCounters(ctx, failKey(sub, m)); err != nil {
-		return err
-	}
-	if sub.UserID != "" {
-		if err := s.st.AppendEvent(ctx, event(sub.UserID, EventLocked, c, now, map[string]string{"method": string(m), "until": until.UTC().Format(time.RFC3339)})); err != nil {
-			return err
+		if locked {
+			if err := s.st.AppendEvent(ctx, event(sub.UserID, EventLocked, c, now, map[string]string{"method": string(m), "until": lockedErr.Until.UTC().Format(time.RFC3339)})); err != nil {
+				return err
+			}
 		}
 	}
-	return ErrLocked{Until: until}
+	return ferr
 }
 
 func (s *Service) hash(purpose, userID, code string) []byte {
@@ -498,10 +476,6 @@ func (s *Service) pad(start time.Time) {
 }
 
 func purposeFor(ch Method) string { return "verify_" + string(ch) }
-
-func failKey(sub Subject, m Method) string { return "fail:" + sub.Key + ":" + string(m) }
-
-func lockKey(sub Subject, m Method) string { return "lock:" + sub.Key + ":" + string(m) }
 
 func event(userID string, typ campaign.EventType, c Client, now time.Time, detail map[string]string) campaign.Event {
 	return campaign.Event{UserID: userID, Type: typ, Detail: detail, IP: c.IP, UserAgent: c.UserAgent, CreatedAt: now}
