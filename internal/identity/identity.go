@@ -85,8 +85,27 @@ type Settings struct {
 	MinSendTime        time.Duration // every send takes at least this long, found or not
 }
 
+// Message is a code on its way to a user.
+type Message struct {
+	Channel  Method // phone (SMS) or email
+	To       string // E.164 number or email address
+	Template string // such as "verify.code", "enroll.email_code" or "signin.email_code"
+	Code     string
+	TTL      time.Duration
+	Now      time.Time
+}
+
 // MessageFunc builds the outbox item that carries a code to the user.
-type MessageFunc func(u campaign.User, ch Method, code string, ttl time.Duration, now time.Time) (store.OutboxItem, error)
+type MessageFunc func(u campaign.User, m Message) (store.OutboxItem, error)
+
+// codeSpec says what a code is for and where it goes.
+type codeSpec struct {
+	method   Method // the limits' method
+	purpose  string // the code rows' purpose
+	channel  Method // phone or email
+	template string
+	target   func(u campaign.User) string // "" when the user has no such address
+}
 
 // Service runs verifications.
 type Service struct {
@@ -165,6 +184,45 @@ type Sent struct {
 // outbox, in one transaction with the code row. For an unknown subject it does the same
 // bookkeeping and sends nothing.
 func (s *Service) SendCode(ctx context.Context, sub Subject, ch Method, c Client) (Sent, error) {
+	spec := codeSpec{method: ch, purpose: purposeFor(ch), channel: ch, template: "verify.code", target: func(u campaign.User) string {
+		if ch == MethodEmail {
+			return u.Email
+		}
+		return u.Phone
+	}}
+	return s.send(ctx, sub, spec, c)
+}
+
+// SendEnrollEmailCode sends a code that confirms an email address the user wants as a factor.
+func (s *Service) SendEnrollEmailCode(ctx context.Context, userID, email string, c Client) (Sent, error) {
+	spec := codeSpec{method: "enroll_email", purpose: "enroll_email", channel: MethodEmail, template: "enroll.email_code",
+		target: func(campaign.User) string { return email }}
+	return s.send(ctx, ForUser(userID, true), spec, c)
+}
+
+// SendSignInEmailCode sends a sign-in code to the subject's email factor. For an unknown
+// subject, or one without an email factor, it does the same bookkeeping and sends nothing.
+func (s *Service) SendSignInEmailCode(ctx context.Context, sub Subject, c Client) (Sent, error) {
+	var address string
+	if sub.UserID != "" {
+		factors, err := s.st.Factors(ctx, sub.UserID)
+		if err != nil {
+			return Sent{}, err
+		}
+		for _, f := range factors {
+			if f.Kind == store.FactorEmail {
+				address = f.Email
+				break
+			}
+		}
+	}
+	spec := codeSpec{method: "signin_email", purpose: "signin_email", channel: MethodEmail, template: "signin.email_code",
+		target: func(campaign.User) string { return address }}
+	sub.Identified = false // never say whether the account has an email factor
+	return s.send(ctx, sub, spec, c)
+}
+
+func (s *Service) send(ctx context.Context, sub Subject, spec codeSpec, c Client) (Sent, error) {
 	start := s.clock.Now()
 	defer s.pad(start)
 	now := start
@@ -174,7 +232,7 @@ func (s *Service) SendCode(ctx context.Context, sub Subject, ch Method, c Client
 	if err := s.clientSendAllowed(ctx, c, now); err != nil {
 		return Sent{}, err
 	}
-	if until, err := s.limits.LockedUntil(ctx, sub.Key, string(ch), now); err != nil {
+	if until, err := s.limits.LockedUntil(ctx, sub.Key, string(spec.method), now); err != nil {
 		return Sent{}, err
 	} else if !until.IsZero() {
 		return Sent{}, ErrLocked{Until: until}
@@ -192,7 +250,7 @@ func (s *Service) SendCode(ctx context.Context, sub Subject, ch Method, c Client
 	}
 	sent := Sent{ExpiresAt: now.Add(s.set.CodeTTL), ResendAt: now.Add(s.set.ResendWait)}
 	if sub.UserID != "" {
-		if err := s.sendToUser(ctx, sub, ch, c, now); err != nil {
+		if err := s.sendToUser(ctx, sub, spec, c, now); err != nil {
 			return Sent{}, err
 		}
 	}
@@ -205,18 +263,19 @@ func (s *Service) SendCode(ctx context.Context, sub Subject, ch Method, c Client
 	return sent, nil
 }
 
-func (s *Service) sendToUser(ctx context.Context, sub Subject, ch Method, c Client, now time.Time) error {
+func (s *Service) sendToUser(ctx context.Context, sub Subject, spec codeSpec, c Client, now time.Time) error {
 	u, err := s.st.UserByID(ctx, sub.UserID)
 	if err != nil {
 		return err
 	}
-	if ch == MethodPhone && u.PastDeadline(now, s.set.Location) {
+	if spec.purpose == purposeFor(MethodPhone) && u.PastDeadline(now, s.set.Location) {
 		if sub.Identified {
 			return ErrMethodClosed
 		}
 		return nil // said as "if the account exists and SMS is still open, we sent a code"
 	}
-	if ch == MethodEmail && u.Email == "" {
+	target := spec.target(u)
+	if target == "" {
 		if sub.Identified {
 			return ErrNoTarget
 		}
@@ -226,27 +285,22 @@ func (s *Service) sendToUser(ctx context.Context, sub Subject, ch Method, c Clie
 	if err != nil {
 		return err
 	}
-	msg, err := s.message(u, ch, code, s.set.CodeTTL, now)
+	msg, err := s.message(u, Message{Channel: spec.channel, To: target, Template: spec.template, Code: code, TTL: s.set.CodeTTL, Now: now})
 	if err != nil {
 		return fmt.Errorf("send code: %w", err)
 	}
-	target := u.Phone
-	if ch == MethodEmail {
-		target = u.Email
-	}
-	purpose := purposeFor(ch)
 	return s.st.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.VoidCodes(ctx, u.ID, purpose, now); err != nil {
+		if err := tx.VoidCodes(ctx, u.ID, spec.purpose, now); err != nil {
 			return err
 		}
-		if _, err := tx.InsertCode(ctx, store.Code{UserID: u.ID, Purpose: purpose, Channel: string(ch), Target: target,
-			Hash: s.hash(purpose, u.ID, code), CreatedAt: now, ExpiresAt: now.Add(s.set.CodeTTL)}); err != nil {
+		if _, err := tx.InsertCode(ctx, store.Code{UserID: u.ID, Purpose: spec.purpose, Channel: string(spec.channel), Target: target,
+			Hash: s.hash(spec.purpose, u.ID, code), CreatedAt: now, ExpiresAt: now.Add(s.set.CodeTTL)}); err != nil {
 			return err
 		}
 		if _, err := tx.EnqueueOutbox(ctx, msg); err != nil {
 			return err
 		}
-		return tx.AppendEvent(ctx, event(u.ID, EventCodeSent, c, now, map[string]string{"method": string(ch)}))
+		return tx.AppendEvent(ctx, event(u.ID, EventCodeSent, c, now, map[string]string{"method": string(spec.method)}))
 	})
 }
 
@@ -271,30 +325,10 @@ func (s *Service) CheckAssist(ctx context.Context, sub Subject, code string, c C
 
 func (s *Service) redeem(ctx context.Context, sub Subject, m Method, purpose, code string, c Client) (campaign.User, error) {
 	now := s.clock.Now()
-	if sub.Key == "" {
-		return campaign.User{}, ErrNotIdentified
-	}
-	if err := s.attemptAllowed(ctx, sub, m, c, now); err != nil {
-		return campaign.User{}, err
-	}
-	if sub.UserID == "" {
-		return campaign.User{}, s.fail(ctx, sub, m, c, now, "unknown")
-	}
-	stored, err := s.st.LatestCode(ctx, sub.UserID, purpose)
-	if errors.Is(err, store.ErrNotFound) {
-		return campaign.User{}, s.fail(ctx, sub, m, c, now, "no_code")
-	}
+	stored, err := s.match(ctx, sub, m, purpose, code, c, now)
 	if err != nil {
 		return campaign.User{}, err
 	}
-	if !hmac.Equal(stored.Hash, s.hash(purpose, sub.UserID, code)) {
-		return campaign.User{}, s.fail(ctx, sub, m, c, now, "wrong")
-	}
-	if !now.Before(stored.ExpiresAt) {
-		s.st.AppendEvent(ctx, event(sub.UserID, EventFailed, c, now, map[string]string{"method": string(m), "reason": "expired"}))
-		return campaign.User{}, ErrCodeExpired
-	}
-	var u campaign.User
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		ok, err := tx.ConsumeCode(ctx, stored.ID, now)
 		if err != nil {
@@ -308,11 +342,84 @@ func (s *Service) redeem(ctx context.Context, sub Subject, m Method, purpose, co
 	if err != nil {
 		return campaign.User{}, err
 	}
-	if err := s.limits.Succeed(ctx, sub.Key, string(m)); err != nil {
-		return campaign.User{}, err
+	return s.st.UserByID(ctx, sub.UserID)
+}
+
+// MatchedCode is a code that matched; Consume uses it up inside the caller's transaction.
+type MatchedCode struct {
+	ID     int64
+	UserID string
+	Target string
+}
+
+// Consume marks the code used inside tx; ErrCodeExpired when a racing request used it first.
+func (m MatchedCode) Consume(ctx context.Context, tx *store.Tx, now time.Time) error {
+	ok, err := tx.ConsumeCode(ctx, m.ID, now)
+	if err != nil {
+		return err
 	}
-	u, err = s.st.UserByID(ctx, sub.UserID)
-	return u, err
+	if !ok {
+		return ErrCodeExpired
+	}
+	return nil
+}
+
+// MatchEnrollEmailCode checks the code sent to confirm a new email factor, counting a wrong one.
+// The caller consumes it in the transaction that stores the factor.
+func (s *Service) MatchEnrollEmailCode(ctx context.Context, userID, code string, c Client) (MatchedCode, error) {
+	return s.matchCode(ctx, ForUser(userID, true), "enroll_email", "enroll_email", code, c)
+}
+
+// MatchSignInEmailCode checks an email sign-in code, counting a wrong one; an unknown subject
+// fails like a wrong code.
+func (s *Service) MatchSignInEmailCode(ctx context.Context, sub Subject, code string, c Client) (MatchedCode, error) {
+	return s.matchCode(ctx, sub, "signin_email", "signin_email", code, c)
+}
+
+func (s *Service) matchCode(ctx context.Context, sub Subject, m Method, purpose, code string, c Client) (MatchedCode, error) {
+	code, ok := NormalizeCode(code, 6)
+	if !ok {
+		return MatchedCode{}, ErrCodeFormat
+	}
+	stored, err := s.match(ctx, sub, m, purpose, code, c, s.clock.Now())
+	if err != nil {
+		return MatchedCode{}, err
+	}
+	return MatchedCode{ID: stored.ID, UserID: stored.UserID, Target: stored.Target}, nil
+}
+
+// match checks a normalised code against the subject's live code for purpose, counting a wrong
+// answer against the limits. It consumes nothing.
+func (s *Service) match(ctx context.Context, sub Subject, m Method, purpose, code string, c Client, now time.Time) (store.Code, error) {
+	if sub.Key == "" {
+		return store.Code{}, ErrNotIdentified
+	}
+	if err := s.attemptAllowed(ctx, sub, m, c, now); err != nil {
+		return store.Code{}, err
+	}
+	if sub.UserID == "" {
+		return store.Code{}, s.fail(ctx, sub, m, c, now, "unknown")
+	}
+	stored, err := s.st.LatestCode(ctx, sub.UserID, purpose)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Code{}, s.fail(ctx, sub, m, c, now, "no_code")
+	}
+	if err != nil {
+		return store.Code{}, err
+	}
+	if !hmac.Equal(stored.Hash, s.hash(purpose, sub.UserID, code)) {
+		return store.Code{}, s.fail(ctx, sub, m, c, now, "wrong")
+	}
+	if !now.Before(stored.ExpiresAt) {
+		if err := s.st.AppendEvent(ctx, event(sub.UserID, EventFailed, c, now, map[string]string{"method": string(m), "reason": "expired"})); err != nil {
+			return store.Code{}, err
+		}
+		return store.Code{}, ErrCodeExpired
+	}
+	if err := s.limits.Succeed(ctx, sub.Key, string(m)); err != nil {
+		return store.Code{}, err
+	}
+	return stored, nil
 }
 
 func (s *Service) markVerified(ctx context.Context, tx *store.Tx, userID string, m Method, c Client, now time.Time) error {

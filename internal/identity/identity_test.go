@@ -47,11 +47,11 @@ func newFixture(t *testing.T, st *store.SQL, mod func(*identity.Settings)) *fixt
 	if mod != nil {
 		mod(&set)
 	}
-	msg := func(u campaign.User, ch identity.Method, code string, ttl time.Duration, now time.Time) (store.OutboxItem, error) {
+	msg := func(u campaign.User, m identity.Message) (store.OutboxItem, error) {
 		f.mu.Lock()
-		f.codes[u.ID+"/"+string(ch)] = code
+		f.codes[u.ID+"/"+string(m.Channel)] = m.Code
 		f.mu.Unlock()
-		return store.OutboxItem{Kind: "sms", Topic: "verify.code", UserID: u.ID, Payload: []byte(`{"to":"` + u.Phone + `"}`), CreatedAt: now}, nil
+		return identity.CodeMessage(u, m)
 	}
 	f.svc = identity.New(st, f.clk, bytes.Repeat([]byte{9}, 32), ids, set, msg)
 	return f
