@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -82,6 +84,78 @@ func Tab(t testing.TB, browser context.Context) context.Context {
 		t.Fatalf("open tab: %v", err)
 	}
 	return ctx
+}
+
+// ConsoleErrors collects what a page reports as an error: console.error calls, uncaught
+// exceptions and browser log errors such as CSP violations and failed loads.
+type ConsoleErrors struct {
+	mu   sync.Mutex
+	errs []ConsoleError
+}
+
+// ConsoleError is one error a page reported.
+type ConsoleError struct {
+	Source string // "console", "exception", or the browser log's source: "network", "security", …
+	Text   string
+	URL    string // the resource it is about, when known
+}
+
+// String writes the error for a test failure.
+func (e ConsoleError) String() string {
+	s := e.Source + ": " + e.Text
+	if e.URL != "" {
+		s += " (" + e.URL + ")"
+	}
+	return s
+}
+
+// WatchConsole starts collecting the errors of the tab ctx. The events are seen in the order the
+// browser sends them, so after any later action returns, every error before it is collected.
+func WatchConsole(t testing.TB, ctx context.Context) *ConsoleErrors {
+	t.Helper()
+	ce := &ConsoleErrors{}
+	err := chromedp.Listen(ctx, func(ev any) {
+		var e ConsoleError
+		switch ev := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type != runtime.ConsoleAPICalledTypeError && ev.Type != runtime.ConsoleAPICalledTypeAssert {
+				return
+			}
+			var parts []string
+			for _, a := range ev.Args {
+				parts = append(parts, strings.Trim(string(a.Value), `"`)+a.Description)
+			}
+			e = ConsoleError{Source: "console", Text: strings.Join(parts, " ")}
+		case *runtime.EventExceptionThrown:
+			e = ConsoleError{Source: "exception", Text: ev.ExceptionDetails.Text, URL: ev.ExceptionDetails.URL}
+			if ev.ExceptionDetails.Exception != nil {
+				e.Text += " " + ev.ExceptionDetails.Exception.Description
+			}
+		case *log.EventEntryAdded:
+			if ev.Entry.Level != log.EntryLevelError {
+				return
+			}
+			e = ConsoleError{Source: string(ev.Entry.Source), Text: ev.Entry.Text, URL: ev.Entry.URL}
+		default:
+			return
+		}
+		ce.mu.Lock()
+		ce.errs = append(ce.errs, e)
+		ce.mu.Unlock()
+	})
+	if err != nil {
+		t.Fatalf("watch console: %v", err)
+	}
+	return ce
+}
+
+// Take returns the errors collected so far and forgets them.
+func (ce *ConsoleErrors) Take() []ConsoleError {
+	ce.mu.Lock()
+	defer ce.mu.Unlock()
+	out := ce.errs
+	ce.errs = nil
+	return out
 }
 
 // AxeViolation is one rule that axe-core found broken on a page, with the elements that break it.
