@@ -36,6 +36,7 @@ type Config struct {
 	TrustedProxies string
 	AssistCodeTTL  time.Duration
 	MinSendTime    time.Duration
+	EmailFactor    string
 
 	// Verification (codes, attempts, delivery).
 	CodeTTL            time.Duration
@@ -93,6 +94,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.DurationVar(&c.ElevatedWindow, "elevated-window", 15*time.Minute, "how long a verified identity allows enrollment")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For is believed")
 	fs.DurationVar(&c.AssistCodeTTL, "assist-code-ttl", time.Hour, "lifetime of a support assist code")
+	fs.StringVar(&c.EmailFactor, "email-factor", "allowed", "allowed (email alone completes the retirement), recovery-only (may be added, does not complete it) or off")
 	fs.DurationVar(&c.MinSendTime, "min-send-time", 300*time.Millisecond, "every code request takes at least this long, so found and unknown accounts answer alike")
 	fs.DurationVar(&c.CodeTTL, "code-ttl", 10*time.Minute, "lifetime of a one-time code")
 	fs.DurationVar(&c.ResendWait, "resend-wait", 60*time.Second, "wait before another code may be sent")
@@ -186,6 +188,11 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.ProxyRanges(); err != nil {
 		return err
+	}
+	switch c.EmailFactor {
+	case "allowed", "recovery-only", "off":
+	default:
+		return fmt.Errorf("email-factor %q: want allowed, recovery-only or off", c.EmailFactor)
 	}
 	if c.MaxCodeAttempts < 1 || c.SendsPerHour < 1 || c.ClientAttemptsHour < 1 {
 		return errors.New("attempt and send limits must be at least 1")
