@@ -18,6 +18,7 @@ const langCookie = "lang"
 
 // middleware installs the stack, outermost first.
 func (h *handler) middleware(e *echo.Echo) {
+	e.Pre(headAsGet)
 	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusMovedPermanently}))
 	e.Use(middleware.RequestID())
 	e.Use(h.requestLogger())
@@ -31,6 +32,16 @@ func (h *handler) middleware(e *echo.Echo) {
 	e.Use(h.pageContext)
 	e.Use(middleware.BodyLimit("64K"))
 	e.Use(crossOriginProtection())
+}
+
+// headAsGet answers HEAD like GET; net/http drops the body of a HEAD response.
+func headAsGet(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Request().Method == http.MethodHead {
+			c.Request().Method = http.MethodGet
+		}
+		return next(c)
+	}
 }
 
 func requestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
