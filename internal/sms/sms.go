@@ -1,0 +1,179 @@
+// Package sms sends text messages: to the log in development, or as a signed JSON request to the
+// operator's own SMS gateway.
+package sms
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/smsretire/smsretire/internal/clock"
+)
+
+// Message is one text message.
+type Message struct {
+	ID     string // the outbox item's ID: the gateway's idempotency key, since delivery is at least once
+	To     string // E.164
+	Text   string
+	Locale string // zh-Hans or en
+}
+
+// Gateway sends text messages. An error whose Permanent method reports true means that retrying
+// cannot help; any other error is worth another attempt.
+type Gateway interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// LogGateway writes each message, code included, to the log instead of sending it: for
+// development, where the log and the development outbox page are the phone.
+type LogGateway struct {
+	Log *slog.Logger
+}
+
+// Send logs the message.
+func (g LogGateway) Send(ctx context.Context, m Message) error {
+	g.Log.InfoContext(ctx, "sms (log gateway, not sent)", "id", m.ID, "to", m.To, "locale", m.Locale, "text", m.Text)
+	return nil
+}
+
+// SignatureHeader carries the request's signature: t=<unix seconds>,v1=<hex HMAC-SHA256>.
+const SignatureHeader = "X-Smsretire-Signature"
+
+// HTTPGateway posts each message as JSON {"to","text","locale"} to the operator's gateway,
+// signed with HMAC-SHA256 under a shared secret. A 2xx answer means accepted.
+type HTTPGateway struct {
+	url    string
+	secret []byte
+	client *http.Client
+	clock  clock.Clock
+}
+
+// DefaultTimeout bounds one request to the gateway.
+const DefaultTimeout = 15 * time.Second
+
+// NewHTTPGateway returns a gateway posting to url. client may be nil for one with DefaultTimeout
+// that does not follow redirects.
+func NewHTTPGateway(url, secret string, client *http.Client, clk clock.Clock) (*HTTPGateway, error) {
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		return nil, fmt.Errorf("sms gateway url %q: want http(s)://", url)
+	}
+	if secret == "" {
+		return nil, errors.New("sms gateway: no signing secret")
+	}
+	if client == nil {
+		client = &http.Client{
+			Timeout:       DefaultTimeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	if clk == nil {
+		clk = clock.System{}
+	}
+	return &HTTPGateway{url: url, secret: []byte(secret), client: client, clock: clk}, nil
+}
+
+type request struct {
+	To     string `json:"to"`
+	Text   string `json:"text"`
+	Locale string `json:"locale"`
+}
+
+// Send posts the message. A timeout, a transport error or an answer of 408, 425, 429 or 5xx is
+// temporary; any other non-2xx answer (the gateway refused this message) is permanent.
+func (g *HTTPGateway) Send(ctx context.Context, m Message) error {
+	body, err := json.Marshal(request{To: m.To, Text: m.Text, Locale: m.Locale})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.url, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("sms gateway: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "smsretire")
+	if m.ID != "" {
+		req.Header.Set("Idempotency-Key", m.ID)
+	}
+	req.Header.Set(SignatureHeader, Sign(g.secret, g.clock.Now(), body))
+	resp, err := g.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("sms gateway: %w", err)
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	err = fmt.Errorf("sms gateway answered %s: %s", resp.Status, strings.TrimSpace(string(snippet)))
+	switch {
+	case resp.StatusCode >= 500, resp.StatusCode == http.StatusRequestTimeout,
+		resp.StatusCode == http.StatusTooEarly, resp.StatusCode == http.StatusTooManyRequests:
+		return err
+	}
+	return permanent{err}
+}
+
+// Sign returns the signature header value for body sent at t: "t=<unix>,v1=<hex>", where the hex
+// is HMAC-SHA256 under secret of "<unix>.<body>".
+func Sign(secret []byte, t time.Time, body []byte) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	return "t=" + ts + ",v1=" + hex.EncodeToString(mac(secret, ts, body))
+}
+
+// Verify checks a signature header against body, as the operator's gateway should: the HMAC must
+// match and its time be within tolerance of now, so a captured request cannot be replayed later.
+func Verify(secret []byte, header string, body []byte, now time.Time, tolerance time.Duration) error {
+	var ts string
+	var sigs [][]byte
+	for _, part := range strings.Split(header, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+		switch k {
+		case "t":
+			ts = v
+		case "v1":
+			if b, err := hex.DecodeString(v); err == nil {
+				sigs = append(sigs, b)
+			}
+		}
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || len(sigs) == 0 {
+		return errors.New("signature: malformed header")
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
+		return errors.New("signature: timestamp outside tolerance")
+	}
+	want := mac(secret, ts, body)
+	for _, s := range sigs {
+		if hmac.Equal(s, want) {
+			return nil
+		}
+	}
+	return errors.New("signature: mismatch")
+}
+
+func mac(secret []byte, ts string, body []byte) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(ts))
+	m.Write([]byte("."))
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// permanent marks an error that retrying cannot cure.
+type permanent struct{ error }
+
+func (p permanent) Permanent() bool { return true }
+func (p permanent) Unwrap() error   { return p.error }
