@@ -55,6 +55,11 @@ type Config struct {
 	OutboxMaxAttempts int
 	OutboxPoll        time.Duration
 
+	// Passkeys: the WebAuthn relying party. Validate fills the defaults from --base-url.
+	RPID      string // the domain passkeys are bound to
+	RPOrigins string // comma-separated origins allowed to use them; see RPOriginList
+	RPName    string // the name browsers show when a passkey is made
+
 	// Secrets come only from the environment (never flags, which other users can see in ps).
 	SessionKey     string
 	TokenKey       string
@@ -109,6 +114,9 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.StringVar(&c.MailFrom, "mail-from", "smsretire <no-reply@example.com>", "sender of email")
 	fs.IntVar(&c.OutboxMaxAttempts, "outbox-max-attempts", 8, "delivery attempts of a message before it is given up as failed")
 	fs.DurationVar(&c.OutboxPoll, "outbox-poll", time.Second, "how often the delivery worker looks for due messages")
+	fs.StringVar(&c.RPID, "rp-id", "", "domain passkeys are bound to (default the host of --base-url; localhost for a loopback address)")
+	fs.StringVar(&c.RPOrigins, "rp-origins", "", "comma-separated origins where passkeys may be used, each on --rp-id or a subdomain (default the origin of --base-url)")
+	fs.StringVar(&c.RPName, "rp-name", "", "name browsers show when a passkey is made (default --service-name)")
 	return fs
 }
 
@@ -200,7 +208,122 @@ func (c *Config) Validate() error {
 	if c.OutboxMaxAttempts < 1 || c.OutboxPoll <= 0 {
 		return errors.New("outbox-max-attempts must be at least 1 and outbox-poll positive")
 	}
+	return c.validateRelyingParty()
+}
+
+// validateRelyingParty fills the passkey settings from --base-url where they are not given and
+// checks them: browsers accept a passkey only on a domain (never an IP address) and only from an
+// origin whose host is that domain or a subdomain of it. A loopback base URL gives localhost, so
+// development works at http://localhost:PORT.
+func (c *Config) validateRelyingParty() error {
+	base, err := url.Parse(c.BaseURL)
+	if err != nil {
+		return fmt.Errorf("base-url %q: %w", c.BaseURL, err)
+	}
+	host := strings.ToLower(base.Hostname())
+	ip := net.ParseIP(host)
+	loopback := ip != nil && ip.IsLoopback()
+	if c.RPID == "" {
+		switch {
+		case loopback:
+			c.RPID = "localhost"
+		case ip != nil:
+			return fmt.Errorf("rp-id: base-url %q names an IP address but passkeys need a domain: set --base-url or --rp-id", c.BaseURL)
+		default:
+			c.RPID = host
+		}
+	}
+	c.RPID = strings.ToLower(strings.TrimSpace(c.RPID))
+	if !isDomain(c.RPID) {
+		return fmt.Errorf("rp-id %q: want a domain such as portal.example.com, without scheme, port or IP address", c.RPID)
+	}
+	if strings.TrimSpace(c.RPOrigins) == "" {
+		h := host
+		if loopback && c.RPID == "localhost" {
+			h = "localhost"
+		}
+		if p := base.Port(); p != "" {
+			h = net.JoinHostPort(h, p)
+		} else if ip != nil && ip.To4() == nil {
+			h = "[" + h + "]"
+		}
+		c.RPOrigins = base.Scheme + "://" + h
+	}
+	var origins []string
+	for _, part := range strings.Split(c.RPOrigins, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		o, err := parseOrigin(part, c.RPID)
+		if err != nil {
+			return err
+		}
+		origins = append(origins, o)
+	}
+	if len(origins) == 0 {
+		return errors.New("rp-origins: name at least one origin")
+	}
+	c.RPOrigins = strings.Join(origins, ",")
+	if strings.TrimSpace(c.RPName) == "" {
+		c.RPName = c.ServiceName
+	}
+	if strings.TrimSpace(c.RPName) == "" {
+		return errors.New("rp-name: must not be empty")
+	}
 	return nil
+}
+
+// parseOrigin checks one --rp-origins entry and returns it in canonical form: scheme://host[:port],
+// lower case, without a default port.
+func parseOrigin(s, rpID string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return "", fmt.Errorf("rp-origins: %q is not an origin such as https://portal.example.com", s)
+	}
+	host := strings.ToLower(u.Hostname())
+	if host != rpID && !strings.HasSuffix(host, "."+rpID) {
+		return "", fmt.Errorf("rp-origins: the host of %q is neither rp-id %q nor a subdomain of it", s, rpID)
+	}
+	port := u.Port()
+	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
+		port = ""
+	}
+	if port != "" {
+		host = net.JoinHostPort(host, port)
+	}
+	return u.Scheme + "://" + host, nil
+}
+
+// isDomain reports whether s is a DNS name of letters, digits and hyphens (punycode for others),
+// which is what a WebAuthn relying party ID must be.
+func isDomain(s string) bool {
+	if s == "" || len(s) > 253 || net.ParseIP(s) != nil {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			ch := label[i]
+			if !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// RPOriginList returns the origins where passkeys may be used, as Validate left them.
+func (c *Config) RPOriginList() []string {
+	var out []string
+	for _, part := range strings.Split(c.RPOrigins, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
 
 // ProxyRanges parses --trusted-proxies.
