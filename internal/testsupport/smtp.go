@@ -48,6 +48,7 @@ type SMTPServer struct {
 
 	mu       sync.Mutex
 	srv      *smtp.Server
+	ln       net.Listener
 	received []ReceivedMail
 	reject   bool
 }
@@ -105,9 +106,12 @@ func (s *SMTPServer) TLSConfig() *tls.Config {
 // Stop takes the server down: connections are refused until Start.
 func (s *SMTPServer) Stop() {
 	s.mu.Lock()
-	srv := s.srv
-	s.srv = nil
+	srv, ln := s.srv, s.ln
+	s.srv, s.ln = nil, nil
 	s.mu.Unlock()
+	if ln != nil {
+		ln.Close() // closed here too: Serve may not have taken it over yet
+	}
 	if srv != nil {
 		srv.Close()
 	}
@@ -156,7 +160,7 @@ func (s *SMTPServer) serve(ln net.Listener) {
 		srv.TLSConfig = s.tls
 	}
 	s.mu.Lock()
-	s.srv = srv
+	s.srv, s.ln = srv, ln
 	s.mu.Unlock()
 	go srv.Serve(ln)
 }

@@ -1,0 +1,197 @@
+// Package mail renders the messages the outbox delivers — SMS texts and email in plain text and
+// HTML — in the recipient's language from the i18n catalog. cmd/ hands a Renderer to the outbox
+// worker, since internal packages do not import views.
+//
+// Both email bodies come from one view model (Email), so they cannot say different things. The
+// HTML body is a templ component, which escapes everything it writes. The plain-text body is the
+// same model's paragraphs joined with blank lines in Go: plain text needs no escaping, and building
+// it directly avoids both templ's whitespace rules and undoing HTML escaping afterwards.
+package mail
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/config"
+	"github.com/smsretire/smsretire/internal/i18n"
+	"github.com/smsretire/smsretire/internal/outbox"
+	"github.com/smsretire/smsretire/internal/store"
+)
+
+// Renderer renders outbox messages; it implements outbox.Renderer.
+type Renderer struct {
+	Catalog      *i18n.Catalog
+	ServiceName  string
+	SupportEmail string
+	SupportPhone string
+	BaseURL      string         // links in email point here
+	Location     *time.Location // dates are written in this zone
+}
+
+// NewRenderer returns a renderer with the service name, support contacts, base URL and time
+// zone of the configuration.
+func NewRenderer(cat *i18n.Catalog, cfg config.Config) *Renderer {
+	return &Renderer{Catalog: cat, ServiceName: cfg.ServiceName, SupportEmail: cfg.SupportEmail,
+		SupportPhone: cfg.SupportPhone, BaseURL: cfg.BaseURL, Location: cfg.Location()}
+}
+
+// Email is the view model of one email: what both bodies say, in order.
+type Email struct {
+	Lang     string
+	Subject  string
+	Greeting string
+	Body     []string // paragraphs before the code
+	CodeText string   // label of the code box; empty when there is no code
+	Code     string
+	After    []string // paragraphs after the code
+	Link     string   // an absolute URL to the portal, or empty
+	LinkText string
+	Footer   string
+}
+
+// ErrUnknownTemplate means no such template exists for the kind of message.
+var ErrUnknownTemplate = errors.New("unknown template")
+
+// codeTemplates carry a one-time code; their data has "minutes".
+var codeTemplates = map[string]bool{
+	outbox.TemplateVerifyCode:      true,
+	outbox.TemplateEnrollEmailCode: true,
+	outbox.TemplateSigninEmailCode: true,
+}
+
+// Render renders template for kind "sms" (text only) or "email" (subject, text and HTML) in
+// locale. An unknown template, or a code template without its code, is an error.
+func (r *Renderer) Render(ctx context.Context, kind, template, locale string, data map[string]string, secret string) (outbox.Rendered, error) {
+	t := r.Catalog.For(locale)
+	if codeTemplates[template] && secret == "" {
+		return outbox.Rendered{}, fmt.Errorf("%s: no code to send", template)
+	}
+	v := r.vars(t, template, data, secret)
+	switch kind {
+	case store.OutboxSMS:
+		switch template {
+		case outbox.TemplateVerifyCode, outbox.TemplateRetiredConfirmation:
+			return outbox.Rendered{Text: t.Tf("sms."+template, v)}, nil
+		}
+	case store.OutboxEmail:
+		if m, ok := r.email(t, template, data, v, secret); ok {
+			var html bytes.Buffer
+			if err := HTML(m).Render(ctx, &html); err != nil {
+				return outbox.Rendered{}, fmt.Errorf("render %s: %w", template, err)
+			}
+			return outbox.Rendered{Subject: m.Subject, Text: Text(m), HTML: html.String()}, nil
+		}
+	}
+	return outbox.Rendered{}, fmt.Errorf("%s %q: %w", kind, template, ErrUnknownTemplate)
+}
+
+// vars are the values every message may use.
+func (r *Renderer) vars(t *i18n.Translator, template string, data map[string]string, secret string) map[string]any {
+	v := map[string]any{
+		"Service": r.ServiceName,
+		"Email":   r.SupportEmail,
+		"Phone":   r.SupportPhone,
+		"Name":    data["name"],
+		"Code":    secret,
+		"Minutes": data["minutes"],
+	}
+	if template == outbox.TemplateRetiredConfirmation {
+		v["Date"] = r.date(t, data["date"])
+		v["Factors"] = factorList(t, data["factors"])
+	}
+	return v
+}
+
+func (r *Renderer) email(t *i18n.Translator, template string, data map[string]string, v map[string]any, secret string) (Email, bool) {
+	m := Email{Lang: t.Lang(), Greeting: t.T("mail.greeting_anonymous"), Footer: t.Tf("mail.footer", v)}
+	if data["name"] != "" {
+		m.Greeting = t.Tf("mail.greeting", v)
+	}
+	switch template {
+	case outbox.TemplateVerifyCode, outbox.TemplateEnrollEmailCode, outbox.TemplateSigninEmailCode:
+		m.Subject = t.Tf("mail."+template+".subject", v)
+		m.Body = []string{t.Tf("mail."+template+".body", v)}
+		m.CodeText, m.Code = t.T("mail.code_label"), secret
+		m.After = []string{t.T("mail.code.not_you")}
+	case outbox.TemplateRetiredConfirmation:
+		m.Subject = t.Tf("mail.retired.confirmation.subject", v)
+		m.Body = []string{t.Tf("mail.retired.confirmation.body", v), t.Tf("mail.retired.confirmation.not_you", v)}
+		if r.BaseURL != "" {
+			m.Link, m.LinkText = strings.TrimRight(r.BaseURL, "/")+"/security", t.T("mail.retired.confirmation.link")
+		}
+	default:
+		return Email{}, false
+	}
+	return m, true
+}
+
+// date writes an RFC 3339 time or a YYYY-MM-DD date the long way, in the configured zone.
+func (r *Renderer) date(t *i18n.Translator, s string) string {
+	loc := r.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	var d campaign.Date
+	if at, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		d = campaign.DateOf(at, loc)
+	} else if day, err := time.Parse(time.DateOnly, s); err == nil {
+		d = campaign.Date{Year: day.Year(), Month: day.Month(), Day: day.Day()}
+	} else {
+		return s
+	}
+	return t.Tf("date.long", map[string]any{"Year": d.Year, "Month": int(d.Month), "MonthName": d.Month.String(), "Day": d.Day})
+}
+
+// factorList names factor kinds ("totp,passkey") in the language: "an authenticator app or a
+// passkey".
+func factorList(t *i18n.Translator, kinds string) string {
+	var names []string
+	for _, k := range strings.Split(kinds, ",") {
+		switch k = strings.TrimSpace(k); k {
+		case "totp", "passkey", "email":
+			names = append(names, t.T("mail.factor."+k))
+		case "":
+		default:
+			names = append(names, k)
+		}
+	}
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], t.T("mail.list_separator")) + t.T("mail.list_last_separator") + names[len(names)-1]
+}
+
+// Text is the plain-text body: the same paragraphs as the HTML, separated by blank lines.
+func Text(m Email) string {
+	var b strings.Builder
+	para := func(s string) {
+		if b.Len() > 0 {
+			b.WriteString("\n\n")
+		}
+		b.WriteString(s)
+	}
+	para(m.Greeting)
+	for _, p := range m.Body {
+		para(p)
+	}
+	if m.Code != "" {
+		para(m.CodeText + ": " + m.Code)
+	}
+	for _, p := range m.After {
+		para(p)
+	}
+	if m.Link != "" {
+		para(m.LinkText + ": " + m.Link)
+	}
+	para("-- \n" + m.Footer)
+	b.WriteString("\n")
+	return b.String()
+}
