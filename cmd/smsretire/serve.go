@@ -13,6 +13,7 @@ import (
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/demo"
+	"github.com/smsretire/smsretire/internal/devbox"
 	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/web"
 )
@@ -32,7 +33,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return err
 	}
 	clk := clock.System{}
-	e, err := web.New(web.Deps{Config: a.cfg, Keys: a.keys, Store: a.store, Catalog: cat, Clock: clk, Logger: a.log})
+	var box *devbox.Box // the development outbox page, only with --demo
+	if a.cfg.Demo {
+		box = devbox.New(devbox.DefaultCapacity)
+	}
+	worker, err := a.newWorker(cat, clk, box)
+	if err != nil {
+		return err
+	}
+	e, err := web.New(web.Deps{Config: a.cfg, Keys: a.keys, Store: a.store, Catalog: cat, Clock: clk, Logger: a.log,
+		DeliveryFailed: a.deliveryFailed})
 	if err != nil {
 		return err
 	}
@@ -50,6 +60,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	a.log.Info("listening", "addr", ln.Addr().String(), "base_url", a.cfg.BaseURL, "demo", a.cfg.Demo)
 
+	// The worker runs until the HTTP server has drained, so messages enqueued by the last
+	// requests are still attempted; whatever remains waits in the outbox for the next start.
+	wctx, stopWorker := context.WithCancel(context.Background())
+	workerDone := make(chan struct{})
+	go func() { worker.Run(wctx); close(workerDone) }()
+	defer func() { stopWorker(); <-workerDone }() // before the store closes
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -66,6 +83,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	stopWorker() // it finishes the message in hand
+	<-workerDone
 	a.log.Info("stopped")
 	return nil
 }

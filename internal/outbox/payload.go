@@ -5,9 +5,11 @@
 package outbox
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -110,4 +112,18 @@ func DecodeEvent(payload []byte) (Event, error) {
 		return e, fmt.Errorf("event payload: no id or type")
 	}
 	return e, nil
+}
+
+// LastFailed reports whether the newest message of kind ("sms" or "email") on topic to a user
+// was given up, so the portal can say "we could not send; try another method". A message still
+// being retried has not failed.
+func LastFailed(ctx context.Context, st *store.SQL, userID, kind, topic string) (bool, error) {
+	it, err := st.LatestOutboxForUser(ctx, userID, kind, topic)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return it.Status == store.OutboxFailed, nil
 }

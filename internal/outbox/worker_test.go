@@ -513,3 +513,39 @@ func TestDeliverDue_OneFailureDoesNotStopTheRest(t *testing.T) {
 		t.Errorf("a delivery error surfaced as a worker error: %d, %v", n, err)
 	}
 }
+
+func TestLastFailed_TellsTheUserWeCouldNotSend(t *testing.T) {
+	s := testsupport.SQLite(t)
+	g := &gateway{fail: errors.New("unreachable")}
+	clk := clock.NewFake(t0)
+	w := &outbox.Worker{Store: s, SMS: g, Render: renderer(t), Clock: clk, Log: quietLog(), MaxAttempts: 2}
+	failed := func() bool {
+		t.Helper()
+		f, err := outbox.LastFailed(ctx, s, "u1", store.OutboxSMS, outbox.TemplateVerifyCode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	if failed() {
+		t.Fatal("failed with no message at all")
+	}
+	enqueue(t, s, outbox.SMS("u1", "+8613800000001", "en", "verify.code", outbox.CodeData(10*time.Minute), "493817", t0))
+	w.DeliverDue(ctx)
+	if failed() {
+		t.Error("failed while still retrying")
+	}
+	clk.Advance(time.Minute)
+	w.DeliverDue(ctx)
+	if !failed() {
+		t.Error("not failed after the last attempt")
+	}
+	if f, _ := outbox.LastFailed(ctx, s, "u1", store.OutboxEmail, outbox.TemplateVerifyCode); f {
+		t.Error("the email channel reported the SMS failure")
+	}
+	// A new code sent afterwards starts afresh.
+	enqueue(t, s, outbox.SMS("u1", "+8613800000001", "en", "verify.code", outbox.CodeData(10*time.Minute), "222222", clk.Now()))
+	if failed() {
+		t.Error("a new message still reports the old failure")
+	}
+}
