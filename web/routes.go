@@ -28,6 +28,11 @@ func (h *handler) routes(e *echo.Echo) {
 	e.POST("/verify/assist", h.verifyAssistCheck).Name = "verify.assist.check"
 	e.GET("/verify/done", h.verifyDone).Name = "verify.done"
 
+	// Dev: only with --demo, where messages are not sent and codes are read here.
+	if h.cfg.Demo && h.devbox != nil {
+		e.GET("/dev/outbox", h.devOutboxShow).Name = "dev.outbox"
+	}
+
 	// Ops: probes and static files.
 	e.GET("/healthz", h.healthz).Name = "healthz"
 	e.GET("/readyz", h.readyz).Name = "readyz"

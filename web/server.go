@@ -14,6 +14,7 @@ import (
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/config"
+	"github.com/smsretire/smsretire/internal/devbox"
 	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/keyring"
@@ -35,6 +36,9 @@ type Deps struct {
 	// DeliveryFailed reports whether the latest code message to a user on a channel could not be
 	// delivered; nil shows no delivery state.
 	DeliveryFailed func(ctx context.Context, userID string, ch identity.Method) (bool, error)
+	// Devbox holds the messages delivered so far, for the development outbox page; nil, and the
+	// page absent, unless --demo.
+	Devbox *devbox.Box
 }
 
 // handler holds what every handler shares; each route is a method on it.
@@ -52,6 +56,7 @@ type handler struct {
 	enrollURL    string // where a verified user continues; empty until enrollment exists
 
 	deliveryFailed func(ctx context.Context, userID string, ch identity.Method) (bool, error)
+	devbox         *devbox.Box // --demo only
 }
 
 // New builds the Echo server with every route and middleware.
@@ -81,6 +86,7 @@ func New(d Deps) (*echo.Echo, error) {
 		assetVersion: static.Version(),
 
 		deliveryFailed: d.DeliveryFailed,
+		devbox:         d.Devbox,
 	}
 	h.ident = identity.New(d.Store, d.Clock, keyring.Derive(d.Keys.Hash, "codes", 32), campaign.NewIDHasher(d.Keys.Hash), identity.Settings{
 		CodeTTL:            d.Config.CodeTTL,

@@ -42,7 +42,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return err
 	}
 	e, err := web.New(web.Deps{Config: a.cfg, Keys: a.keys, Store: a.store, Catalog: cat, Clock: clk, Logger: a.log,
-		DeliveryFailed: a.deliveryFailed})
+		DeliveryFailed: a.deliveryFailed, Devbox: box})
 	if err != nil {
 		return err
 	}
@@ -103,6 +103,6 @@ func printDemo(ctx context.Context, a *app, w io.Writer, now time.Time) error {
 		link := a.cfg.BaseURL + "/notice/" + signer.Sign(u.Entry.ID, now.Add(a.cfg.NoticeLinkTTL))
 		fmt.Fprintf(w, "\n  %s (%s)\n  %s\n", u.Entry.ID, u.About, link)
 	}
-	fmt.Fprintln(w)
+	fmt.Fprintf(w, "\nMessages are not sent in demo mode: read them at %s/dev/outbox\n\n", a.cfg.BaseURL)
 	return nil
 }

@@ -1,0 +1,82 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smsretire/smsretire/internal/config"
+	"github.com/smsretire/smsretire/internal/devbox"
+	"github.com/smsretire/smsretire/internal/i18n"
+	"github.com/smsretire/smsretire/internal/outbox"
+	"github.com/smsretire/smsretire/internal/sms"
+	"github.com/smsretire/smsretire/internal/store"
+	"github.com/smsretire/smsretire/internal/testsupport"
+	mailview "github.com/smsretire/smsretire/views/mail"
+	"github.com/smsretire/smsretire/web"
+)
+
+// In --demo the log gateway sends nothing: the code the worker delivered is read on the page.
+func TestDevOutboxShow_ListsDeliveredMessagesWithTheirCodes(t *testing.T) {
+	box := devbox.New(10)
+	s := testsupport.NewServer(t, testsupport.WithDeps(func(d *web.Deps) { d.Devbox = box }))
+
+	r := s.Get(t, s.Client(), "/dev/outbox", cookieLang(i18n.English))
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", r.StatusCode)
+	}
+	checkPage(t, s, r, i18n.English, "dev.outbox.title")
+	if r.Doc.Find(".dev-outbox li").Length() != 0 {
+		t.Error("messages listed before any was sent")
+	}
+
+	ctx := context.Background()
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		_, err := tx.EnqueueOutbox(ctx, outbox.SMS("demo-zh", "+8613800138001", "zh-Hans", "verify.code", outbox.CodeData(10*time.Minute), "493817", s.Clock.Now()))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	w := &outbox.Worker{Store: s.Store, SMS: sms.LogGateway{Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		Render: mailview.NewRenderer(s.Catalog, cfg), Clock: s.Clock, Devbox: box, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if n, err := w.DeliverDue(ctx); n != 1 || err != nil {
+		t.Fatalf("DeliverDue = %d, %v", n, err)
+	}
+
+	for _, lang := range i18n.Languages {
+		r = s.Get(t, s.Client(), "/dev/outbox", cookieLang(lang))
+		checkPage(t, s, r, lang, "dev.outbox.title")
+		items := r.Doc.Find(".dev-outbox li")
+		if items.Length() != 1 {
+			t.Fatalf("%s: %d messages listed", lang, items.Length())
+		}
+		if h := items.Find("h2").Text(); !strings.Contains(h, "+8613800138001") {
+			t.Errorf("%s: heading %q", lang, h)
+		}
+		if text := items.Find("pre").Text(); !strings.Contains(text, "493817") {
+			t.Errorf("%s: text %q", lang, text)
+		}
+	}
+	if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control = %q", cc)
+	}
+}
+
+func TestDevOutboxShow_AbsentOutsideDemo(t *testing.T) {
+	for name, opts := range map[string][]testsupport.ServerOption{
+		"no devbox": nil,
+		"not demo": {testsupport.WithDeps(func(d *web.Deps) { d.Devbox = devbox.New(10) }),
+			testsupport.WithConfig(func(c *config.Config) { c.Demo = false })},
+	} {
+		s := testsupport.NewServer(t, opts...)
+		if r := s.Get(t, s.Client(), "/dev/outbox", nil); r.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: status %d, want 404", name, r.StatusCode)
+		}
+	}
+}
