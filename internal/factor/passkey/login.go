@@ -1,0 +1,116 @@
+package passkey
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/internal/store"
+)
+
+// BeginLogin starts a discoverable sign-in: the browser offers whichever of this portal's
+// passkeys the person has, so no account is named first and none is revealed. It returns the
+// reply for the browser, {"ceremony": ID, "publicKey": request options without allowCredentials},
+// which also serves conditional mediation (passkeys offered in the account field's autofill).
+func (s *Service) BeginLogin(ctx context.Context) (optionsJSON []byte, ceremonyID string, err error) {
+	assertion, sd, err := s.wa.BeginDiscoverableLogin()
+	if err != nil {
+		return nil, "", fmt.Errorf("begin passkey login: %w", err)
+	}
+	if ceremonyID, err = s.save(ctx, kindLogin, "", sd); err != nil {
+		return nil, "", fmt.Errorf("begin passkey login: %w", err)
+	}
+	if optionsJSON, err = options(ceremonyID, assertion.Response); err != nil {
+		return nil, "", fmt.Errorf("begin passkey login: %w", err)
+	}
+	return optionsJSON, ceremonyID, nil
+}
+
+// FinishLogin checks the browser's answer to a sign-in ceremony and returns the account and the
+// passkey factor it used. body is the credential JSON (Finish.Credential); c is recorded in the
+// history when a passkey's sign count went backwards. On success the new sign count, backup
+// state and last-used time are stored. The ceremony is used up whatever the outcome.
+//
+// A passkey whose stored sign count is non-zero and which presents a count not above it is
+// refused with ErrSignCountRegressed, flagged for support, and an EventCounterRegressed entry is
+// written to its owner's history; this is checked only after the signature verified, so a
+// stranger who knows a credential ID cannot flag it.
+func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, body []byte, c identity.Client) (userID string, f store.Factor, err error) {
+	_, sd, err := s.take(ctx, kindLogin, ceremonyID)
+	if err != nil {
+		return "", store.Factor{}, err
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
+	if err != nil {
+		return "", store.Factor{}, verification(err)
+	}
+	f, err = s.st.FactorByCredentialID(ctx, parsed.RawID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && f.Kind != store.FactorPasskey) {
+		return "", store.Factor{}, ErrUnknownCredential
+	}
+	if err != nil {
+		return "", store.Factor{}, fmt.Errorf("finish passkey login: %w", err)
+	}
+	handle := s.Handle(f.UserID)
+	if subtle.ConstantTimeCompare(parsed.Response.UserHandle, handle) != 1 {
+		return "", store.Factor{}, verification(errors.New("the user handle does not belong to the passkey's account"))
+	}
+	wu := &user{handle: handle, name: f.UserID, creds: []webauthn.Credential{credential(f)}}
+	_, _, err = s.wa.ValidatePasskeyLogin(func(rawID, userHandle []byte) (webauthn.User, error) {
+		if !bytes.Equal(rawID, f.CredentialID) {
+			return nil, errors.New("credential changed during sign-in")
+		}
+		return wu, nil
+	}, sd, parsed)
+	if err != nil {
+		return "", store.Factor{}, verification(err)
+	}
+	ad := parsed.Response.AuthenticatorData
+	if f.SignCount != 0 && ad.Counter <= f.SignCount {
+		return "", store.Factor{}, s.regressed(ctx, f, ad.Counter, c)
+	}
+	now := s.clock.Now()
+	ok, err := s.st.UsePasskey(ctx, f.ID, f.SignCount, ad.Counter, ad.Flags.HasBackupState(), now)
+	if err != nil {
+		return "", store.Factor{}, fmt.Errorf("finish passkey login: %w", err)
+	}
+	if !ok {
+		// Another sign-in with this passkey was recorded meanwhile; this answer is the older one.
+		return "", store.Factor{}, ErrCeremonyExpired
+	}
+	f.SignCount, f.BackupState, f.LastUsedAt = ad.Counter, ad.Flags.HasBackupState(), now
+	return f.UserID, f, nil
+}
+
+// regressed flags a passkey whose sign count went backwards and records it in the history.
+func (s *Service) regressed(ctx context.Context, f store.Factor, got uint32, c identity.Client) error {
+	if err := s.st.FlagFactor(ctx, f.ID); err != nil {
+		return fmt.Errorf("passkey sign count: %w", err)
+	}
+	ev := campaign.Event{
+		UserID: f.UserID,
+		Type:   EventCounterRegressed,
+		Detail: map[string]string{
+			"factor_id": strconv.FormatInt(f.ID, 10),
+			"name":      f.Name,
+			"stored":    strconv.FormatUint(uint64(f.SignCount), 10),
+			"received":  strconv.FormatUint(uint64(got), 10),
+		},
+		Actor:     "system",
+		IP:        c.IP,
+		UserAgent: c.UserAgent,
+		CreatedAt: s.clock.Now(),
+	}
+	if err := s.st.AppendEvent(ctx, ev); err != nil {
+		return fmt.Errorf("passkey sign count: %w", err)
+	}
+	return ErrSignCountRegressed
+}
