@@ -59,7 +59,7 @@ func TestDevOutboxShow_ListsDeliveredMessagesWithTheirCodes(t *testing.T) {
 		if h := items.Find("h2").Text(); !strings.Contains(h, "+8613800138001") {
 			t.Errorf("%s: heading %q", lang, h)
 		}
-		if text := items.Find("pre").Text(); !strings.Contains(text, "493817") {
+		if text := items.Find(".dev-outbox-text").Text(); !strings.Contains(text, "493817") {
 			t.Errorf("%s: text %q", lang, text)
 		}
 	}

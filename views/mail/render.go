@@ -48,6 +48,7 @@ type Email struct {
 	Body     []string // paragraphs before the code
 	CodeText string   // label of the code box; empty when there is no code
 	Code     string
+	CodeLine string   // the code with its label, as the plain-text body writes it
 	After    []string // paragraphs after the code
 	Link     string   // an absolute URL to the portal, or empty
 	LinkText string
@@ -116,7 +117,7 @@ func (r *Renderer) email(t *i18n.Translator, template string, data map[string]st
 	case outbox.TemplateVerifyCode, outbox.TemplateEnrollEmailCode, outbox.TemplateSigninEmailCode:
 		m.Subject = t.Tf("mail."+template+".subject", v)
 		m.Body = []string{t.Tf("mail."+template+".body", v)}
-		m.CodeText, m.Code = t.T("mail.code_label"), secret
+		m.CodeText, m.Code, m.CodeLine = t.T("mail.code_label"), secret, t.Tf("mail.code_line", v)
 		m.After = []string{t.T("mail.code.not_you")}
 	case outbox.TemplateRetiredConfirmation:
 		m.Subject = t.Tf("mail.retired.confirmation.subject", v)
@@ -183,7 +184,7 @@ func Text(m Email) string {
 		para(p)
 	}
 	if m.Code != "" {
-		para(m.CodeText + ": " + m.Code)
+		para(m.CodeLine)
 	}
 	for _, p := range m.After {
 		para(p)

@@ -189,3 +189,12 @@ func TestRender_RefusesWhatCannotBeSent(t *testing.T) {
 }
 
 var _ outbox.Renderer = (*mail.Renderer)(nil)
+
+func TestRender_TextBodyWritesTheCodeOnItsOwnLine(t *testing.T) {
+	r := renderer(t)
+	zh, _ := r.Render(ctx, "email", "signin.email_code", "zh-Hans", codeData, "493817")
+	en, _ := r.Render(ctx, "email", "signin.email_code", "en", codeData, "493817")
+	if !strings.Contains(zh.Text, "\n\n您的验证码：493817\n\n") || !strings.Contains(en.Text, "\n\nYour code: 493817\n\n") {
+		t.Errorf("zh:\n%s\nen:\n%s", zh.Text, en.Text)
+	}
+}
