@@ -106,13 +106,16 @@ func (a *softAuth) authData(flags byte, attested []byte) []byte {
 	return append(out, attested...)
 }
 
+// ctap2 encodes CBOR as authenticators do: canonical, map keys sorted.
+var ctap2, _ = cbor.CTAP2EncOptions().EncMode()
+
 // coseKey is the credential public key as COSE_Key: EC2, ES256, P-256.
 func (a *softAuth) coseKey() []byte {
 	pt, err := a.key.PublicKey.Bytes() // 0x04 || X || Y
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	k, err := cbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: pt[1:33], -3: pt[33:65]})
+	k, err := ctap2.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: pt[1:33], -3: pt[33:65]})
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -140,7 +143,7 @@ func (a *softAuth) create(optionsJSON []byte) []byte {
 	attested = binary.BigEndian.AppendUint16(attested, uint16(len(a.credID)))
 	attested = append(attested, a.credID...)
 	attested = append(attested, a.coseKey()...)
-	obj, err := cbor.Marshal(map[string]any{"fmt": "none", "attStmt": map[string]any{}, "authData": a.authData(a.flags|flagAT, attested)})
+	obj, err := ctap2.Marshal(map[string]any{"fmt": "none", "attStmt": map[string]any{}, "authData": a.authData(a.flags|flagAT, attested)})
 	if err != nil {
 		a.t.Fatal(err)
 	}
