@@ -1,0 +1,261 @@
+// Package totp is the authenticator-app factor (RFC 6238): a 160-bit secret shown as a QR code
+// and in groups of four, codes of 6 digits from HMAC-SHA-1 over 30-second steps, accepted one
+// step early or late. The secret is stored sealed (internal/sealbox) and bound to its user; the
+// last used step is stored beside it, so a code works once.
+package totp
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base32"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/boombuler/barcode/qr"
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/hotp"
+	pqtotp "github.com/pquerna/otp/totp"
+
+	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/internal/sealbox"
+	"github.com/smsretire/smsretire/internal/store"
+)
+
+// The code parameters every common authenticator app supports.
+const (
+	Digits     = 6                // digits per code
+	Period     = 30 * time.Second // length of one step
+	SecretSize = 20               // bytes of secret: 160 bits, as RFC 4226 recommends
+	Skew       = 1                // steps accepted before and after the current one
+	QRSize     = 256              // pixels across the QR image by default
+	quietZone  = 4                // white modules around the QR code, as the QR standard asks
+)
+
+// ErrWrongCode means the code matches no step within the accepted window.
+var ErrWrongCode = errors.New("totp: wrong code")
+
+// ErrReplayed means the code was right but its step, or a later one, was used already.
+var ErrReplayed = errors.New("totp: code already used")
+
+var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// Key is a new secret on its way to the user's authenticator app.
+type Key struct {
+	Secret string // base32 without padding, as apps take it
+	URL    string // otpauth://totp/… with issuer and account name
+}
+
+// GroupedSecret is the secret for manual entry, in groups of four.
+func (k Key) GroupedSecret() string { return Group(k.Secret) }
+
+// QRPNG draws the key's otpauth URL as a QR code (error correction M) in a PNG of size×size
+// pixels, black on white, with the standard four-module quiet zone so apps read it on any page.
+func (k Key) QRPNG(size int) ([]byte, error) {
+	code, err := qr.Encode(k.URL, qr.M, qr.Auto)
+	if err != nil {
+		return nil, fmt.Errorf("totp qr: %w", err)
+	}
+	n := code.Bounds().Dx()
+	scale := size / (n + 2*quietZone)
+	if scale < 1 {
+		return nil, fmt.Errorf("totp qr: %d px is too small for %d modules", size, n)
+	}
+	img := image.NewPaletted(image.Rect(0, 0, size, size), color.Palette{color.White, color.Black})
+	off := (size - n*scale) / 2
+	for y := range n {
+		for x := range n {
+			if color.GrayModel.Convert(code.At(x, y)).(color.Gray).Y >= 128 {
+				continue
+			}
+			for dy := range scale {
+				row := img.Pix[(off+y*scale+dy)*img.Stride:]
+				for dx := range scale {
+					row[off+x*scale+dx] = 1
+				}
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return nil, fmt.Errorf("totp qr: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// QRDataURL is QRPNG as a data: URL for an <img> (the portal's CSP allows img-src data:).
+func (k Key) QRDataURL(size int) (string, error) {
+	b, err := k.QRPNG(size)
+	if err != nil {
+		return "", err
+	}
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(b), nil
+}
+
+// Group writes a base32 secret in groups of four characters separated by spaces, easier to copy
+// by hand.
+func Group(secret string) string {
+	var b strings.Builder
+	for i, r := range secret {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// StepAt is the number of the 30-second step that t falls in, counted from the Unix epoch.
+func StepAt(t time.Time) int64 {
+	return int64(math.Floor(float64(t.Unix()) / Period.Seconds()))
+}
+
+// CodeAt is the 6-digit code of a base32 secret at time t, as an authenticator app shows it.
+func CodeAt(secret string, t time.Time) (string, error) {
+	return code(secret, StepAt(t))
+}
+
+func code(secret string, step int64) (string, error) {
+	if step < 0 {
+		return "", errors.New("totp: time before the epoch")
+	}
+	c, err := hotp.GenerateCodeCustom(secret, uint64(step), hotp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		return "", fmt.Errorf("totp code: %w", err)
+	}
+	return c, nil
+}
+
+// Validate checks a code typed for a base32 secret at now, accepting the current step and one
+// step on either side for clock drift. It returns the step that matched, which the caller passes
+// to store.UseTOTPStep so the code cannot be used again. Spaces, dashes and full-width digits in
+// the input are accepted; the comparison takes the same time whatever the digits.
+func Validate(secret, code string, now time.Time) (step int64, ok bool) {
+	return validateAfter(secret, code, now, math.MinInt64)
+}
+
+// validateAfter is Validate considering only steps later than after (the last step used), so a
+// code that happens to match an old step and a new one is still accepted for the new one.
+func validateAfter(secret, input string, now time.Time, after int64) (int64, bool) {
+	input, ok := identity.NormalizeCode(input, Digits)
+	if !ok {
+		return 0, false
+	}
+	current := StepAt(now)
+	var matched int64
+	found := 0
+	// Current step first, then the one before, then the one after; every candidate is computed
+	// and compared, so the time taken does not depend on which one matched.
+	for _, step := range [...]int64{current, current - 1, current + 1} {
+		want, err := code(secret, step)
+		if err != nil {
+			return 0, false
+		}
+		eq := subtle.ConstantTimeCompare([]byte(want), []byte(input))
+		if eq == 1 && step > after && found == 0 {
+			matched, found = step, 1
+		}
+	}
+	return matched, found == 1
+}
+
+// Service creates and checks authenticator-app factors.
+type Service struct {
+	st     *store.SQL
+	box    *sealbox.Box
+	issuer string
+}
+
+// New returns the TOTP service. issuer is the name apps show above the code (the service name);
+// box seals the secrets at rest.
+func New(st *store.SQL, box *sealbox.Box, issuer string) (*Service, error) {
+	if strings.TrimSpace(issuer) == "" || strings.Contains(issuer, ":") {
+		return nil, fmt.Errorf("totp: issuer %q must be set and must not contain a colon", issuer)
+	}
+	return &Service{st: st, box: box, issuer: issuer}, nil
+}
+
+// NewKey makes a fresh 160-bit secret for an account. accountName is what the app shows under
+// the issuer (such as the account ID); it must not contain a colon.
+func (s *Service) NewKey(accountName string) (Key, error) {
+	if strings.TrimSpace(accountName) == "" || strings.Contains(accountName, ":") {
+		return Key{}, fmt.Errorf("totp: account name %q must be set and must not contain a colon", accountName)
+	}
+	secret := make([]byte, SecretSize)
+	if _, err := rand.Read(secret); err != nil {
+		return Key{}, fmt.Errorf("totp secret: %w", err)
+	}
+	k, err := pqtotp.Generate(pqtotp.GenerateOpts{Issuer: s.issuer, AccountName: accountName, Secret: secret,
+		Period: uint(Period / time.Second), Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		return Key{}, fmt.Errorf("totp key: %w", err)
+	}
+	return Key{Secret: k.Secret(), URL: k.URL()}, nil
+}
+
+// Confirm checks the first code the user typed from the app for secret and, when it is right,
+// returns the factor to store: the secret sealed to the user, and the code's step as the last
+// used so the same code cannot sign in afterwards. It returns ErrWrongCode otherwise.
+func (s *Service) Confirm(userID, name, secret, input string, now time.Time) (store.Factor, error) {
+	raw, err := b32.DecodeString(strings.ToUpper(strings.ReplaceAll(secret, " ", "")))
+	if err != nil || len(raw) != SecretSize {
+		return store.Factor{}, errors.New("totp: malformed secret")
+	}
+	step, ok := Validate(b32.EncodeToString(raw), input, now)
+	if !ok {
+		return store.Factor{}, ErrWrongCode
+	}
+	sealed, keyID, err := s.box.Seal(raw, additionalData(userID))
+	if err != nil {
+		return store.Factor{}, fmt.Errorf("totp confirm: %w", err)
+	}
+	return store.Factor{UserID: userID, Kind: store.FactorTOTP, Name: name, Secret: sealed, SecretKeyID: keyID,
+		LastTOTPStep: step, CreatedAt: now}, nil
+}
+
+// Secret opens a stored factor's secret, base32 without padding.
+func (s *Service) Secret(f store.Factor) (string, error) {
+	if f.Kind != store.FactorTOTP {
+		return "", fmt.Errorf("totp: factor %d is a %s factor", f.ID, f.Kind)
+	}
+	raw, err := s.box.Open(f.Secret, f.SecretKeyID, additionalData(f.UserID))
+	if err != nil {
+		return "", fmt.Errorf("totp secret of factor %d: %w", f.ID, err)
+	}
+	return b32.EncodeToString(raw), nil
+}
+
+// Check checks a sign-in code against a stored factor and uses up its step in the database,
+// atomically, so a code works once even under racing requests. It returns ErrWrongCode for a
+// code outside the window and ErrReplayed for a right code whose step (or a later one) was used.
+func (s *Service) Check(ctx context.Context, f store.Factor, input string, now time.Time) error {
+	secret, err := s.Secret(f)
+	if err != nil {
+		return err
+	}
+	step, ok := validateAfter(secret, input, now, f.LastTOTPStep)
+	if !ok {
+		if _, right := Validate(secret, input, now); right {
+			return ErrReplayed
+		}
+		return ErrWrongCode
+	}
+	used, err := s.st.UseTOTPStep(ctx, f.ID, step, now)
+	if err != nil {
+		return fmt.Errorf("totp check: %w", err)
+	}
+	if !used {
+		return ErrReplayed
+	}
+	return nil
+}
+
+func additionalData(userID string) []byte { return []byte("totp:" + userID) }
