@@ -89,3 +89,6 @@ func (e Errors) For(field string) string {
 
 // Itoa writes an int.
 func Itoa(n int) string { return strconv.Itoa(n) }
+
+// Itoa64 writes an int64.
+func Itoa64(n int64) string { return strconv.FormatInt(n, 10) }

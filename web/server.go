@@ -15,9 +15,16 @@ import (
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/devbox"
+	"github.com/smsretire/smsretire/internal/enroll"
+	"github.com/smsretire/smsretire/internal/factor/passkey"
+	"github.com/smsretire/smsretire/internal/factor/totp"
 	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/keyring"
+	"github.com/smsretire/smsretire/internal/limit"
+	"github.com/smsretire/smsretire/internal/recovery"
+	"github.com/smsretire/smsretire/internal/sealbox"
+	"github.com/smsretire/smsretire/internal/signin"
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/static"
 )
@@ -53,7 +60,12 @@ type handler struct {
 	loc          *time.Location
 	assetVersion string
 	ident        *identity.Service
-	enrollURL    string // where a verified user continues; empty until enrollment exists
+	enroll       *enroll.Service
+	totp         *totp.Service
+	passkeys     *passkey.Service
+	signins      *signin.Service
+	recovery     *recovery.Service
+	enrollURL    string // where a verified user continues
 
 	deliveryFailed func(ctx context.Context, userID string, ch identity.Method) (bool, error)
 	devbox         *devbox.Box // --demo only
@@ -101,6 +113,9 @@ func New(d Deps) (*echo.Echo, error) {
 		Location:           d.Config.Location(),
 		MinSendTime:        d.Config.MinSendTime,
 	}, d.Messages)
+	if err := h.factorServices(d); err != nil {
+		return nil, err
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = h.handleError
@@ -138,3 +153,34 @@ func Server(cfg config.Config, e *echo.Echo) *http.Server {
 func (h *handler) now() time.Time { return h.clock.Now() }
 
 func (h *handler) ctx(c echo.Context) context.Context { return c.Request().Context() }
+
+// factorServices builds the services of enrollment and sign-in.
+func (h *handler) factorServices(d Deps) error {
+	box, err := sealbox.New(d.Keys.Encryption)
+	if err != nil {
+		return err
+	}
+	if h.totp, err = totp.New(d.Store, box, d.Config.ServiceName); err != nil {
+		return err
+	}
+	h.passkeys, err = passkey.New(d.Store, d.Clock, keyring.Derive(d.Keys.Hash, "webauthn handle", 32), passkey.Settings{
+		RPID: d.Config.RPID, RPName: d.Config.RPName, Origins: d.Config.RPOriginList(),
+	})
+	if err != nil {
+		return err
+	}
+	recoveryKey := keyring.Derive(d.Keys.Hash, "recovery codes", 32)
+	h.recovery = recovery.New(d.Store, recoveryKey)
+	h.enroll = enroll.New(d.Store, d.Clock, h.recovery.NewSet)
+	limits := limit.New(d.Store, limit.Rules{MaxAttempts: d.Config.MaxCodeAttempts, Lockout: d.Config.LockoutDuration, ClientAttemptsHour: d.Config.ClientAttemptsHour})
+	useRecovery := func(ctx context.Context, tx *store.Tx, userID, code string, now time.Time) (bool, error) {
+		n, ok := recovery.Normalize(code)
+		if !ok {
+			return false, nil
+		}
+		return tx.UseRecoveryCode(ctx, userID, recovery.Hash(recoveryKey, userID, n), now)
+	}
+	h.signins = signin.New(d.Store, d.Clock, h.ident, h.totp, limits, useRecovery)
+	h.enrollURL = "/enroll"
+	return nil
+}

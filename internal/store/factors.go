@@ -266,9 +266,19 @@ func (s *SQL) SaveCeremony(ctx context.Context, c Ceremony) error {
 
 // TakeCeremony removes and returns a live ceremony, so each one finishes at most once.
 func (s *SQL) TakeCeremony(ctx context.Context, id, kind string, now time.Time) (Ceremony, error) {
+	return s.takeCeremony(ctx, s.db, id, kind, now)
+}
+
+// TakeCeremony removes and returns a live ceremony inside the transaction, so the ceremony and
+// what it completes commit together.
+func (tx *Tx) TakeCeremony(ctx context.Context, id, kind string, now time.Time) (Ceremony, error) {
+	return tx.s.takeCeremony(ctx, tx.tx, id, kind, now)
+}
+
+func (s *SQL) takeCeremony(ctx context.Context, q querier, id, kind string, now time.Time) (Ceremony, error) {
 	var c Ceremony
 	var exp int64
-	err := s.db.QueryRowContext(ctx, s.q(`DELETE FROM ceremonies WHERE id = ? AND kind = ? RETURNING id, user_id, kind, data, expires_at`), id, kind).
+	err := q.QueryRowContext(ctx, s.q(`DELETE FROM ceremonies WHERE id = ? AND kind = ? RETURNING id, user_id, kind, data, expires_at`), id, kind).
 		Scan(&c.ID, &c.UserID, &c.Kind, &c.Data, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, ErrNotFound
@@ -281,4 +291,12 @@ func (s *SQL) TakeCeremony(ctx context.Context, id, kind string, now time.Time) 
 		return c, ErrNotFound
 	}
 	return c, nil
+}
+
+// PurgeCeremonies deletes ceremonies that can no longer finish.
+func (s *SQL) PurgeCeremonies(ctx context.Context, now time.Time) error {
+	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM ceremonies WHERE expires_at <= ?`), ms(now)); err != nil {
+		return fmt.Errorf("purge ceremonies: %w", err)
+	}
+	return nil
 }

@@ -1,9 +1,10 @@
-package passkey
+package passkey_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/smsretire/smsretire/internal/factor/passkey"
 	"io"
 	"net"
 	"net/http"
@@ -68,7 +69,7 @@ func newBrowserSite(t *testing.T) *browserSite {
 	site := &browserSite{url: "http://localhost:" + strings.TrimPrefix(ln.Addr().String(), "127.0.0.1:")}
 	st := testsupport.SQLite(t)
 	site.fixture = newFixture(t, st)
-	site.svc, err = New(st, site.clk, []byte(strings.Repeat("k", 32)), Settings{RPID: "localhost", RPName: "Test Portal", Origins: []string{site.url}})
+	site.svc, err = passkey.New(st, site.clk, []byte(strings.Repeat("k", 32)), passkey.Settings{RPID: "localhost", RPName: "Test Portal", Origins: []string{site.url}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func newBrowserSite(t *testing.T) *browserSite {
 	})
 	mux.HandleFunc("POST /register/finish", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-		req, err := ParseFinish(body)
+		req, err := passkey.ParseFinish(body)
 		if err == nil {
 			var f store.Factor
 			if f, err = site.svc.FinishRegistration(r.Context(), "alice", req.Ceremony, req.Credential, req.Name); err == nil {
@@ -116,7 +117,7 @@ func newBrowserSite(t *testing.T) *browserSite {
 	})
 	mux.HandleFunc("POST /login/finish", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-		req, err := ParseFinish(body)
+		req, err := passkey.ParseFinish(body)
 		uid := ""
 		if err == nil {
 			uid, _, err = site.svc.FinishLogin(r.Context(), req.Ceremony, req.Credential, identity.Client{IP: "127.0.0.1", UserAgent: r.UserAgent()})
@@ -147,7 +148,7 @@ func reply(w http.ResponseWriter, body []byte, err error) {
 		for _, e := range []struct {
 			err  error
 			name string
-		}{{ErrCeremonyExpired, "EXPIRED"}, {ErrUnknownCredential, "UNKNOWN"}, {ErrAlreadyRegistered, "ALREADY"}, {ErrVerification, "VERIFICATION"}, {ErrSignCountRegressed, "REGRESSED"}} {
+		}{{passkey.ErrCeremonyExpired, "EXPIRED"}, {passkey.ErrUnknownCredential, "UNKNOWN"}, {passkey.ErrAlreadyRegistered, "ALREADY"}, {passkey.ErrVerification, "VERIFICATION"}, {passkey.ErrSignCountRegressed, "REGRESSED"}} {
 			if errors.Is(err, e.err) {
 				name = e.name
 			}

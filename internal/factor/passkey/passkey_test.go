@@ -1,10 +1,11 @@
-package passkey
+package passkey_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/smsretire/smsretire/internal/factor/passkey"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,7 +26,7 @@ const (
 var t0 = time.Date(2026, 9, 1, 10, 0, 0, 0, time.UTC)
 
 type fixture struct {
-	svc   *Service
+	svc   *passkey.Service
 	st    *store.SQL
 	clk   *clock.Fake
 	alice campaign.User
@@ -43,7 +44,7 @@ func newFixture(t *testing.T, st *store.SQL) *fixture {
 		t.Fatal(err)
 	}
 	clk := clock.NewFake(t0)
-	svc, err := New(st, clk, bytes.Repeat([]byte{7}, 32), Settings{RPID: rpID, RPName: "Example Portal", Origins: []string{origin}})
+	svc, err := passkey.New(st, clk, bytes.Repeat([]byte{7}, 32), passkey.Settings{RPID: rpID, RPName: "Example Portal", Origins: []string{origin}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +141,7 @@ func TestBeginRegistration_AsksForADiscoverablePasskeyWithoutAttestation(t *test
 
 func TestHandle_OpaqueStableAndKeyed(t *testing.T) {
 	f := newFixture(t, testsupport.SQLite(t))
-	other, err := New(f.st, f.clk, bytes.Repeat([]byte{8}, 32), Settings{RPID: rpID, RPName: "x", Origins: []string{origin}})
+	other, err := passkey.New(f.st, f.clk, bytes.Repeat([]byte{8}, 32), passkey.Settings{RPID: rpID, RPName: "x", Origins: []string{origin}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,8 +206,8 @@ func TestFinishRegistration_RefusesTheSameAuthenticatorTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.FinishRegistration(context.Background(), "alice", id, a.create(opts), ""); !errors.Is(err, ErrAlreadyRegistered) {
-		t.Errorf("second registration of one authenticator: %v, want ErrAlreadyRegistered", err)
+	if _, err := f.svc.FinishRegistration(context.Background(), "alice", id, a.create(opts), ""); !errors.Is(err, passkey.ErrAlreadyRegistered) {
+		t.Errorf("second registration of one authenticator: %v, want passkey.ErrAlreadyRegistered", err)
 	}
 }
 
@@ -222,8 +223,8 @@ func TestFinishRegistration_FinishesOnce(t *testing.T) {
 	if _, err := f.svc.FinishRegistration(ctx, "alice", id, answer, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.FinishRegistration(ctx, "alice", id, answer, ""); !errors.Is(err, ErrCeremonyExpired) {
-		t.Errorf("second finish: %v, want ErrCeremonyExpired", err)
+	if _, err := f.svc.FinishRegistration(ctx, "alice", id, answer, ""); !errors.Is(err, passkey.ErrCeremonyExpired) {
+		t.Errorf("second finish: %v, want passkey.ErrCeremonyExpired", err)
 	}
 }
 
@@ -241,8 +242,8 @@ func TestFinishRegistration_RefusesAnExpiredCeremony(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.clk.Advance(4 * time.Minute) // the first is 5 minutes old, the second 4
-	if _, err := f.svc.FinishRegistration(ctx, "alice", earlyID, a.create(early), ""); !errors.Is(err, ErrCeremonyExpired) {
-		t.Errorf("finish after 5 minutes: %v, want ErrCeremonyExpired", err)
+	if _, err := f.svc.FinishRegistration(ctx, "alice", earlyID, a.create(early), ""); !errors.Is(err, passkey.ErrCeremonyExpired) {
+		t.Errorf("finish after 5 minutes: %v, want passkey.ErrCeremonyExpired", err)
 	}
 	if _, err := f.svc.FinishRegistration(ctx, "alice", lateID, a.create(late), ""); err != nil {
 		t.Errorf("finish after 4 minutes: %v", err)
@@ -256,8 +257,8 @@ func TestFinishRegistration_RefusesAnotherUsersCeremony(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.FinishRegistration(ctx, "bob", id, newSoftAuth(t, rpID, origin).create(opts), ""); !errors.Is(err, ErrCeremonyExpired) {
-		t.Errorf("bob finishing alice's ceremony: %v, want ErrCeremonyExpired", err)
+	if _, err := f.svc.FinishRegistration(ctx, "bob", id, newSoftAuth(t, rpID, origin).create(opts), ""); !errors.Is(err, passkey.ErrCeremonyExpired) {
+		t.Errorf("bob finishing alice's ceremony: %v, want passkey.ErrCeremonyExpired", err)
 	}
 }
 
@@ -294,8 +295,8 @@ func TestFinishRegistration_RefusesWhatDoesNotVerify(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = f.svc.FinishRegistration(context.Background(), "alice", id, tc.answer(t, newSoftAuth(t, rpID, origin), opts), "")
-			if !errors.Is(err, ErrVerification) {
-				t.Errorf("FinishRegistration = %v, want ErrVerification", err)
+			if !errors.Is(err, passkey.ErrVerification) {
+				t.Errorf("FinishRegistration = %v, want passkey.ErrVerification", err)
 			}
 		})
 	}
@@ -380,8 +381,8 @@ func TestLogin_RefusesACountThatWentBack(t *testing.T) {
 				f.clk.Advance(time.Hour)
 				a.count = n
 				_, _, err := f.login(t, a)
-				if !errors.Is(err, ErrSignCountRegressed) {
-					t.Fatalf("login with count %d after 5: %v, want ErrSignCountRegressed", n, err)
+				if !errors.Is(err, passkey.ErrSignCountRegressed) {
+					t.Fatalf("login with count %d after 5: %v, want passkey.ErrSignCountRegressed", n, err)
 				}
 				got := f.factor(t, "alice", stored.ID)
 				if !got.Flagged || got.SignCount != 5 || !got.LastUsedAt.IsZero() {
@@ -392,7 +393,7 @@ func TestLogin_RefusesACountThatWentBack(t *testing.T) {
 					t.Fatal(err)
 				}
 				ev := evs[0]
-				if ev.Type != EventCounterRegressed || ev.IP != "203.0.113.9" || ev.UserAgent != "TestBrowser/1" || !ev.CreatedAt.Equal(f.clk.Now()) ||
+				if ev.Type != passkey.EventCounterRegressed || ev.IP != "203.0.113.9" || ev.UserAgent != "TestBrowser/1" || !ev.CreatedAt.Equal(f.clk.Now()) ||
 					ev.Detail["stored"] != "5" || ev.Detail["received"] != strconv.FormatUint(uint64(n), 10) || ev.Detail["factor_id"] == "" {
 					t.Errorf("latest event %+v", ev)
 				}
@@ -407,8 +408,8 @@ func TestLogin_RefusesAnotherUsersHandle(t *testing.T) {
 	stored := f.register(t, f.alice, a)
 	a.handle = f.svc.Handle("bob")
 	uid, _, err := f.login(t, a)
-	if !errors.Is(err, ErrVerification) || uid != "" {
-		t.Errorf("alice's passkey with bob's handle: %q, %v; want ErrVerification", uid, err)
+	if !errors.Is(err, passkey.ErrVerification) || uid != "" {
+		t.Errorf("alice's passkey with bob's handle: %q, %v; want passkey.ErrVerification", uid, err)
 	}
 	if got := f.factor(t, "alice", stored.ID); got.Flagged || !got.LastUsedAt.IsZero() {
 		t.Errorf("factor changed: %+v", got)
@@ -420,8 +421,8 @@ func TestLogin_RefusesAnUnknownPasskey(t *testing.T) {
 	f.register(t, f.alice, newSoftAuth(t, rpID, origin))
 	stranger := newSoftAuth(t, rpID, origin)
 	stranger.handle = f.svc.Handle("alice")
-	if _, _, err := f.login(t, stranger); !errors.Is(err, ErrUnknownCredential) {
-		t.Errorf("unregistered passkey: %v, want ErrUnknownCredential", err)
+	if _, _, err := f.login(t, stranger); !errors.Is(err, passkey.ErrUnknownCredential) {
+		t.Errorf("unregistered passkey: %v, want passkey.ErrUnknownCredential", err)
 	}
 }
 
@@ -434,13 +435,13 @@ func TestLogin_ForgedAnswerFlagsNothing(t *testing.T) {
 	stored := f.register(t, f.alice, a)
 	forger := newSoftAuth(t, rpID, origin)
 	forger.credID, forger.handle, forger.count = a.credID, a.handle, 1
-	if _, _, err := f.login(t, forger); !errors.Is(err, ErrVerification) {
-		t.Errorf("forged assertion: %v, want ErrVerification", err)
+	if _, _, err := f.login(t, forger); !errors.Is(err, passkey.ErrVerification) {
+		t.Errorf("forged assertion: %v, want passkey.ErrVerification", err)
 	}
 	if got := f.factor(t, "alice", stored.ID); got.Flagged || got.SignCount != 5 {
 		t.Errorf("factor changed: %+v", got)
 	}
-	if evs, _ := f.st.Events(context.Background(), "alice", 10); len(evs) > 0 && evs[0].Type == EventCounterRegressed {
+	if evs, _ := f.st.Events(context.Background(), "alice", 10); len(evs) > 0 && evs[0].Type == passkey.EventCounterRegressed {
 		t.Error("forged assertion wrote a history event")
 	}
 }
@@ -461,8 +462,8 @@ func TestLogin_RefusesAnswersThatDoNotVerify(t *testing.T) {
 			f.register(t, f.alice, a)
 			tc.change(a)
 			a.count = 1
-			if _, _, err := f.login(t, a); !errors.Is(err, ErrVerification) {
-				t.Errorf("login = %v, want ErrVerification", err)
+			if _, _, err := f.login(t, a); !errors.Is(err, passkey.ErrVerification) {
+				t.Errorf("login = %v, want passkey.ErrVerification", err)
 			}
 		})
 	}
@@ -481,16 +482,16 @@ func TestFinishLogin_CeremonyFinishesOnceAndOnlyAsLogin(t *testing.T) {
 	if _, _, err := f.svc.FinishLogin(ctx, id, answer, identity.Client{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.svc.FinishLogin(ctx, id, answer, identity.Client{}); !errors.Is(err, ErrCeremonyExpired) {
-		t.Errorf("replayed login: %v, want ErrCeremonyExpired", err)
+	if _, _, err := f.svc.FinishLogin(ctx, id, answer, identity.Client{}); !errors.Is(err, passkey.ErrCeremonyExpired) {
+		t.Errorf("replayed login: %v, want passkey.ErrCeremonyExpired", err)
 	}
 
 	regOpts, regID, err := f.svc.BeginRegistration(ctx, f.bob, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.svc.FinishLogin(ctx, regID, a.get(regOpts), identity.Client{}); !errors.Is(err, ErrCeremonyExpired) {
-		t.Errorf("login with a registration ceremony: %v, want ErrCeremonyExpired", err)
+	if _, _, err := f.svc.FinishLogin(ctx, regID, a.get(regOpts), identity.Client{}); !errors.Is(err, passkey.ErrCeremonyExpired) {
+		t.Errorf("login with a registration ceremony: %v, want passkey.ErrCeremonyExpired", err)
 	}
 
 	opts, id, err = f.svc.BeginLogin(ctx)
@@ -498,19 +499,19 @@ func TestFinishLogin_CeremonyFinishesOnceAndOnlyAsLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.clk.Advance(5 * time.Minute)
-	if _, _, err := f.svc.FinishLogin(ctx, id, a.get(opts), identity.Client{}); !errors.Is(err, ErrCeremonyExpired) {
-		t.Errorf("login after 5 minutes: %v, want ErrCeremonyExpired", err)
+	if _, _, err := f.svc.FinishLogin(ctx, id, a.get(opts), identity.Client{}); !errors.Is(err, passkey.ErrCeremonyExpired) {
+		t.Errorf("login after 5 minutes: %v, want passkey.ErrCeremonyExpired", err)
 	}
 }
 
 func TestParseFinish(t *testing.T) {
-	got, err := ParseFinish([]byte(`{"ceremony":"c1","name":"Work laptop","credential":{"id":"x"}}`))
+	got, err := passkey.ParseFinish([]byte(`{"ceremony":"c1","name":"Work laptop","credential":{"id":"x"}}`))
 	if err != nil || got.Ceremony != "c1" || got.Name != "Work laptop" || string(got.Credential) != `{"id":"x"}` {
 		t.Errorf("ParseFinish = %+v, %v", got, err)
 	}
 	for _, bad := range []string{``, `[]`, `{"ceremony":"c1"}`, `{"credential":{}}`, `{"ceremony":1,"credential":{}}`} {
-		if _, err := ParseFinish([]byte(bad)); !errors.Is(err, ErrVerification) {
-			t.Errorf("ParseFinish(%s) = %v, want ErrVerification", bad, err)
+		if _, err := passkey.ParseFinish([]byte(bad)); !errors.Is(err, passkey.ErrVerification) {
+			t.Errorf("ParseFinish(%s) = %v, want passkey.ErrVerification", bad, err)
 		}
 	}
 }
@@ -527,14 +528,14 @@ func TestDefaultName(t *testing.T) {
 		"curl/8.5.0": "Passkey",
 	}
 	for ua, want := range cases {
-		if got := DefaultName(ua); got != want {
+		if got := passkey.DefaultName(ua); got != want {
 			t.Errorf("DefaultName(%q) = %q, want %q", ua, got, want)
 		}
 	}
 }
 
 func TestCleanName(t *testing.T) {
-	long := strings.Repeat("钥", MaxNameLen+5)
+	long := strings.Repeat("钥", passkey.MaxNameLen+5)
 	cases := map[string]string{
 		"Work laptop":            "Work laptop",
 		"  two\n lines\t ":       "two lines",
@@ -542,10 +543,10 @@ func TestCleanName(t *testing.T) {
 		" \x00\u202e ":           "Passkey",
 		"evil\u202egnp.exe":      "evil gnp.exe",
 		"family 👨\u200d👩\u200d👧": "family 👨\u200d👩\u200d👧",
-		long:                     strings.Repeat("钥", MaxNameLen),
+		long:                     strings.Repeat("钥", passkey.MaxNameLen),
 	}
 	for in, want := range cases {
-		if got := CleanName(in); got != want {
+		if got := passkey.CleanName(in); got != want {
 			t.Errorf("CleanName(%q) = %q, want %q", in, got, want)
 		}
 	}

@@ -1,4 +1,4 @@
-package passkey
+package passkey_test
 
 import (
 	"crypto/ecdsa"

@@ -1,0 +1,211 @@
+// Package signin signs a user in again with a replacement factor: an authenticator app code, an
+// email code or a recovery code (passkeys sign in through internal/factor/passkey). Wrong answers
+// are limited per account and per client like verification, and no answer says whether an
+// account exists.
+package signin
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/clock"
+	"github.com/smsretire/smsretire/internal/factor/totp"
+	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/internal/limit"
+	"github.com/smsretire/smsretire/internal/store"
+)
+
+// Event types of a user's history.
+const (
+	EventSucceeded campaign.EventType = "signin.succeeded"
+	EventFailed    campaign.EventType = "signin.failed"
+)
+
+// Methods, as named in limits and history.
+const (
+	MethodTOTP     = "totp"
+	MethodEmail    = "signin_email"
+	MethodRecovery = "recovery"
+	MethodPasskey  = "passkey"
+)
+
+// ErrFailed is the one answer to a wrong account or a wrong code.
+var ErrFailed = errors.New("sign-in failed")
+
+// RecoveryUse uses up one of a user's recovery codes inside tx; false when it is not a live code.
+type RecoveryUse func(ctx context.Context, tx *store.Tx, userID, code string, now time.Time) (bool, error)
+
+// Service signs users in.
+type Service struct {
+	st       *store.SQL
+	clock    clock.Clock
+	ident    *identity.Service
+	totp     *totp.Service
+	limits   *limit.Limiter
+	recovery RecoveryUse
+}
+
+// New returns a sign-in service.
+func New(st *store.SQL, clk clock.Clock, ident *identity.Service, t *totp.Service, limits *limit.Limiter, recovery RecoveryUse) *Service {
+	return &Service{st: st, clock: clk, ident: ident, totp: t, limits: limits, recovery: recovery}
+}
+
+// Result is a successful sign-in.
+type Result struct {
+	UserID   string
+	FactorID int64 // 0 for a recovery code
+}
+
+// TOTP signs in with a code from an authenticator app enrolled on the account named by account.
+func (s *Service) TOTP(ctx context.Context, account, code string, c identity.Client) (Result, error) {
+	now := s.clock.Now()
+	sub, err := s.ident.Find(ctx, account)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.limits.Allowed(ctx, sub.Key, MethodTOTP, c.IP, now); err != nil {
+		return Result{}, err
+	}
+	if sub.UserID != "" {
+		factors, err := s.st.Factors(ctx, sub.UserID)
+		if err != nil {
+			return Result{}, err
+		}
+		for _, f := range factors {
+			if f.Kind != store.FactorTOTP {
+				continue
+			}
+			err := s.totp.Check(ctx, f, code, now)
+			if err == nil {
+				return s.succeed(ctx, sub, MethodTOTP, f.ID, c, now)
+			}
+			if !errors.Is(err, totp.ErrWrongCode) && !errors.Is(err, totp.ErrReplayed) {
+				return Result{}, err
+			}
+		}
+	}
+	return Result{}, s.fail(ctx, sub, MethodTOTP, c, now)
+}
+
+// SendEmailCode sends a sign-in code to the email factor of the account named by account, or
+// goes through the same motions when there is none. It returns the subject to check against.
+func (s *Service) SendEmailCode(ctx context.Context, account string, c identity.Client) (identity.Subject, error) {
+	sub, err := s.ident.Find(ctx, account)
+	if err != nil {
+		return identity.Subject{}, err
+	}
+	_, err = s.ident.SendSignInEmailCode(ctx, sub, c)
+	return sub, err
+}
+
+// EmailCode signs in with the code sent by SendEmailCode.
+func (s *Service) EmailCode(ctx context.Context, sub identity.Subject, code string, c identity.Client) (Result, error) {
+	now := s.clock.Now()
+	matched, err := s.ident.MatchSignInEmailCode(ctx, sub, code, c)
+	if err != nil {
+		return Result{}, err
+	}
+	var factorID int64
+	factors, err := s.st.Factors(ctx, sub.UserID)
+	if err != nil {
+		return Result{}, err
+	}
+	for _, f := range factors {
+		if f.Kind == store.FactorEmail && f.Email == matched.Target {
+			factorID = f.ID
+		}
+	}
+	if factorID == 0 {
+		return Result{}, ErrFailed // the factor was removed since the code was sent
+	}
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := matched.Consume(ctx, tx, now); err != nil {
+			return err
+		}
+		return tx.AppendEvent(ctx, event(sub.UserID, EventSucceeded, c, now, MethodEmail))
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.st.TouchFactor(ctx, factorID, now); err != nil {
+		return Result{}, err
+	}
+	return Result{UserID: sub.UserID, FactorID: factorID}, nil
+}
+
+// Recovery signs in with one of the account's recovery codes, using it up.
+func (s *Service) Recovery(ctx context.Context, account, code string, c identity.Client) (Result, error) {
+	now := s.clock.Now()
+	sub, err := s.ident.Find(ctx, account)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.limits.Allowed(ctx, sub.Key, MethodRecovery, c.IP, now); err != nil {
+		return Result{}, err
+	}
+	if sub.UserID != "" {
+		used := false
+		err := s.st.InTx(ctx, func(tx *store.Tx) error {
+			ok, err := s.recovery(ctx, tx, sub.UserID, code, now)
+			if err != nil || !ok {
+				return err
+			}
+			used = true
+			if err := tx.AppendEvent(ctx, campaign.Event{UserID: sub.UserID, Type: "recovery.used", IP: c.IP, UserAgent: c.UserAgent, CreatedAt: now}); err != nil {
+				return err
+			}
+			return tx.AppendEvent(ctx, event(sub.UserID, EventSucceeded, c, now, MethodRecovery))
+		})
+		if err != nil {
+			return Result{}, err
+		}
+		if used {
+			if err := s.limits.Succeed(ctx, sub.Key, MethodRecovery); err != nil {
+				return Result{}, err
+			}
+			return Result{UserID: sub.UserID}, nil
+		}
+	}
+	return Result{}, s.fail(ctx, sub, MethodRecovery, c, now)
+}
+
+// Passkey records a passkey sign-in that internal/factor/passkey verified.
+func (s *Service) Passkey(ctx context.Context, userID string, factorID int64, c identity.Client) error {
+	return s.st.AppendEvent(ctx, event(userID, EventSucceeded, c, s.clock.Now(), MethodPasskey))
+}
+
+func (s *Service) succeed(ctx context.Context, sub identity.Subject, method string, factorID int64, c identity.Client, now time.Time) (Result, error) {
+	if err := s.limits.Succeed(ctx, sub.Key, method); err != nil {
+		return Result{}, err
+	}
+	if err := s.st.AppendEvent(ctx, event(sub.UserID, EventSucceeded, c, now, method)); err != nil {
+		return Result{}, err
+	}
+	return Result{UserID: sub.UserID, FactorID: factorID}, nil
+}
+
+// fail counts a wrong answer and records it for a known account; the answer is ErrFailed, or the
+// lock, or the client limit — the same for an unknown account.
+func (s *Service) fail(ctx context.Context, sub identity.Subject, method string, c identity.Client, now time.Time) error {
+	ferr, _ := s.limits.Fail(ctx, sub.Key, method, c.IP, now)
+	if sub.UserID != "" {
+		if err := s.st.AppendEvent(ctx, event(sub.UserID, EventFailed, c, now, method)); err != nil {
+			return err
+		}
+	}
+	var locked limit.ErrLocked
+	var wrong limit.ErrWrong
+	switch {
+	case errors.As(ferr, &locked):
+		return ferr
+	case errors.As(ferr, &wrong):
+		return ErrFailed
+	}
+	return ferr
+}
+
+func event(userID string, typ campaign.EventType, c identity.Client, now time.Time, method string) campaign.Event {
+	return campaign.Event{UserID: userID, Type: typ, Detail: map[string]string{"method": method}, IP: c.IP, UserAgent: c.UserAgent, CreatedAt: now}
+}

@@ -1,0 +1,71 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+
+	"github.com/smsretire/smsretire/internal/enroll"
+	"github.com/smsretire/smsretire/views"
+)
+
+// enrolled finishes a successful enrollment: the first factor leads through the recovery codes
+// to the confirmation; a later one straight to the confirmation.
+func (h *handler) enrolled(c echo.Context, sess *sessions.Session, added enroll.Added) error {
+	if err := h.enrolledState(c, sess, added); err != nil {
+		return err
+	}
+	return redirect(c, enrolledNext(added))
+}
+
+// enrolledState remembers the result for the confirmation page, and new recovery codes.
+func (h *handler) enrolledState(c echo.Context, sess *sessions.Session, added enroll.Added) error {
+	result := "added:" + strconv.FormatInt(added.Factor.ID, 10)
+	if added.First {
+		result = "first:" + strconv.FormatInt(added.Factor.ID, 10)
+		setRecoveryCodes(sess, added.RecoveryCodes)
+	}
+	sess.Values[sessEnrollResult] = result
+	return h.saveSession(c, sess)
+}
+
+// enrolledNext is where the user goes after adding a factor.
+func enrolledNext(added enroll.Added) string {
+	if added.First {
+		return "/enroll/recovery"
+	}
+	return "/enroll/done"
+}
+
+// enrollDone confirms what changed.
+func (h *handler) enrollDone(c echo.Context) error {
+	sess := h.session(c)
+	uid, ok := h.enrollUser(sess)
+	if !ok {
+		return h.needVerify(c)
+	}
+	kind, idText, _ := strings.Cut(stringValue(sess.Values[sessEnrollResult]), ":")
+	id, _ := strconv.ParseInt(idText, 10, 64)
+	u, err := h.store.UserByID(h.ctx(c), uid)
+	if err != nil {
+		return err
+	}
+	factors, err := h.store.Factors(h.ctx(c), uid)
+	if err != nil {
+		return err
+	}
+	m := views.EnrollDonePage{Page: h.pageFor(c, u.Locale), First: kind == "first" || kind == "", RetiredOn: u.SMSRetiredAt,
+		Factors: factorViews(factors), EmailSent: u.Email != ""}
+	for _, f := range factors {
+		if f.ID == id {
+			m.AddedName = f.Name
+		}
+	}
+	if len(factors) == 0 {
+		return redirect(c, "/enroll")
+	}
+	return render(c, http.StatusOK, views.EnrollDone(m))
+}

@@ -1,0 +1,142 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/mail"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/smsretire/smsretire/internal/enroll"
+	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/internal/store"
+	"github.com/smsretire/smsretire/views"
+)
+
+// enrollEmailShow asks for the address of an email factor, or for the code sent to it.
+func (h *handler) enrollEmailShow(c echo.Context) error {
+	sess := h.session(c)
+	uid, ok := h.enrollUser(sess)
+	if !ok {
+		return h.needVerify(c)
+	}
+	u, err := h.store.UserByID(h.ctx(c), uid)
+	if err != nil {
+		return err
+	}
+	m := views.EnrollEmailPage{Page: h.pageFor(c, u.Locale), Email: u.Email}
+	if pending := stringValue(sess.Values[sessEnrollEmail]); pending != "" {
+		m.Email, m.CodeSent = pending, true
+	}
+	return render(c, http.StatusOK, views.EnrollEmail(m))
+}
+
+// enrollEmailSend sends a confirmation code to the address the user gave.
+func (h *handler) enrollEmailSend(c echo.Context) error {
+	sess := h.session(c)
+	uid, ok := h.enrollUser(sess)
+	if !ok {
+		return h.needVerify(c)
+	}
+	p := h.page(c)
+	m := views.EnrollEmailPage{Page: p, Email: strings.TrimSpace(c.FormValue("email"))}
+	address, msg := validateEmail(m.Email)
+	if msg != "" {
+		m.Errors = views.Errors{{Field: "email", Message: p.T.T(msg)}}
+		return render(c, http.StatusUnprocessableEntity, views.EnrollEmail(m))
+	}
+	if _, err := h.ident.SendEnrollEmailCode(h.ctx(c), uid, address, client(c)); err != nil {
+		var wait identity.ErrResendWait
+		if errors.As(err, &wait) && stringValue(sess.Values[sessEnrollEmail]) == address {
+			return redirect(c, "/enroll/email")
+		}
+		text, status, ok := h.verifyMessage(p, err, 6)
+		if !ok {
+			return err
+		}
+		m.Errors = views.Errors{{Field: "email", Message: text}}
+		return render(c, status, views.EnrollEmail(m))
+	}
+	sess.Values[sessEnrollEmail] = address
+	if err := h.saveSession(c, sess); err != nil {
+		return err
+	}
+	return redirect(c, "/enroll/email")
+}
+
+// enrollEmailConfirm checks the code and adds the email factor; the code is used up in the same
+// transaction, so a double submit adds one factor.
+func (h *handler) enrollEmailConfirm(c echo.Context) error {
+	sess := h.session(c)
+	uid, ok := h.enrollUser(sess)
+	if !ok {
+		return h.needVerify(c)
+	}
+	address := stringValue(sess.Values[sessEnrollEmail])
+	if address == "" {
+		return redirect(c, "/enroll/email")
+	}
+	p := h.page(c)
+	m := views.EnrollEmailPage{Page: p, Email: address, CodeSent: true}
+	code := strings.TrimSpace(c.FormValue("code"))
+	if code == "" {
+		m.Errors = views.Errors{{Field: "code", Message: p.T.T("verify.err.code_required")}}
+		return render(c, http.StatusUnprocessableEntity, views.EnrollEmail(m))
+	}
+	matched, err := h.ident.MatchEnrollEmailCode(h.ctx(c), uid, code, client(c))
+	if err == nil && matched.Target != address {
+		err = identity.ErrCodeExpired
+	}
+	if err != nil {
+		text, status, ok := h.verifyMessage(p, err, 6)
+		if !ok {
+			return err
+		}
+		m.Errors = views.Errors{{Field: "code", Message: text}}
+		return render(c, status, views.EnrollEmail(m))
+	}
+	f := store.Factor{Kind: store.FactorEmail, Email: address, Name: address}
+	added, err := h.enroll.Add(h.ctx(c), uid, f, client(c), func(tx *store.Tx) error { return matched.Consume(h.ctx(c), tx, h.now()) })
+	switch {
+	case errors.Is(err, identity.ErrCodeExpired):
+		return redirect(c, "/enroll/done") // a double submit: the first one added it
+	case errors.Is(err, enroll.ErrDuplicate):
+		m.CodeSent = false
+		m.Errors = views.Errors{{Field: "email", Message: p.T.T("enroll.email_page.duplicate")}}
+		delete(sess.Values, sessEnrollEmail)
+		if err := h.saveSession(c, sess); err != nil {
+			return err
+		}
+		return render(c, http.StatusUnprocessableEntity, views.EnrollEmail(m))
+	case err != nil:
+		return err
+	}
+	delete(sess.Values, sessEnrollEmail)
+	return h.enrolled(c, sess, added)
+}
+
+// enrollEmailReset forgets the address in progress, to enter another.
+func (h *handler) enrollEmailReset(c echo.Context) error {
+	sess := h.session(c)
+	if _, ok := h.enrollUser(sess); !ok {
+		return h.needVerify(c)
+	}
+	delete(sess.Values, sessEnrollEmail)
+	if err := h.saveSession(c, sess); err != nil {
+		return err
+	}
+	return redirect(c, "/enroll/email")
+}
+
+// validateEmail returns the address in canonical form, or a message key.
+func validateEmail(s string) (string, string) {
+	if s == "" {
+		return "", "enroll.email_page.required"
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s || len(s) > 254 || !strings.Contains(s[strings.LastIndexByte(s, '@'):], ".") {
+		return "", "enroll.email_page.invalid"
+	}
+	return strings.ToLower(s), ""
+}

@@ -1,0 +1,98 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/factor/passkey"
+	"github.com/smsretire/smsretire/internal/phone"
+	"github.com/smsretire/smsretire/views"
+)
+
+// maxCeremonyBody bounds a WebAuthn response body.
+const maxCeremonyBody = 32 << 10
+
+// enrollPasskeyShow renders the passkey page; the ceremony runs in static/js/passkey.js.
+func (h *handler) enrollPasskeyShow(c echo.Context) error {
+	uid, ok := h.enrollUser(h.session(c))
+	if !ok {
+		return h.needVerify(c)
+	}
+	u, err := h.store.UserByID(h.ctx(c), uid)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.EnrollPasskey(views.EnrollPasskeyPage{Page: h.pageFor(c, u.Locale), DefaultName: passkey.DefaultName(c.Request().UserAgent())}))
+}
+
+// enrollPasskeyOptions starts a registration ceremony, kept in the database for any instance.
+func (h *handler) enrollPasskeyOptions(c echo.Context) error {
+	uid, ok := h.enrollUser(h.session(c))
+	if !ok {
+		return jsonError(c, http.StatusForbidden, h.page(c).T.T("error.need_verify.title"))
+	}
+	u, err := h.store.UserByID(h.ctx(c), uid)
+	if err != nil {
+		return err
+	}
+	opts, _, err := h.passkeys.BeginRegistration(h.ctx(c), u, displayName(u))
+	if err != nil {
+		return err
+	}
+	return c.JSONBlob(http.StatusOK, opts)
+}
+
+// enrollPasskeyFinish verifies the new credential and adds it as a factor.
+func (h *handler) enrollPasskeyFinish(c echo.Context) error {
+	sess := h.session(c)
+	uid, ok := h.enrollUser(sess)
+	p := h.page(c)
+	if !ok {
+		return jsonError(c, http.StatusForbidden, p.T.T("error.need_verify.title"))
+	}
+	body, err := io.ReadAll(io.LimitReader(c.Request().Body, maxCeremonyBody))
+	if err != nil {
+		return jsonError(c, http.StatusBadRequest, p.T.T("enroll.passkey.failed"))
+	}
+	fin, err := passkey.ParseFinish(body)
+	if err != nil {
+		return jsonError(c, http.StatusBadRequest, p.T.T("enroll.passkey.failed"))
+	}
+	name := fin.Name
+	if name == "" {
+		name = passkey.DefaultName(c.Request().UserAgent())
+	}
+	f, err := h.passkeys.FinishRegistration(h.ctx(c), uid, fin.Ceremony, fin.Credential, name)
+	switch {
+	case errors.Is(err, passkey.ErrAlreadyRegistered):
+		return jsonError(c, http.StatusConflict, p.T.T("enroll.passkey.exists"))
+	case errors.Is(err, passkey.ErrCeremonyExpired), errors.Is(err, passkey.ErrVerification):
+		return jsonError(c, http.StatusUnprocessableEntity, p.T.T("enroll.passkey.failed"))
+	case err != nil:
+		return err
+	}
+	added, err := h.enroll.Add(h.ctx(c), uid, f, client(c), nil)
+	if err != nil {
+		return err
+	}
+	if err := h.enrolledState(c, sess, added); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"redirect": enrolledNext(added)})
+}
+
+// displayName is what a passkey manager shows for the account: the name, or the masked phone.
+func displayName(u campaign.User) string {
+	if u.Name != "" {
+		return u.Name
+	}
+	return phone.Mask(u.Phone)
+}
+
+func jsonError(c echo.Context, status int, msg string) error {
+	return c.JSON(status, map[string]string{"error": msg})
+}

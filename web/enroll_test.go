@@ -1,0 +1,239 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/config"
+	"github.com/smsretire/smsretire/internal/factor/totp"
+	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/internal/keyring"
+	"github.com/smsretire/smsretire/internal/store"
+	"github.com/smsretire/smsretire/internal/testsupport"
+	"github.com/smsretire/smsretire/web"
+)
+
+// verifiedClient opens a user's notice and verifies with an assist code, as support would give.
+func verifiedClient(t *testing.T, srv *testsupport.Server, userID string) *http.Client {
+	t.Helper()
+	ident := identity.New(srv.Store, srv.Clock, keyring.Derive(srv.Keys.Hash, "codes", 32), campaign.NewIDHasher(srv.Keys.Hash),
+		identity.Settings{AssistTTL: time.Hour, MaxAttempts: 5, Lockout: 15 * time.Minute, ClientAttemptsHour: 100}, identity.CodeMessage)
+	code, _, err := ident.IssueAssistCode(context.Background(), userID, "test", identity.Client{IP: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := srv.Client()
+	srv.Get(t, c, "/notice/"+srv.NoticeToken(userID), nil)
+	r := srv.PostForm(t, c, "/verify/assist", url.Values{"code": {code}}, nil)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/verify/done" {
+		t.Fatalf("assist: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	return c
+}
+
+func fastServer(t *testing.T) *testsupport.Server {
+	return testsupport.NewServer(t, testsupport.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }))
+}
+
+func secretFrom(t *testing.T, r *testsupport.Response) string {
+	t.Helper()
+	s := strings.ReplaceAll(strings.TrimSpace(r.Doc.Find("#totp-secret").Text()), " ", "")
+	if len(s) != 32 {
+		t.Fatalf("secret on page = %q", s)
+	}
+	if src, _ := r.Doc.Find("img.qr").Attr("src"); !strings.HasPrefix(src, "data:image/png;base64,") {
+		t.Fatalf("QR image src = %.40q", src)
+	}
+	return s
+}
+
+func TestEnrollTOTP_RetiresSMSThenSignsInAgain(t *testing.T) {
+	srv := fastServer(t)
+	ctx := context.Background()
+	c := verifiedClient(t, srv, "demo-zh")
+
+	r := srv.Get(t, c, "/enroll", nil)
+	if r.StatusCode != http.StatusOK || r.Doc.Find(".option").Length() != 3 {
+		t.Fatalf("choose page: %d, %d options", r.StatusCode, r.Doc.Find(".option").Length())
+	}
+	if first := r.Doc.Find(".option h2").First().Text(); !strings.Contains(first, "通行密钥") {
+		t.Errorf("first option = %q, want the passkey", first)
+	}
+	secret := secretFrom(t, srv.Get(t, c, "/enroll/totp", nil))
+
+	bad := srv.PostForm(t, c, "/enroll/totp", url.Values{"code": {"000000"}}, nil)
+	if bad.StatusCode != http.StatusUnprocessableEntity || bad.Doc.Find("#code-error").Length() != 1 {
+		t.Fatalf("wrong code: %d", bad.StatusCode)
+	}
+	if again := secretFrom(t, bad); again != secret {
+		t.Fatal("a wrong code changed the secret")
+	}
+	code, _ := totp.CodeAt(secret, srv.Clock.Now())
+	r = srv.PostForm(t, c, "/enroll/totp", url.Values{"code": {code}}, nil)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/enroll/recovery" {
+		t.Fatalf("confirm: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	// A second submit of the same form adds nothing.
+	r = srv.PostForm(t, c, "/enroll/totp", url.Values{"code": {code}}, nil)
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("double submit: %d", r.StatusCode)
+	}
+	if fs, _ := srv.Store.Factors(ctx, "demo-zh"); len(fs) != 1 {
+		t.Fatalf("factors = %d, want 1", len(fs))
+	}
+
+	rec := srv.Get(t, c, "/enroll/recovery", nil)
+	codes := rec.Doc.Find(".recovery-codes code")
+	if codes.Length() != 10 {
+		t.Fatalf("recovery codes shown = %d", codes.Length())
+	}
+	recoveryCode := codes.First().Text()
+	txt := srv.Get(t, c, "/enroll/recovery.txt", nil)
+	if !strings.Contains(string(txt.Body), recoveryCode) || !strings.HasPrefix(txt.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("download: %s", txt.Header.Get("Content-Type"))
+	}
+	r = srv.PostForm(t, c, "/enroll/recovery/done", url.Values{"next": {"/enroll/done"}}, nil)
+	if r.Header.Get("Location") != "/enroll/done" {
+		t.Fatalf("recovery done → %s", r.Header.Get("Location"))
+	}
+	if srv.Get(t, c, "/enroll/recovery", nil).Doc.Find(".recovery-codes code").Length() != 0 {
+		t.Fatal("recovery codes shown twice")
+	}
+	done := srv.Get(t, c, "/enroll/done", nil)
+	if !strings.Contains(done.Doc.Find("h1").Text(), "短信验证已停用") {
+		t.Fatalf("done page h1 = %q", done.Doc.Find("h1").Text())
+	}
+	u, _ := srv.Store.UserByID(ctx, "demo-zh")
+	if u.State != campaign.StateRetired || u.SMSRetiredAt.IsZero() {
+		t.Fatalf("user = %+v", u)
+	}
+	topics := outboxTopics(t, srv.Store, "demo-zh")
+	for _, want := range []string{"user.migrated", "factor.enrolled", "retired.confirmation"} {
+		if topics[want] != 1 {
+			t.Errorf("outbox %s = %d, want 1 (%v)", want, topics[want], topics)
+		}
+	}
+
+	// Sign in again from a fresh browser: the enrollment code is spent, the next one works.
+	b := srv.Client()
+	r = srv.PostForm(t, b, "/signin/totp", url.Values{"account": {"demo-zh"}, "code": {code}}, nil)
+	if r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("replayed code: %d", r.StatusCode)
+	}
+	srv.Clock.Advance(30 * time.Second)
+	next, _ := totp.CodeAt(secret, srv.Clock.Now())
+	r = srv.PostForm(t, b, "/signin/totp", url.Values{"account": {"+86 138 0013 8001"}, "code": {next}}, nil)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/security" {
+		t.Fatalf("sign in: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	sec := srv.Get(t, b, "/security", nil)
+	if sec.StatusCode != http.StatusOK {
+		t.Fatalf("security: %d", sec.StatusCode)
+	}
+	history := sec.Doc.Find("table.history").Text()
+	for _, want := range []string{"短信验证已停用，不再使用", "登录成功（认证器应用）", "添加了验证方式：认证器应用"} {
+		if !strings.Contains(history, want) {
+			t.Errorf("history lacks %q", want)
+		}
+	}
+	if !strings.Contains(sec.Doc.Find(".status-retired").Text(), "短信验证已停用") {
+		t.Error("status does not say SMS is retired")
+	}
+
+	// A recovery code signs in once.
+	r = srv.PostForm(t, srv.Client(), "/signin/recovery", url.Values{"account": {"demo-zh"}, "code": {strings.ToLower(recoveryCode)}}, nil)
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("recovery sign-in: %d", r.StatusCode)
+	}
+	r = srv.PostForm(t, srv.Client(), "/signin/recovery", url.Values{"account": {"demo-zh"}, "code": {recoveryCode}}, nil)
+	if r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("recovery code reused: %d", r.StatusCode)
+	}
+}
+
+func TestSignIn_UnknownAccountAnswersLikeAWrongCode(t *testing.T) {
+	srv := fastServer(t)
+	known := srv.PostForm(t, srv.Client(), "/signin/totp", url.Values{"account": {"demo-en"}, "code": {"123456"}}, nil)
+	unknown := srv.PostForm(t, srv.Client(), "/signin/totp", url.Values{"account": {"nobody-here"}, "code": {"123456"}}, nil)
+	if known.StatusCode != unknown.StatusCode || known.Doc.Find("#error-summary").Text() != unknown.Doc.Find("#error-summary").Text() {
+		t.Fatalf("known %d %q, unknown %d %q", known.StatusCode, known.Doc.Find("#error-summary").Text(), unknown.StatusCode, unknown.Doc.Find("#error-summary").Text())
+	}
+}
+
+func TestEnroll_RefusedWithoutVerification(t *testing.T) {
+	srv := fastServer(t)
+	for _, path := range []string{"/enroll", "/enroll/totp", "/enroll/email", "/enroll/passkey"} {
+		if r := srv.Get(t, srv.Client(), path, nil); r.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: %d", path, r.StatusCode)
+		}
+	}
+	if r := srv.Get(t, srv.Client(), "/security", nil); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/security: %d", r.StatusCode)
+	}
+	c := verifiedClient(t, srv, "demo-en")
+	srv.Clock.Advance(16 * time.Minute) // past the elevated window
+	if r := srv.Get(t, c, "/enroll", nil); r.StatusCode != http.StatusForbidden {
+		t.Errorf("after the window: %d", r.StatusCode)
+	}
+}
+
+func TestEnrollEmail_ConfirmsWithCodeAndDoubleSubmitAddsOne(t *testing.T) {
+	var mu sync.Mutex
+	var codes []string
+	srv := testsupport.NewServer(t, testsupport.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }), testsupport.WithDeps(func(d *web.Deps) {
+		d.Messages = func(u campaign.User, m identity.Message) (store.OutboxItem, error) {
+			mu.Lock()
+			codes = append(codes, m.Code)
+			mu.Unlock()
+			return identity.CodeMessage(u, m)
+		}
+	}))
+	c := verifiedClient(t, srv, "demo-en")
+	if r := srv.PostForm(t, c, "/enroll/email", url.Values{"email": {"not an address"}}, nil); r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("bad address: %d", r.StatusCode)
+	}
+	if r := srv.PostForm(t, c, "/enroll/email", url.Values{"email": {"Alex.New@Example.com"}}, nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("send: %d", r.StatusCode)
+	}
+	page := srv.Get(t, c, "/enroll/email", nil)
+	if !strings.Contains(page.Doc.Find("main").Text(), "alex.new@example.com") {
+		t.Fatal("code page does not name the address")
+	}
+	mu.Lock()
+	code := codes[len(codes)-1]
+	mu.Unlock()
+	var wg sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			srv.PostForm(t, c, "/enroll/email/confirm", url.Values{"code": {code}}, nil)
+		}()
+	}
+	wg.Wait()
+	fs, _ := srv.Store.Factors(context.Background(), "demo-en")
+	if len(fs) != 1 || fs[0].Email != "alex.new@example.com" {
+		t.Fatalf("factors = %+v", fs)
+	}
+}
+
+func outboxTopics(t *testing.T, st *store.SQL, userID string) map[string]int {
+	t.Helper()
+	items, err := st.RecentOutbox(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, it := range items {
+		if it.UserID == userID {
+			out[it.Topic]++
+		}
+	}
+	return out
+}

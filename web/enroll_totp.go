@@ -1,0 +1,129 @@
+package web
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/smsretire/smsretire/internal/factor/totp"
+	"github.com/smsretire/smsretire/internal/store"
+	"github.com/smsretire/smsretire/views"
+)
+
+const (
+	sessTOTPSecret = "totp_secret"
+	sessTOTPURL    = "totp_url"
+)
+
+// totpSetupTTL is how long a shown TOTP secret may still be confirmed.
+const totpSetupTTL = 15 * time.Minute
+
+// enrollTOTPShow shows a new secret as a QR code and in groups of four. The secret lives in the
+// encrypted session cookie; a ceremony row makes sure it is confirmed into one factor only.
+func (h *handler) enrollTOTPShow(c echo.Context) error {
+	sess := h.session(c)
+	uid, ok := h.enrollUser(sess)
+	if !ok {
+		return h.needVerify(c)
+	}
+	u, err := h.store.UserByID(h.ctx(c), uid)
+	if err != nil {
+		return err
+	}
+	secret := stringValue(sess.Values[sessTOTPSecret])
+	if secret == "" || stringValue(sess.Values[sessTOTPCeremony]) == "" {
+		key, err := h.totp.NewKey(u.ID)
+		if err != nil {
+			return err
+		}
+		id := make([]byte, 16)
+		rand.Read(id)
+		ceremony := store.Ceremony{ID: hex.EncodeToString(id), UserID: uid, Kind: "totp", Data: []byte("{}"), ExpiresAt: h.now().Add(totpSetupTTL)}
+		if err := h.store.SaveCeremony(h.ctx(c), ceremony); err != nil {
+			return err
+		}
+		secret = key.Secret
+		sess.Values[sessTOTPSecret] = secret
+		sess.Values[sessTOTPURL] = key.URL
+		sess.Values[sessTOTPCeremony] = ceremony.ID
+		if err := h.saveSession(c, sess); err != nil {
+			return err
+		}
+	}
+	m, err := h.totpModel(c, u.Locale, totp.Key{Secret: secret, URL: stringValue(sess.Values[sessTOTPURL])})
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.EnrollTOTP(m))
+}
+
+func (h *handler) totpModel(c echo.Context, locale string, key totp.Key) (views.EnrollTOTPPage, error) {
+	qr, err := key.QRDataURL(240)
+	if err != nil {
+		return views.EnrollTOTPPage{}, err
+	}
+	return views.EnrollTOTPPage{Page: h.pageFor(c, locale), QRDataURL: qr, Secret: key.GroupedSecret()}, nil
+}
+
+// enrollTOTPConfirm checks a code from the app and adds the factor, once.
+func (h *handler) enrollTOTPConfirm(c echo.Context) error {
+	sess := h.session(c)
+	uid, ok := h.enrollUser(sess)
+	if !ok {
+		return h.needVerify(c)
+	}
+	secret, ceremony := stringValue(sess.Values[sessTOTPSecret]), stringValue(sess.Values[sessTOTPCeremony])
+	if secret == "" || ceremony == "" {
+		return redirect(c, "/enroll/totp")
+	}
+	u, err := h.store.UserByID(h.ctx(c), uid)
+	if err != nil {
+		return err
+	}
+	p := h.pageFor(c, u.Locale)
+	code := strings.TrimSpace(c.FormValue("code"))
+	f, err := h.totp.Confirm(uid, p.T.T("enroll.totp.default_name"), secret, code, h.now())
+	if errors.Is(err, totp.ErrWrongCode) {
+		m, merr := h.totpModel(c, u.Locale, totp.Key{Secret: secret, URL: stringValue(sess.Values[sessTOTPURL])})
+		if merr != nil {
+			return merr
+		}
+		msg := p.T.T("enroll.totp.wrong")
+		if code == "" {
+			msg = p.T.T("verify.err.code_required")
+		}
+		m.Errors = views.Errors{{Field: "code", Message: msg}}
+		return render(c, http.StatusUnprocessableEntity, views.EnrollTOTP(m))
+	}
+	if err != nil {
+		return err
+	}
+	added, err := h.enroll.Add(h.ctx(c), uid, f, client(c), func(tx *store.Tx) error {
+		_, err := tx.TakeCeremony(h.ctx(c), ceremony, "totp", h.now())
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		// Confirmed by a double submit already, or the set-up time ran out.
+		delete(sess.Values, sessTOTPSecret)
+		delete(sess.Values, sessTOTPCeremony)
+		if err := h.saveSession(c, sess); err != nil {
+			return err
+		}
+		if stringValue(sess.Values[sessEnrollResult]) != "" {
+			return redirect(c, "/enroll/done")
+		}
+		return redirect(c, "/enroll/totp")
+	}
+	if err != nil {
+		return err
+	}
+	delete(sess.Values, sessTOTPSecret)
+	delete(sess.Values, sessTOTPURL)
+	delete(sess.Values, sessTOTPCeremony)
+	return h.enrolled(c, sess, added)
+}

@@ -1,0 +1,24 @@
+package web
+
+import (
+	"github.com/labstack/echo/v4"
+)
+
+// securityRecoveryRegenerate makes a new set of recovery codes, voiding the old, and shows them once.
+func (h *handler) securityRecoveryRegenerate(c echo.Context) error {
+	sess := h.session(c)
+	uid, ok := h.signedInUser(sess)
+	if !ok {
+		return h.needSignIn(c)
+	}
+	codes, err := h.recovery.Regenerate(h.ctx(c), uid, client(c), h.now())
+	if err != nil {
+		return err
+	}
+	setRecoveryCodes(sess, codes)
+	delete(sess.Values, sessEnrollResult)
+	if err := h.saveSession(c, sess); err != nil {
+		return err
+	}
+	return redirect(c, "/enroll/recovery")
+}

@@ -1,0 +1,75 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/smsretire/smsretire/views"
+)
+
+// securityShow renders "My security": status, factors, recovery codes and the history log.
+func (h *handler) securityShow(c echo.Context) error {
+	uid, ok := h.signedInUser(h.session(c))
+	if !ok {
+		return h.needSignIn(c)
+	}
+	m, err := h.securityModel(c, uid)
+	if err != nil {
+		return err
+	}
+	if flash := h.takeFlash(c); flash != "" {
+		m.Notice = m.T.T(flash)
+	}
+	return render(c, http.StatusOK, views.Security(m))
+}
+
+func (h *handler) securityModel(c echo.Context, uid string) (views.SecurityPage, error) {
+	ctx := h.ctx(c)
+	u, err := h.store.UserByID(ctx, uid)
+	if err != nil {
+		return views.SecurityPage{}, err
+	}
+	factors, err := h.store.Factors(ctx, uid)
+	if err != nil {
+		return views.SecurityPage{}, err
+	}
+	left, err := h.store.RecoveryCodesLeft(ctx, uid)
+	if err != nil {
+		return views.SecurityPage{}, err
+	}
+	events, err := h.store.Events(ctx, uid, 200)
+	if err != nil {
+		return views.SecurityPage{}, err
+	}
+	p := h.pageFor(c, u.Locale)
+	return views.SecurityPage{
+		Page:         p,
+		State:        u.State,
+		RetiredOn:    u.SMSRetiredAt,
+		Factors:      factorViews(factors),
+		RecoveryLeft: left,
+		History:      historyEntries(p.T, events),
+	}, nil
+}
+
+// takeFlash returns and forgets the message key left for the next page.
+func (h *handler) takeFlash(c echo.Context) string {
+	sess := h.session(c)
+	flashes := sess.Flashes("notice")
+	if len(flashes) == 0 {
+		return ""
+	}
+	if err := h.saveSession(c, sess); err != nil {
+		return ""
+	}
+	s, _ := flashes[0].(string)
+	return s
+}
+
+// flash leaves a message key for the next page.
+func (h *handler) flash(c echo.Context, key string) error {
+	sess := h.session(c)
+	sess.AddFlash(key, "notice")
+	return h.saveSession(c, sess)
+}

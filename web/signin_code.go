@@ -1,0 +1,118 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/internal/signin"
+)
+
+// signInTOTP signs in with an authenticator app code.
+func (h *handler) signInTOTP(c echo.Context) error {
+	account, code := strings.TrimSpace(c.FormValue("account")), strings.TrimSpace(c.FormValue("code"))
+	p := h.page(c)
+	switch {
+	case account == "" || validateAccount(account) != "":
+		return h.signInError(c, http.StatusUnprocessableEntity, account, "totp-account", p.T.T("signin.err.account_required"))
+	case code == "":
+		return h.signInError(c, http.StatusUnprocessableEntity, account, "totp-code", p.T.T("signin.err.code_required"))
+	}
+	res, err := h.signins.TOTP(h.ctx(c), account, code, client(c))
+	if err != nil {
+		return h.signInFailed(c, err, account, "totp-code")
+	}
+	return h.signedIn(c, res.UserID, signin.MethodTOTP, res.FactorID)
+}
+
+// signInEmailSend sends a sign-in code to the account's email factor, if it has one.
+func (h *handler) signInEmailSend(c echo.Context) error {
+	account := strings.TrimSpace(c.FormValue("account"))
+	p := h.page(c)
+	if account == "" || validateAccount(account) != "" {
+		return h.signInError(c, http.StatusUnprocessableEntity, account, "email-account", p.T.T("signin.err.account_required"))
+	}
+	sub, err := h.signins.SendEmailCode(h.ctx(c), account, client(c))
+	var wait identity.ErrResendWait
+	if err != nil && !errors.As(err, &wait) {
+		return h.signInFailed(c, err, account, "email-account")
+	}
+	sess := h.session(c)
+	sess.Values[sessSignInSubject] = sub.Key
+	sess.Values[sessSignInUser] = sub.UserID
+	sess.Values[sessSignInAccount] = account
+	if err := h.saveSession(c, sess); err != nil {
+		return err
+	}
+	return redirect(c, "/signin")
+}
+
+// signInEmailCheck signs in with the emailed code.
+func (h *handler) signInEmailCheck(c echo.Context) error {
+	sess := h.session(c)
+	key := stringValue(sess.Values[sessSignInSubject])
+	if key == "" {
+		return redirect(c, "/signin")
+	}
+	sub := identity.Subject{Key: key, UserID: stringValue(sess.Values[sessSignInUser])}
+	account := stringValue(sess.Values[sessSignInAccount])
+	code := strings.TrimSpace(c.FormValue("code"))
+	if code == "" {
+		return h.signInError(c, http.StatusUnprocessableEntity, account, "email-code", h.page(c).T.T("signin.err.code_required"))
+	}
+	res, err := h.signins.EmailCode(h.ctx(c), sub, code, client(c))
+	if err != nil {
+		return h.signInFailed(c, err, account, "email-code")
+	}
+	return h.signedIn(c, res.UserID, signin.MethodEmail, res.FactorID)
+}
+
+// signInRecovery signs in with a recovery code.
+func (h *handler) signInRecovery(c echo.Context) error {
+	account, code := strings.TrimSpace(c.FormValue("account")), strings.TrimSpace(c.FormValue("code"))
+	p := h.page(c)
+	switch {
+	case account == "" || validateAccount(account) != "":
+		return h.signInError(c, http.StatusUnprocessableEntity, account, "recovery-account", p.T.T("signin.err.account_required"))
+	case code == "":
+		return h.signInError(c, http.StatusUnprocessableEntity, account, "recovery-code", p.T.T("signin.err.code_required"))
+	}
+	res, err := h.signins.Recovery(h.ctx(c), account, code, client(c))
+	if err != nil {
+		return h.signInFailed(c, err, account, "recovery-code")
+	}
+	return h.signedIn(c, res.UserID, signin.MethodRecovery, 0)
+}
+
+// signInFailed shows one answer for a wrong account or code; limits say how long to wait.
+func (h *handler) signInFailed(c echo.Context, err error, account, field string) error {
+	p := h.page(c)
+	if errors.Is(err, signin.ErrFailed) || errors.Is(err, identity.ErrCodeExpired) || errors.Is(err, identity.ErrCodeFormat) {
+		return h.signInError(c, http.StatusUnprocessableEntity, account, field, p.T.T("signin.err.failed"))
+	}
+	var wrong identity.ErrWrong
+	if errors.As(err, &wrong) {
+		return h.signInError(c, http.StatusUnprocessableEntity, account, field, p.T.T("signin.err.failed"))
+	}
+	msg, status, ok := h.verifyMessage(p, err, 6)
+	if !ok {
+		return err
+	}
+	return h.signInError(c, status, account, field, msg)
+}
+
+// signedIn starts the signed-in session and lands on My security. The passkey finish answers
+// with JSON itself and calls startSignedInSession through signedInSession.
+func (h *handler) signedIn(c echo.Context, uid, method string, factorID int64) error {
+	if err := h.signedInSession(c, uid, method, factorID); err != nil {
+		return err
+	}
+	return redirect(c, "/security")
+}
+
+func (h *handler) signedInSession(c echo.Context, uid, method string, factorID int64) error {
+	return h.startSignedInSession(c, uid, method)
+}
