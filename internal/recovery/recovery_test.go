@@ -283,3 +283,24 @@ func TestNewSet_HashesMatchWhatUseLooksFor(t *testing.T) {
 		}
 	})
 }
+
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"7KQ2-M9XD-4HNP-WC3R", "7kq2m9xd4hnpwc3r", "７ＫＱ２－ｍ９ｘｄ", "0O1I", "", "\xff\xfe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out, ok := recovery.Normalize(in)
+		if !ok {
+			if out != "" {
+				t.Errorf("Normalize(%q) refused but returned %q", in, out)
+			}
+			return
+		}
+		if len(out) != recovery.Length || strings.Trim(out, recovery.Alphabet) != "" {
+			t.Errorf("Normalize(%q) = %q: not %d alphabet characters", in, out, recovery.Length)
+		}
+		if again, ok := recovery.Normalize(out); !ok || again != out {
+			t.Errorf("Normalize is not idempotent on %q: %q, %v", out, again, ok)
+		}
+	})
+}

@@ -485,3 +485,30 @@ func BenchmarkValidate(b *testing.B) {
 		}
 	}
 }
+
+func FuzzValidate(f *testing.F) {
+	for _, s := range []string{"287082", "２８７０８２", "287 082", "", "94287082", "\xff"} {
+		f.Add(s)
+	}
+	at := time.Unix(59, 0)
+	f.Fuzz(func(t *testing.T, in string) {
+		step, ok := totp.Validate(rfcSecret, in, at)
+		if !ok {
+			return
+		}
+		// Whatever was typed, only this step's code (or a neighbour's) in some spelling passes.
+		want, _ := totp.CodeAt(rfcSecret, time.Unix(step*30, 0))
+		digits := strings.Map(func(r rune) rune {
+			switch {
+			case r >= '0' && r <= '9':
+				return r
+			case r >= '０' && r <= '９':
+				return '0' + r - '０'
+			}
+			return -1
+		}, in)
+		if digits != want || step < totp.StepAt(at)-1 || step > totp.StepAt(at)+1 {
+			t.Errorf("Validate(%q) accepted step %d, whose code is %s", in, step, want)
+		}
+	})
+}
