@@ -19,6 +19,7 @@ import (
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/limit"
+	"github.com/smsretire/smsretire/internal/outbox"
 	"github.com/smsretire/smsretire/internal/phone"
 	"github.com/smsretire/smsretire/internal/store"
 )
@@ -52,6 +53,10 @@ const (
 	EventKnowledgePassed campaign.EventType = "verify.knowledge_passed"
 	EventAssistIssued    campaign.EventType = "assist.issued"
 )
+
+// OutboxUserVerified is the operator event (webhook) written to the outbox when a user proves
+// their identity: data {"user_id", "method"}.
+const OutboxUserVerified = "user.verified"
 
 // Subject is whom a verification is about. UserID is empty for a look-up that matched no account:
 // such a subject is carried through the same steps, counters and messages as a real one, so
@@ -424,6 +429,14 @@ func (s *Service) match(ctx context.Context, sub Subject, m Method, purpose, cod
 
 func (s *Service) markVerified(ctx context.Context, tx *store.Tx, userID string, m Method, c Client, now time.Time) error {
 	if err := tx.AppendEvent(ctx, event(userID, EventSucceeded, c, now, map[string]string{"method": string(m)})); err != nil {
+		return err
+	}
+	// Operators hear of every successful verification, in the same transaction as the change.
+	verified, err := outbox.NewEvent(userID, OutboxUserVerified, map[string]any{"user_id": userID, "method": string(m)}, now)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.EnqueueOutbox(ctx, verified); err != nil {
 		return err
 	}
 	u, err := tx.UserByID(ctx, userID)
