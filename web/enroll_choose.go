@@ -11,7 +11,7 @@ import (
 
 // enrollChoose shows the replacement methods side by side.
 func (h *handler) enrollChoose(c echo.Context) error {
-	uid, ok := h.enrollUser(h.session(c))
+	uid, ok := h.enrollUser(c)
 	if !ok {
 		return h.needVerify(c)
 	}

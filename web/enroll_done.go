@@ -43,7 +43,7 @@ func enrolledNext(added enroll.Added) string {
 // enrollDone confirms what changed.
 func (h *handler) enrollDone(c echo.Context) error {
 	sess := h.session(c)
-	uid, ok := h.enrollUser(sess)
+	uid, ok := h.enrollUser(c)
 	if !ok {
 		return h.needVerify(c)
 	}

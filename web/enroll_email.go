@@ -17,7 +17,7 @@ import (
 // enrollEmailShow asks for the address of an email factor, or for the code sent to it.
 func (h *handler) enrollEmailShow(c echo.Context) error {
 	sess := h.session(c)
-	uid, ok := h.enrollUser(sess)
+	uid, ok := h.enrollUser(c)
 	if !ok {
 		return h.needVerify(c)
 	}
@@ -35,7 +35,7 @@ func (h *handler) enrollEmailShow(c echo.Context) error {
 // enrollEmailSend sends a confirmation code to the address the user gave.
 func (h *handler) enrollEmailSend(c echo.Context) error {
 	sess := h.session(c)
-	uid, ok := h.enrollUser(sess)
+	uid, ok := h.enrollUser(c)
 	if !ok {
 		return h.needVerify(c)
 	}
@@ -69,7 +69,7 @@ func (h *handler) enrollEmailSend(c echo.Context) error {
 // transaction, so a double submit adds one factor.
 func (h *handler) enrollEmailConfirm(c echo.Context) error {
 	sess := h.session(c)
-	uid, ok := h.enrollUser(sess)
+	uid, ok := h.enrollUser(c)
 	if !ok {
 		return h.needVerify(c)
 	}
@@ -119,7 +119,7 @@ func (h *handler) enrollEmailConfirm(c echo.Context) error {
 // enrollEmailReset forgets the address in progress, to enter another.
 func (h *handler) enrollEmailReset(c echo.Context) error {
 	sess := h.session(c)
-	if _, ok := h.enrollUser(sess); !ok {
+	if _, ok := h.enrollUser(c); !ok {
 		return h.needVerify(c)
 	}
 	delete(sess.Values, sessEnrollEmail)

@@ -18,7 +18,7 @@ const maxCeremonyBody = 32 << 10
 
 // enrollPasskeyShow renders the passkey page; the ceremony runs in static/js/passkey.js.
 func (h *handler) enrollPasskeyShow(c echo.Context) error {
-	uid, ok := h.enrollUser(h.session(c))
+	uid, ok := h.enrollUser(c)
 	if !ok {
 		return h.needVerify(c)
 	}
@@ -31,7 +31,7 @@ func (h *handler) enrollPasskeyShow(c echo.Context) error {
 
 // enrollPasskeyOptions starts a registration ceremony, kept in the database for any instance.
 func (h *handler) enrollPasskeyOptions(c echo.Context) error {
-	uid, ok := h.enrollUser(h.session(c))
+	uid, ok := h.enrollUser(c)
 	if !ok {
 		return jsonError(c, http.StatusForbidden, h.page(c).T.T("error.need_verify.title"))
 	}
@@ -49,7 +49,7 @@ func (h *handler) enrollPasskeyOptions(c echo.Context) error {
 // enrollPasskeyFinish verifies the new credential and adds it as a factor.
 func (h *handler) enrollPasskeyFinish(c echo.Context) error {
 	sess := h.session(c)
-	uid, ok := h.enrollUser(sess)
+	uid, ok := h.enrollUser(c)
 	p := h.page(c)
 	if !ok {
 		return jsonError(c, http.StatusForbidden, p.T.T("error.need_verify.title"))

@@ -12,11 +12,11 @@ import (
 // enrollRecoveryShow shows the new recovery codes until the user says they saved them.
 func (h *handler) enrollRecoveryShow(c echo.Context) error {
 	sess := h.session(c)
-	if _, ok := h.enrollUser(sess); !ok {
+	if _, ok := h.enrollUser(c); !ok {
 		return h.needVerify(c)
 	}
 	next := "/enroll/done"
-	if _, signedIn := h.signedInUser(sess); signedIn && stringValue(sess.Values[sessEnrollResult]) == "" {
+	if _, signedIn := h.signedInUser(c); signedIn && stringValue(sess.Values[sessEnrollResult]) == "" {
 		next = "/security"
 	}
 	return render(c, http.StatusOK, views.EnrollRecovery(views.EnrollRecoveryPage{Page: h.page(c), Codes: recoveryCodes(sess), NextURL: next}))
@@ -25,7 +25,7 @@ func (h *handler) enrollRecoveryShow(c echo.Context) error {
 // enrollRecoveryText downloads the recovery codes as a text file.
 func (h *handler) enrollRecoveryText(c echo.Context) error {
 	sess := h.session(c)
-	if _, ok := h.enrollUser(sess); !ok {
+	if _, ok := h.enrollUser(c); !ok {
 		return h.needVerify(c)
 	}
 	codes := recoveryCodes(sess)
@@ -46,7 +46,7 @@ func (h *handler) enrollRecoveryText(c echo.Context) error {
 // enrollRecoveryDone forgets the codes, which are never shown again, and moves on.
 func (h *handler) enrollRecoveryDone(c echo.Context) error {
 	sess := h.session(c)
-	if _, ok := h.enrollUser(sess); !ok {
+	if _, ok := h.enrollUser(c); !ok {
 		return h.needVerify(c)
 	}
 	delete(sess.Values, sessRecoveryCodes)

@@ -27,7 +27,7 @@ const totpSetupTTL = 15 * time.Minute
 // encrypted session cookie; a ceremony row makes sure it is confirmed into one factor only.
 func (h *handler) enrollTOTPShow(c echo.Context) error {
 	sess := h.session(c)
-	uid, ok := h.enrollUser(sess)
+	uid, ok := h.enrollUser(c)
 	if !ok {
 		return h.needVerify(c)
 	}
@@ -73,7 +73,7 @@ func (h *handler) totpModel(c echo.Context, locale string, key totp.Key) (views.
 // enrollTOTPConfirm checks a code from the app and adds the factor, once.
 func (h *handler) enrollTOTPConfirm(c echo.Context) error {
 	sess := h.session(c)
-	uid, ok := h.enrollUser(sess)
+	uid, ok := h.enrollUser(c)
 	if !ok {
 		return h.needVerify(c)
 	}

@@ -59,6 +59,8 @@ func (h *handler) routes(e *echo.Echo) {
 	e.POST("/security/factors/:id/rename", h.securityFactorRename).Name = "security.factor.rename"
 	e.POST("/security/factors/:id/remove", h.securityFactorRemove).Name = "security.factor.remove"
 	e.POST("/security/recovery/regenerate", h.securityRecoveryRegenerate).Name = "security.recovery.regenerate"
+	e.POST("/security/sessions/end", h.securitySessionEnd).Name = "security.sessions.end"
+	e.POST("/security/sessions/end-others", h.securitySessionsEndOthers).Name = "security.sessions.end_others"
 
 	// Dev: only with --demo, where messages are not sent and codes are read here.
 	if h.cfg.Demo && h.devbox != nil {

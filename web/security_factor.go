@@ -16,9 +16,9 @@ import (
 
 // securityFactorRename renames one of the signed-in user's factors.
 func (h *handler) securityFactorRename(c echo.Context) error {
-	uid, ok := h.signedInUser(h.session(c))
+	uid, ok := h.freshUser(c)
 	if !ok {
-		return h.needSignIn(c)
+		return h.needFresh(c, "/security")
 	}
 	f, err := h.ownFactor(c, uid)
 	if err != nil {
@@ -39,9 +39,9 @@ func (h *handler) securityFactorRename(c echo.Context) error {
 
 // securityFactorRemove removes a factor after the user typed its name; never the last one.
 func (h *handler) securityFactorRemove(c echo.Context) error {
-	uid, ok := h.signedInUser(h.session(c))
+	uid, ok := h.freshUser(c)
 	if !ok {
-		return h.needSignIn(c)
+		return h.needFresh(c, "/security")
 	}
 	f, err := h.ownFactor(c, uid)
 	if err != nil {

@@ -7,9 +7,9 @@ import (
 // securityRecoveryRegenerate makes a new set of recovery codes, voiding the old, and shows them once.
 func (h *handler) securityRecoveryRegenerate(c echo.Context) error {
 	sess := h.session(c)
-	uid, ok := h.signedInUser(sess)
+	uid, ok := h.freshUser(c)
 	if !ok {
-		return h.needSignIn(c)
+		return h.needFresh(c, "/security")
 	}
 	codes, err := h.recovery.Regenerate(h.ctx(c), uid, client(c), h.now())
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 
 // securityShow renders "My security": status, factors, recovery codes and the history log.
 func (h *handler) securityShow(c echo.Context) error {
-	uid, ok := h.signedInUser(h.session(c))
+	uid, ok := h.signedInUser(c)
 	if !ok {
 		return h.needSignIn(c)
 	}
@@ -20,6 +20,7 @@ func (h *handler) securityShow(c echo.Context) error {
 	}
 	if flash := h.takeFlash(c); flash != "" {
 		m.Notice = m.T.T(flash)
+		m.OfferEndOthers = flash == "security.removed"
 	}
 	return render(c, http.StatusOK, views.Security(m))
 }
@@ -42,8 +43,13 @@ func (h *handler) securityModel(c echo.Context, uid string) (views.SecurityPage,
 	if err != nil {
 		return views.SecurityPage{}, err
 	}
+	sessions, err := h.sessionViews(c, uid)
+	if err != nil {
+		return views.SecurityPage{}, err
+	}
 	p := h.pageFor(c, u.Locale)
 	return views.SecurityPage{
+		Sessions:     sessions,
 		Page:         p,
 		State:        u.State,
 		RetiredOn:    u.SMSRetiredAt,

@@ -110,7 +110,22 @@ func (h *handler) signedIn(c echo.Context, uid, method string, factorID int64) e
 	if err := h.signedInSession(c, uid, method, factorID); err != nil {
 		return err
 	}
-	return redirect(c, "/security")
+	return redirect(c, h.afterSignIn(c))
+}
+
+// afterSignIn returns where a sign-in lands, forgetting the remembered destination: back to the
+// action that asked for a fresh authentication, else My security.
+func (h *handler) afterSignIn(c echo.Context) string {
+	sess := h.session(c)
+	next := stringValue(sess.Values[sessNext])
+	if next == "" {
+		return "/security"
+	}
+	delete(sess.Values, sessNext)
+	if err := h.saveSession(c, sess); err != nil {
+		h.log.Warn("save session", "err", err)
+	}
+	return localPath(next)
 }
 
 func (h *handler) signedInSession(c echo.Context, uid, method string, factorID int64) error {

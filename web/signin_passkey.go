@@ -59,5 +59,5 @@ func (h *handler) signInPasskeyFinish(c echo.Context) error {
 	if err := h.signedInSession(c, uid, signin.MethodPasskey, f.ID); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]string{"redirect": "/security"})
+	return c.JSON(http.StatusOK, map[string]string{"redirect": h.afterSignIn(c)})
 }

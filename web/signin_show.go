@@ -18,7 +18,14 @@ const (
 // signInShow renders the sign-in page with every way to sign in.
 func (h *handler) signInShow(c echo.Context) error {
 	sess := h.session(c)
-	m := views.SignInPage{Page: h.page(c), Account: stringValue(sess.Values[sessSignInAccount]), EmailSent: stringValue(sess.Values[sessSignInSubject]) != ""}
+	if next := c.QueryParam("next"); next != "" {
+		sess.Values[sessNext] = localPath(next)
+		if err := h.saveSession(c, sess); err != nil {
+			return err
+		}
+	}
+	m := views.SignInPage{Page: h.page(c), Account: stringValue(sess.Values[sessSignInAccount]), EmailSent: stringValue(sess.Values[sessSignInSubject]) != "",
+		StepUp: c.QueryParam("stepup") != ""}
 	if flash := h.takeFlash(c); flash != "" {
 		m.Notice = m.T.T(flash)
 	}

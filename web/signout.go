@@ -9,7 +9,11 @@ import (
 // signOut ends the session and says so on the sign-in page.
 func (h *handler) signOut(c echo.Context) error {
 	sess := h.session(c)
-	if uid, ok := h.signedInUser(sess); ok {
+	if ss, ok := h.currentSession(c); ok {
+		uid := ss.UserID
+		if _, err := h.store.EndSession(h.ctx(c), uid, ss.ID, h.now()); err != nil {
+			return err
+		}
 		ev := campaign.Event{UserID: uid, Type: "session.ended", IP: c.RealIP(), UserAgent: c.Request().UserAgent(), CreatedAt: h.now()}
 		if err := h.store.AppendEvent(h.ctx(c), ev); err != nil {
 			return err

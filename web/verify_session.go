@@ -55,12 +55,7 @@ func setSubject(s *sessions.Session, sub identity.Subject) {
 // startVerifiedSession replaces the session with a fresh one that holds the verified user, so a
 // session planted before verification never gains the privilege.
 func (h *handler) startVerifiedSession(c echo.Context, userID string, m identity.Method) error {
-	old := h.session(c)
-	old.Options.MaxAge = -1
-	fresh := sessions.NewSession(h.sessions, sessionName)
-	opts := *h.sessions.Options
-	fresh.Options = &opts
-	fresh.IsNew = true
+	fresh := h.renewSession(c)
 	fresh.Values[sessUser] = userID
 	fresh.Values[sessVerifiedAt] = h.now().UnixMilli()
 	fresh.Values[sessMethod] = string(m)

@@ -37,6 +37,8 @@ type Config struct {
 	AssistCodeTTL  time.Duration
 	MinSendTime    time.Duration
 	EmailFactor    string
+	SessionIdle    time.Duration
+	StepUpWindow   time.Duration
 
 	// Verification (codes, attempts, delivery).
 	CodeTTL            time.Duration
@@ -99,6 +101,8 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.DurationVar(&c.ElevatedWindow, "elevated-window", 15*time.Minute, "how long a verified identity allows enrollment")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For is believed")
 	fs.DurationVar(&c.AssistCodeTTL, "assist-code-ttl", time.Hour, "lifetime of a support assist code")
+	fs.DurationVar(&c.SessionIdle, "session-idle", 30*time.Minute, "a signed-in session unused this long ends")
+	fs.DurationVar(&c.StepUpWindow, "step-up-window", 10*time.Minute, "sensitive changes need an authentication within this window")
 	fs.StringVar(&c.EmailFactor, "email-factor", "allowed", "allowed (email alone completes the retirement), recovery-only (may be added, does not complete it) or off")
 	fs.DurationVar(&c.MinSendTime, "min-send-time", 300*time.Millisecond, "every code request takes at least this long, so found and unknown accounts answer alike")
 	fs.DurationVar(&c.CodeTTL, "code-ttl", 10*time.Minute, "lifetime of a one-time code")
