@@ -24,9 +24,10 @@ func (h *handler) enrollChoose(c echo.Context) error {
 		return err
 	}
 	return render(c, http.StatusOK, views.EnrollChoose(views.EnrollChoosePage{
-		Page:         h.pageFor(c, u.Locale),
-		Have:         factorViews(factors),
-		EmailAllowed: h.cfg.EmailFactor != "off",
+		Page:              h.pageFor(c, u.Locale),
+		Have:              factorViews(factors),
+		EmailAllowed:      h.cfg.EmailFactor != "off",
+		EmailRecoveryOnly: h.cfg.EmailFactor == "recovery-only",
 	}))
 }
 

@@ -16,6 +16,9 @@ import (
 
 // enrollEmailShow asks for the address of an email factor, or for the code sent to it.
 func (h *handler) enrollEmailShow(c echo.Context) error {
+	if h.cfg.EmailFactor == "off" {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
 	sess := h.session(c)
 	uid, ok := h.enrollUser(c)
 	if !ok {
@@ -34,6 +37,9 @@ func (h *handler) enrollEmailShow(c echo.Context) error {
 
 // enrollEmailSend sends a confirmation code to the address the user gave.
 func (h *handler) enrollEmailSend(c echo.Context) error {
+	if h.cfg.EmailFactor == "off" {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
 	sess := h.session(c)
 	uid, ok := h.enrollUser(c)
 	if !ok {
@@ -68,6 +74,9 @@ func (h *handler) enrollEmailSend(c echo.Context) error {
 // enrollEmailConfirm checks the code and adds the email factor; the code is used up in the same
 // transaction, so a double submit adds one factor.
 func (h *handler) enrollEmailConfirm(c echo.Context) error {
+	if h.cfg.EmailFactor == "off" {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
 	sess := h.session(c)
 	uid, ok := h.enrollUser(c)
 	if !ok {

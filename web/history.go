@@ -22,7 +22,7 @@ var knownEvents = map[campaign.EventType]bool{
 	"verify.code_sent": true, "verify.failed": true, "verify.locked": true, "verify.succeeded": true,
 	"verify.knowledge_passed": true, "assist.issued": true, "factor.added": true, "factor.renamed": true,
 	"factor.removed": true, "sms.retired": true, "recovery.regenerated": true, "recovery.used": true,
-	"signin.succeeded": true, "signin.failed": true, "session.ended": true, "passkey.counter_regressed": true,
+	"signin.succeeded": true, "signin.failed": true, "session.ended": true, "passkey.counter_regressed": true, "checkup.completed": true,
 }
 
 func describeEvent(t *i18n.Translator, e campaign.Event) string {

@@ -171,7 +171,10 @@ func (h *handler) factorServices(d Deps) error {
 	}
 	recoveryKey := keyring.Derive(d.Keys.Hash, "recovery codes", 32)
 	h.recovery = recovery.New(d.Store, recoveryKey)
-	h.enroll = enroll.New(d.Store, d.Clock, h.recovery.NewSet)
+	h.enroll = enroll.New(d.Store, d.Clock, h.recovery.NewSet, enroll.Policy{
+		EmailCompletes: d.Config.EmailFactor == "allowed",
+		CheckupAfter:   d.Config.CheckupAfter,
+	})
 	limits := limit.New(d.Store, limit.Rules{MaxAttempts: d.Config.MaxCodeAttempts, Lockout: d.Config.LockoutDuration, ClientAttemptsHour: d.Config.ClientAttemptsHour})
 	useRecovery := func(ctx context.Context, tx *store.Tx, userID, code string, now time.Time) (bool, error) {
 		n, ok := recovery.Normalize(code)

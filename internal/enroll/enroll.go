@@ -16,6 +16,8 @@ import (
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/internal/notice"
+	"github.com/smsretire/smsretire/internal/outbox"
 	"github.com/smsretire/smsretire/internal/store"
 )
 
@@ -40,16 +42,27 @@ var ErrDuplicate = errors.New("factor already enrolled")
 // RecoveryCodes makes a new set of recovery codes and their hashes for a user.
 type RecoveryCodes func(userID string) (codes []string, hashes [][]byte, err error)
 
+// Policy is the operator's choice of what may retire SMS verification.
+type Policy struct {
+	// EmailCompletes says whether an email factor alone retires SMS; when false (the
+	// recovery-only policy) email may be added but a passkey or app must follow.
+	EmailCompletes bool
+	// CheckupAfter is how long after the retirement the user is asked to sign in once, to show
+	// the new factor still works; 0 for never.
+	CheckupAfter time.Duration
+}
+
 // Service adds, renames and removes factors.
 type Service struct {
 	st       *store.SQL
 	clock    clock.Clock
 	recovery RecoveryCodes
+	policy   Policy
 }
 
 // New returns an enrollment service.
-func New(st *store.SQL, clk clock.Clock, recovery RecoveryCodes) *Service {
-	return &Service{st: st, clock: clk, recovery: recovery}
+func New(st *store.SQL, clk clock.Clock, recovery RecoveryCodes, policy Policy) *Service {
+	return &Service{st: st, clock: clk, recovery: recovery, policy: policy}
 }
 
 // Added tells what adding a factor did.
@@ -94,11 +107,17 @@ func (s *Service) Add(ctx context.Context, userID string, f store.Factor, c iden
 		if err := enqueueEvent(ctx, tx, userID, OutboxFactorEnrolled, now, map[string]any{"user_id": userID, "factor_id": f.ID, "kind": f.Kind}); err != nil {
 			return err
 		}
-		if u.State == campaign.StateRetired {
-			return nil
+		all := append(existing, f)
+		if u.State == campaign.StateRetired || !s.completes(all) {
+			if u.State != campaign.StateRetired && u.State != campaign.StateEnrolled {
+				if err := tx.SetState(ctx, u.ID, campaign.StateEnrolled, event(u.ID, "", c, now, nil)); err != nil {
+					return err
+				}
+			}
+			return notice.EnqueueFor(ctx, tx, u, notice.FactorAdded, f.Kind, c, now)
 		}
-		out.First = true
-		return s.retire(ctx, tx, u, append(existing, f), c, now, &out)
+		out.First = true // the confirmation email is this change's notice
+		return s.retire(ctx, tx, u, all, c, now, &out)
 	})
 	if err != nil {
 		return Added{}, err
@@ -131,6 +150,19 @@ func (s *Service) retire(ctx context.Context, tx *store.Tx, u campaign.User, fac
 	for _, f := range factors {
 		kinds = append(kinds, f.Kind)
 	}
+	if s.policy.CheckupAfter > 0 {
+		due := now.Add(s.policy.CheckupAfter)
+		if err := tx.SetCheckup(ctx, u.ID, due); err != nil {
+			return err
+		}
+		if u.Email != "" {
+			it := outbox.Email(u.ID, u.Email, u.Locale, outbox.TemplateCheckup, map[string]string{"date": now.UTC().Format(time.RFC3339), "name": u.Name}, "", now)
+			it.NextAttemptAt = due
+			if _, err := tx.EnqueueOutbox(ctx, it); err != nil {
+				return err
+			}
+		}
+	}
 	if err := enqueueEvent(ctx, tx, u.ID, OutboxUserMigrated, now, map[string]any{"user_id": u.ID, "factors": kinds, "retired_at": now.UTC().Format(time.RFC3339)}); err != nil {
 		return err
 	}
@@ -161,8 +193,21 @@ func (s *Service) Remove(ctx context.Context, userID string, f store.Factor, c i
 		if err := tx.AppendEvent(ctx, event(userID, EventFactorRemoved, c, now, map[string]string{"kind": f.Kind, "name": f.Name})); err != nil {
 			return err
 		}
-		return enqueueEvent(ctx, tx, userID, OutboxFactorRemoved, now, map[string]any{"user_id": userID, "factor_id": f.ID, "kind": f.Kind})
+		if err := enqueueEvent(ctx, tx, userID, OutboxFactorRemoved, now, map[string]any{"user_id": userID, "factor_id": f.ID, "kind": f.Kind}); err != nil {
+			return err
+		}
+		return notice.Enqueue(ctx, tx, userID, notice.FactorRemoved, f.Kind, c, now)
 	})
+}
+
+// completes reports whether these factors retire SMS under the policy.
+func (s *Service) completes(fs []store.Factor) bool {
+	for _, f := range fs {
+		if f.Kind != store.FactorEmail || s.policy.EmailCompletes {
+			return true
+		}
+	}
+	return false
 }
 
 func stateOrder(s campaign.State) int {

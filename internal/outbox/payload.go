@@ -24,6 +24,8 @@ const (
 	TemplateEnrollEmailCode     = "enroll.email_code"    // data: minutes, name (optional); secret: the code
 	TemplateSigninEmailCode     = "signin.email_code"    // data: minutes, name (optional); secret: the code
 	TemplateRetiredConfirmation = "retired.confirmation" // data: factors (totp,passkey,email), date (RFC 3339 or YYYY-MM-DD), name (optional)
+	TemplateSecurityNotice      = "security.notice"      // data: change (factor.added, factor.removed, recovery.used, recovery.regenerated), kind (optional), date, device, ip, name (optional)
+	TemplateCheckup             = "checkup.reminder"     // data: date of the retirement, name (optional)
 )
 
 // Message is the payload of an "sms" or "email" item:

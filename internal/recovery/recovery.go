@@ -22,6 +22,7 @@ import (
 
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/internal/notice"
 	"github.com/smsretire/smsretire/internal/store"
 )
 
@@ -169,7 +170,10 @@ func (s *Service) Regenerate(ctx context.Context, userID string, c identity.Clie
 		if err := tx.ReplaceRecoveryCodes(ctx, userID, hashes, now); err != nil {
 			return err
 		}
-		return tx.AppendEvent(ctx, event(userID, EventRegenerated, c, now, map[string]string{"count": strconv.Itoa(len(codes))}))
+		if err := tx.AppendEvent(ctx, event(userID, EventRegenerated, c, now, map[string]string{"count": strconv.Itoa(len(codes))})); err != nil {
+			return err
+		}
+		return notice.Enqueue(ctx, tx, userID, notice.RecoveryRegenerated, "", c, now)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("regenerate recovery codes: %w", err)

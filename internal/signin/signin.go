@@ -14,6 +14,7 @@ import (
 	"github.com/smsretire/smsretire/internal/factor/totp"
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/limit"
+	"github.com/smsretire/smsretire/internal/notice"
 	"github.com/smsretire/smsretire/internal/store"
 )
 
@@ -132,6 +133,9 @@ func (s *Service) EmailCode(ctx context.Context, sub identity.Subject, code stri
 	if err := s.st.TouchFactor(ctx, factorID, now); err != nil {
 		return Result{}, err
 	}
+	if err := s.Completed(ctx, sub.UserID, c); err != nil {
+		return Result{}, err
+	}
 	return Result{UserID: sub.UserID, FactorID: factorID}, nil
 }
 
@@ -156,6 +160,9 @@ func (s *Service) Recovery(ctx context.Context, account, code string, c identity
 			if err := tx.AppendEvent(ctx, campaign.Event{UserID: sub.UserID, Type: "recovery.used", IP: c.IP, UserAgent: c.UserAgent, CreatedAt: now}); err != nil {
 				return err
 			}
+			if err := notice.Enqueue(ctx, tx, sub.UserID, notice.RecoveryUsed, "", c, now); err != nil {
+				return err
+			}
 			return tx.AppendEvent(ctx, event(sub.UserID, EventSucceeded, c, now, MethodRecovery))
 		})
 		if err != nil {
@@ -163,6 +170,9 @@ func (s *Service) Recovery(ctx context.Context, account, code string, c identity
 		}
 		if used {
 			if err := s.limits.Succeed(ctx, sub.Key, MethodRecovery); err != nil {
+				return Result{}, err
+			}
+			if err := s.Completed(ctx, sub.UserID, c); err != nil {
 				return Result{}, err
 			}
 			return Result{UserID: sub.UserID}, nil
@@ -173,7 +183,23 @@ func (s *Service) Recovery(ctx context.Context, account, code string, c identity
 
 // Passkey records a passkey sign-in that internal/factor/passkey verified.
 func (s *Service) Passkey(ctx context.Context, userID string, factorID int64, c identity.Client) error {
-	return s.st.AppendEvent(ctx, event(userID, EventSucceeded, c, s.clock.Now(), MethodPasskey))
+	if err := s.st.AppendEvent(ctx, event(userID, EventSucceeded, c, s.clock.Now(), MethodPasskey)); err != nil {
+		return err
+	}
+	return s.Completed(ctx, userID, c)
+}
+
+// EventCheckupCompleted records that a user signed in after the check-up reminder fell due.
+const EventCheckupCompleted campaign.EventType = "checkup.completed"
+
+// Completed clears a due check-up after any successful sign-in, and records it.
+func (s *Service) Completed(ctx context.Context, userID string, c identity.Client) error {
+	now := s.clock.Now()
+	done, err := s.st.CompleteCheckup(ctx, userID, now)
+	if err != nil || !done {
+		return err
+	}
+	return s.st.AppendEvent(ctx, campaign.Event{UserID: userID, Type: EventCheckupCompleted, IP: c.IP, UserAgent: c.UserAgent, CreatedAt: now})
 }
 
 func (s *Service) succeed(ctx context.Context, sub identity.Subject, method string, factorID int64, c identity.Client, now time.Time) (Result, error) {
@@ -181,6 +207,9 @@ func (s *Service) succeed(ctx context.Context, sub identity.Subject, method stri
 		return Result{}, err
 	}
 	if err := s.st.AppendEvent(ctx, event(sub.UserID, EventSucceeded, c, now, method)); err != nil {
+		return Result{}, err
+	}
+	if err := s.Completed(ctx, sub.UserID, c); err != nil {
 		return Result{}, err
 	}
 	return Result{UserID: sub.UserID, FactorID: factorID}, nil

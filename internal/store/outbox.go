@@ -41,12 +41,16 @@ type OutboxItem struct {
 	SentAt        time.Time
 }
 
-// EnqueueOutbox writes an item for delivery inside the transaction; it is due at once.
+// EnqueueOutbox writes an item for delivery inside the transaction; it is due at once, or at
+// NextAttemptAt when that is later than CreatedAt.
 func (tx *Tx) EnqueueOutbox(ctx context.Context, it OutboxItem) (int64, error) {
 	var id int64
-	at := ms(it.CreatedAt)
+	at, due := ms(it.CreatedAt), ms(it.CreatedAt)
+	if it.NextAttemptAt.After(it.CreatedAt) {
+		due = ms(it.NextAttemptAt) // a message for later, such as the check-up reminder
+	}
 	err := tx.tx.QueryRowContext(ctx, tx.s.q(`INSERT INTO outbox (kind, topic, user_id, payload, status, next_attempt_at, created_at)
-		VALUES (?, ?, ?, ?, 'pending', ?, ?) RETURNING id`), it.Kind, it.Topic, it.UserID, string(it.Payload), at, at).Scan(&id)
+		VALUES (?, ?, ?, ?, 'pending', ?, ?) RETURNING id`), it.Kind, it.Topic, it.UserID, string(it.Payload), due, at).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue outbox: %w", err)
 	}

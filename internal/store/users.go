@@ -240,3 +240,21 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// SetCheckup schedules the check-up of a user's new factor inside the transaction.
+func (tx *Tx) SetCheckup(ctx context.Context, userID string, due time.Time) error {
+	if _, err := tx.tx.ExecContext(ctx, tx.s.q(`UPDATE users SET checkup_due_at = ? WHERE id = ?`), ms(due), userID); err != nil {
+		return fmt.Errorf("set checkup: %w", err)
+	}
+	return nil
+}
+
+// CompleteCheckup clears a check-up that has fallen due; false when none was due.
+func (s *SQL) CompleteCheckup(ctx context.Context, userID string, now time.Time) (bool, error) {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE users SET checkup_due_at = NULL WHERE id = ? AND checkup_due_at IS NOT NULL AND checkup_due_at <= ?`), userID, ms(now))
+	if err != nil {
+		return false, fmt.Errorf("complete checkup: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}

@@ -101,9 +101,20 @@ func (r *Renderer) vars(t *i18n.Translator, template string, data map[string]str
 		"Code":    secret,
 		"Minutes": data["minutes"],
 	}
-	if template == outbox.TemplateRetiredConfirmation {
+	switch template {
+	case outbox.TemplateRetiredConfirmation:
 		v["Date"] = r.date(t, data["date"])
 		v["Factors"] = factorList(t, data["factors"])
+	case outbox.TemplateSecurityNotice:
+		v["Date"] = r.dateTime(t, data["date"])
+		v["Kind"] = factorList(t, data["kind"])
+		v["Device"] = data["device"]
+		v["IP"] = data["ip"]
+		if v["Device"] == "" {
+			v["Device"] = t.T("mail.notice.unknown_device")
+		}
+	case outbox.TemplateCheckup:
+		v["Date"] = r.date(t, data["date"])
 	}
 	return v
 }
@@ -125,10 +136,43 @@ func (r *Renderer) email(t *i18n.Translator, template string, data map[string]st
 		if r.BaseURL != "" {
 			m.Link, m.LinkText = strings.TrimRight(r.BaseURL, "/")+"/security", t.T("mail.retired.confirmation.link")
 		}
+	case outbox.TemplateSecurityNotice:
+		change := data["change"]
+		switch change {
+		case "factor.added", "factor.removed", "recovery.used", "recovery.regenerated":
+		default:
+			return Email{}, false
+		}
+		m.Subject = t.Tf("mail.notice."+change+".subject", v)
+		m.Body = []string{t.Tf("mail.notice."+change+".body", v), t.Tf("mail.notice.when", v)}
+		m.After = []string{t.Tf("mail.notice.not_you", v)}
+		if r.BaseURL != "" {
+			m.Link, m.LinkText = strings.TrimRight(r.BaseURL, "/")+"/signin", t.T("mail.notice.link")
+		}
+	case outbox.TemplateCheckup:
+		m.Subject = t.Tf("mail.checkup.subject", v)
+		m.Body = []string{t.Tf("mail.checkup.body", v)}
+		m.After = []string{t.Tf("mail.checkup.help", v)}
+		if r.BaseURL != "" {
+			m.Link, m.LinkText = strings.TrimRight(r.BaseURL, "/")+"/signin", t.T("mail.checkup.link")
+		}
 	default:
 		return Email{}, false
 	}
 	return m, true
+}
+
+// dateTime writes an RFC 3339 time as a date and a time of day in the configured zone.
+func (r *Renderer) dateTime(t *i18n.Translator, s string) string {
+	at, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return r.date(t, s)
+	}
+	loc := r.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	return r.date(t, s) + " " + at.In(loc).Format("15:04")
 }
 
 // date writes an RFC 3339 time or a YYYY-MM-DD date the long way, in the configured zone.
