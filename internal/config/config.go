@@ -56,6 +56,7 @@ type Config struct {
 	// Delivery of the outbox (SMS, email, events).
 	OutboxMaxAttempts int
 	OutboxPoll        time.Duration
+	WebhookURLs       string // comma-separated endpoints of operator events; see WebhookURLList
 
 	// Passkeys: the WebAuthn relying party. Validate fills the defaults from --base-url.
 	RPID      string // the domain passkeys are bound to
@@ -68,6 +69,7 @@ type Config struct {
 	HashKey        string
 	EncryptionKeys string
 	SMSSecret      string // signs requests to the HTTP SMS gateway
+	WebhookSecret  string // signs webhook deliveries (Standard Webhooks: whsec_… or base64)
 }
 
 // Secret names the environment variables that carry keys.
@@ -77,6 +79,7 @@ var Secrets = []struct{ Env, Help string }{
 	{"SMSRETIRE_HASH_KEY", "base64, ≥32 bytes: keys the hashes of ID digits and one-time codes"},
 	{"SMSRETIRE_ENCRYPTION_KEYS", "id:base64 pairs, comma-separated, newest first: encrypt TOTP secrets at rest"},
 	{"SMSRETIRE_SMS_SECRET", "≥32 characters: HMAC key of the X-Smsretire-Signature header sent to the HTTP SMS gateway"},
+	{"SMSRETIRE_WEBHOOK_SECRET", "whsec_ and base64 (or base64 alone), ≥24 bytes: HMAC key of the webhook-signature header sent to --webhook-urls"},
 }
 
 // FlagSet returns a flag set bound to c, with every default in place.
@@ -118,6 +121,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.StringVar(&c.MailFrom, "mail-from", "smsretire <no-reply@example.com>", "sender of email")
 	fs.IntVar(&c.OutboxMaxAttempts, "outbox-max-attempts", 8, "delivery attempts of a message before it is given up as failed")
 	fs.DurationVar(&c.OutboxPoll, "outbox-poll", time.Second, "how often the delivery worker looks for due messages")
+	fs.StringVar(&c.WebhookURLs, "webhook-urls", "", "comma-separated http(s) URLs that receive operator events, signed with SMSRETIRE_WEBHOOK_SECRET; empty for none")
 	fs.StringVar(&c.RPID, "rp-id", "", "domain passkeys are bound to (default the host of --base-url; localhost for a loopback address)")
 	fs.StringVar(&c.RPOrigins, "rp-origins", "", "comma-separated origins where passkeys may be used, each on --rp-id or a subdomain (default the origin of --base-url)")
 	fs.StringVar(&c.RPName, "rp-name", "", "name browsers show when a passkey is made (default --service-name)")
@@ -154,6 +158,7 @@ func (c *Config) Parse(name string, args []string, getenv func(string) string) (
 	c.HashKey = getenv("SMSRETIRE_HASH_KEY")
 	c.EncryptionKeys = getenv("SMSRETIRE_ENCRYPTION_KEYS")
 	c.SMSSecret = getenv("SMSRETIRE_SMS_SECRET")
+	c.WebhookSecret = getenv("SMSRETIRE_WEBHOOK_SECRET")
 	if err := errors.Join(errs...); err != nil {
 		return fs, err
 	}
@@ -211,6 +216,9 @@ func (c *Config) Validate() error {
 	}
 	if c.OutboxMaxAttempts < 1 || c.OutboxPoll <= 0 {
 		return errors.New("outbox-max-attempts must be at least 1 and outbox-poll positive")
+	}
+	if err := c.validateWebhooks(); err != nil {
+		return err
 	}
 	return c.validateRelyingParty()
 }
@@ -317,6 +325,38 @@ func isDomain(s string) bool {
 		}
 	}
 	return true
+}
+
+// validateWebhooks checks --webhook-urls and that a signing secret comes with them; the secret's
+// form is checked where it is parsed, when serve builds the webhook sender.
+func (c *Config) validateWebhooks() error {
+	urls := c.WebhookURLList()
+	seen := map[string]bool{}
+	for _, s := range urls {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" {
+			return fmt.Errorf("webhook-urls: %q is not an http(s) URL such as https://ops.example.com/hooks/smsretire", redact(s))
+		}
+		if seen[s] {
+			return fmt.Errorf("webhook-urls: %q is named twice", redact(s))
+		}
+		seen[s] = true
+	}
+	if len(urls) > 0 && strings.TrimSpace(c.WebhookSecret) == "" {
+		return errors.New("webhook-urls needs SMSRETIRE_WEBHOOK_SECRET")
+	}
+	return nil
+}
+
+// WebhookURLList returns the endpoints that receive operator events, as Validate checked them.
+func (c *Config) WebhookURLList() []string {
+	var out []string
+	for _, part := range strings.Split(c.WebhookURLs, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
 
 // RPOriginList returns the origins where passkeys may be used, as Validate left them.

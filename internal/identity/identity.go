@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 
@@ -247,11 +248,12 @@ func (s *Service) send(ctx context.Context, sub Subject, spec codeSpec, c Client
 	} else if !until.IsZero() {
 		return Sent{}, ErrResendWait{Until: until}
 	}
-	hour := now.Truncate(time.Hour)
-	if n, err := s.st.Count(ctx, "send:"+sub.Key, hour, now); err != nil {
+	slot, free, err := s.sendSlot(ctx, sub.Key, now)
+	if err != nil {
 		return Sent{}, err
-	} else if n >= s.set.SendsPerHour {
-		return Sent{}, ErrSendLimit{Until: hour.Add(time.Hour)}
+	}
+	if slot == "" {
+		return Sent{}, ErrSendLimit{Until: free}
 	}
 	sent := Sent{ExpiresAt: now.Add(s.set.CodeTTL), ResendAt: now.Add(s.set.ResendWait)}
 	if sub.UserID != "" {
@@ -259,13 +261,33 @@ func (s *Service) send(ctx context.Context, sub Subject, spec codeSpec, c Client
 			return Sent{}, err
 		}
 	}
-	if _, err := s.st.Hit(ctx, "send:"+sub.Key, hour, hour.Add(time.Hour), now); err != nil {
+	if err := s.st.Lock(ctx, slot, now.Add(time.Hour)); err != nil {
 		return Sent{}, err
 	}
 	if err := s.st.Lock(ctx, "resend:"+sub.Key, sent.ResendAt); err != nil {
 		return Sent{}, err
 	}
 	return sent, nil
+}
+
+// sendSlot finds a free one of the subject's SendsPerHour send slots. A send holds its slot for
+// an hour, so at most SendsPerHour codes go out in any hour, not only in each clock hour. When
+// every slot is held, slot is "" and free is when the first comes free.
+func (s *Service) sendSlot(ctx context.Context, subKey string, now time.Time) (slot string, free time.Time, err error) {
+	for i := range s.set.SendsPerHour {
+		key := "send:" + subKey + ":" + strconv.Itoa(i)
+		until, err := s.st.LockedUntil(ctx, key, now)
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		if until.IsZero() {
+			return key, time.Time{}, nil
+		}
+		if free.IsZero() || until.Before(free) {
+			free = until
+		}
+	}
+	return "", free, nil
 }
 
 func (s *Service) sendToUser(ctx context.Context, sub Subject, spec codeSpec, c Client, now time.Time) error {

@@ -32,7 +32,7 @@ type fixture struct {
 	codes map[string]string // user ID + channel → last code sent
 }
 
-func newFixture(t *testing.T, st *store.SQL, mod func(*identity.Settings)) *fixture {
+func newFixture(t testing.TB, st *store.SQL, mod func(*identity.Settings)) *fixture {
 	t.Helper()
 	f := &fixture{st: st, clk: clock.NewFake(t0), codes: map[string]string{}}
 	entries := []campaign.RosterEntry{
@@ -184,6 +184,33 @@ func TestSendCode_WaitsBeforeResendAndCapsPerHour(t *testing.T) {
 	f.clk.Set(t0.Add(time.Hour))
 	if _, err := f.svc.SendCode(ctx, sub, identity.MethodPhone, client); err != nil {
 		t.Fatalf("next hour: %v", err)
+	}
+}
+
+func TestSendCode_AtMostFiveInAnyHourAcrossTheClockHour(t *testing.T) {
+	st := testsupport.SQLite(t)
+	ctx := context.Background()
+	f := newFixture(t, st, nil)
+	first := t0.Add(55 * time.Minute) // five sends before the clock hour ends, the sixth after
+	for _, sub := range []identity.Subject{identity.ForUser("alice", true), {Key: "x:unknown"}} {
+		f.clk.Set(first)
+		for i := 1; i <= 5; i++ {
+			if _, err := f.svc.SendCode(ctx, sub, identity.MethodPhone, client); err != nil {
+				t.Fatalf("%s: send %d: %v", sub.Key, i, err)
+			}
+			f.clk.Advance(61 * time.Second)
+		}
+		if f.clk.Now().Truncate(time.Hour).Equal(first.Truncate(time.Hour)) {
+			t.Fatal("the sixth send is meant to fall in the next clock hour")
+		}
+		var limit identity.ErrSendLimit
+		if _, err := f.svc.SendCode(ctx, sub, identity.MethodPhone, client); !errors.As(err, &limit) || !limit.Until.Equal(first.Add(time.Hour)) {
+			t.Fatalf("%s: sixth send within the hour: err = %v, want the limit until %s", sub.Key, err, first.Add(time.Hour))
+		}
+		f.clk.Set(first.Add(time.Hour))
+		if _, err := f.svc.SendCode(ctx, sub, identity.MethodPhone, client); err != nil {
+			t.Fatalf("%s: an hour after the first send: %v", sub.Key, err)
+		}
 	}
 }
 
@@ -407,21 +434,39 @@ func TestNormalizeCode(t *testing.T) {
 	}
 }
 
+// FuzzNormalizeCode: an accepted code is exactly n ASCII digits, the digits typed (full-width
+// ones read as ASCII) in the order typed, with nothing but separators dropped; and it is accepted
+// again as itself.
 func FuzzNormalizeCode(f *testing.F) {
-	for _, s := range []string{"123456", "１２３", "12 34-56", "", "\u3000"} {
+	for _, s := range []string{"123456", "１２３", "12 34-56", "", "\u3000", "1234-5678", "١٢٣٤٥٦", "12345\x00"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got, ok := identity.NormalizeCode(s, 6)
-		if !ok {
-			return
-		}
-		if len(got) != 6 {
-			t.Fatalf("%q → %q", s, got)
-		}
-		for _, r := range got {
-			if r < '0' || r > '9' {
-				t.Fatalf("%q → %q has a non-digit", s, got)
+		for _, n := range []int{6, 8} {
+			got, ok := identity.NormalizeCode(s, n)
+			if !ok {
+				continue
+			}
+			if len(got) != n {
+				t.Fatalf("%q → %q, want %d digits", s, got, n)
+			}
+			var typed []rune
+			for _, r := range s {
+				switch {
+				case r >= '0' && r <= '9':
+					typed = append(typed, r)
+				case r >= '０' && r <= '９':
+					typed = append(typed, '0'+(r-'０'))
+				case r == ' ' || r == '-' || r == '\u3000':
+				default:
+					t.Fatalf("%q accepted with %q in it", s, r)
+				}
+			}
+			if string(typed) != got {
+				t.Fatalf("%q → %q, but the digits typed are %q", s, got, string(typed))
+			}
+			if again, ok := identity.NormalizeCode(got, n); !ok || again != got {
+				t.Fatalf("%q → %q is not accepted as itself: %q, %v", s, got, again, ok)
 			}
 		}
 	})
