@@ -325,6 +325,27 @@ func TestBrowser_PasskeyModule(t *testing.T) {
 		noErrors(t, tab, console)
 	})
 
+	t.Run("ProviderNamedFromTheAuthenticatorsAAGUID", func(t *testing.T) {
+		site := newBrowserSite(t)
+		tab, _, console := authenticatorTab(t, browser, true)
+		site.register(t, tab)
+		f := site.onlyPasskey(t)
+		// Chromium's virtual authenticator reports 01020304-0506-0708-0102-030405060708; the
+		// real data file does not know it, a test file that lists it does.
+		if name, ok := passkey.DefaultProviders().Name(f.AAGUID); ok {
+			t.Errorf("the built-in data file names the virtual authenticator %q", name)
+		}
+		test, err := passkey.LoadProviders(strings.NewReader(`{"providers": [{"aaguid": "01020304-0506-0708-0102-030405060708",
+			"name": "Chromium virtual authenticator", "source": "https://chromium.googlesource.com/chromium/src/+/main/device/fido/virtual_ctap2_device.cc"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name, ok := test.Name(f.AAGUID); !ok || name != "Chromium virtual authenticator" {
+			t.Errorf("stored AAGUID %x: name %q, %v", f.AAGUID, name, ok)
+		}
+		noErrors(t, tab, console)
+	})
+
 	t.Run("WorksWithoutTheJSONHelpers", func(t *testing.T) {
 		site := newBrowserSite(t)
 		tab, _, console := authenticatorTab(t, browser, true)
