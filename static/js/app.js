@@ -1,4 +1,5 @@
 // Small progressive enhancements; every page works without this file.
+import { enhanceButtons } from "./clipboard.js";
 import { startCountdowns } from "./countdown.js";
 
 // Move focus to an error summary so screen readers and keyboards land on it.
@@ -10,6 +11,7 @@ function focusErrorSummary(root) {
 function enhance(root) {
   focusErrorSummary(root);
   startCountdowns(root);
+  enhanceButtons(root);
 }
 
 document.addEventListener("DOMContentLoaded", () => enhance(document));
