@@ -1,0 +1,228 @@
+package roster_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/roster"
+	"github.com/smsretire/smsretire/internal/store"
+	"github.com/smsretire/smsretire/internal/testsupport"
+)
+
+// mixed has good rows, bad rows of every kind, a CSV syntax error and users named twice, one of
+// them across the chunks of a small chunk size.
+const mixed = `user_id,phone,email,name,locale,deadline,id_last4
+u1,138 1234 5678,a@example.com,张伟,zh-Hans,2026-12-31,123x
+u2,+86-139-0000-0000,,,en,2027-01-15,
+u3,12345,,,,2026-12-31,
+u4,13800000004,not-an-email,,,2026-12-31,
+u5,13800000005,,"bad "quote",,2026-12-31,
+u6,13800000006,,,fr,2026-12-31,
+u7,13800000007,,,,31/12/2026,
+,13800000008,,,,2026-12-31,
+u9,13800000009,,,,2026-12-31,12
+u2,13900000002,b@example.com,李娜,,2027-02-01,
+u10,13800000010,,,,2026-12-31,9876
+u1,13800000001,,张伟,en,2027-03-01,456Y
+`
+
+type loaded struct {
+	sum      roster.Summary
+	problems []roster.Problem
+}
+
+func importInto(t *testing.T, s *store.SQL, csv string, chunk int) loaded {
+	t.Helper()
+	var l loaded
+	opt := roster.Options{Hasher: hasher, Now: time.Now(), BatchSize: chunk, OnProblem: func(p roster.Problem) { l.problems = append(l.problems, p) }}
+	var err error
+	if s.Dialect() == store.Postgres {
+		l.sum, err = roster.ImportCopy(context.Background(), strings.NewReader(csv), s, opt)
+	} else {
+		l.sum, err = roster.Import(context.Background(), strings.NewReader(csv), s, opt)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// A user as the store holds it, for comparing two stores.
+type stored struct {
+	User   campaign.User
+	Hash   []byte
+	Events []campaign.EventType
+}
+
+func snapshot(t *testing.T, s *store.SQL, ids []string) map[string]stored {
+	t.Helper()
+	ctx := context.Background()
+	out := map[string]stored{}
+	for _, id := range ids {
+		u, err := s.UserByID(ctx, id)
+		if errors.Is(err, campaign.ErrUserNotFound) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _ := s.IDLast4Hash(ctx, id)
+		evs, err := s.Events(ctx, id, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var types []campaign.EventType
+		for _, e := range evs {
+			types = append(types, e.Type)
+		}
+		u.CreatedAt, u.UpdatedAt = time.Time{}, time.Time{}
+		out[id] = stored{User: u, Hash: h, Events: types}
+	}
+	return out
+}
+
+// The PostgreSQL bulk path loads the same users, with the same history, and reports the same
+// problems and counts as the batched path on SQLite; a second run changes nothing but the counts
+// and leaves each user's state alone.
+func TestImportCopy_MatchesImportOnSQLite(t *testing.T) {
+	for _, chunk := range []int{0, 2} {
+		t.Run(map[int]string{0: "one chunk", 2: "chunks of 2"}[chunk], func(t *testing.T) {
+			lite, pg := testsupport.SQLite(t), testsupport.Postgres(t)
+			want, got := importInto(t, lite, mixed, 0), importInto(t, pg, mixed, chunk)
+			if want.sum != (roster.Summary{Rows: 12, Added: 3, Updated: 2, Rejected: 7}) {
+				t.Fatalf("SQLite summary = %+v", want.sum)
+			}
+			if got.sum != want.sum {
+				t.Errorf("summary: PostgreSQL %+v, SQLite %+v", got.sum, want.sum)
+			}
+			if !slices.Equal(got.problems, want.problems) {
+				t.Errorf("problems:\nPostgreSQL %v\nSQLite     %v", got.problems, want.problems)
+			}
+			var lines []int
+			for _, p := range want.problems {
+				lines = append(lines, p.Line)
+			}
+			if !slices.Equal(lines, []int{4, 5, 6, 7, 8, 9, 10}) {
+				t.Errorf("problems on lines %v, want 4 to 10", lines)
+			}
+			ids := []string{"u1", "u2", "u3", "u4", "u5", "u6", "u7", "u9", "u10"}
+			a, b := snapshot(t, lite, ids), snapshot(t, pg, ids)
+			if len(a) != 3 || a["u1"].User.Phone != "+8613800000001" || a["u1"].User.Locale != "en" || a["u2"].User.Name != "李娜" {
+				t.Fatalf("SQLite holds %+v", a)
+			}
+			for _, id := range ids {
+				if x, y := a[id], b[id]; x.User != y.User || !bytes.Equal(x.Hash, y.Hash) || !sameHistory(x.Events, y.Events, chunk) {
+					t.Errorf("%s:\nPostgreSQL %+v\nSQLite     %+v", id, y, x)
+				}
+			}
+			if !hasher.Match("u1", "456Y", b["u1"].Hash) || b["u2"].Hash != nil {
+				t.Errorf("ID hashes: u1 %x, u2 %x", b["u1"].Hash, b["u2"].Hash)
+			}
+
+			// Retire u1 on both, then load the file again.
+			retired := time.Now()
+			for _, s := range []*store.SQL{lite, pg} {
+				err := s.InTx(context.Background(), func(tx *store.Tx) error {
+					return tx.SetState(context.Background(), "u1", campaign.StateRetired, campaign.Event{Actor: "test", CreatedAt: retired})
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, got = importInto(t, lite, mixed, 0), importInto(t, pg, mixed, chunk)
+			if want.sum != (roster.Summary{Rows: 12, Added: 0, Updated: 5, Rejected: 7}) || got.sum != want.sum {
+				t.Errorf("second run: PostgreSQL %+v, SQLite %+v", got.sum, want.sum)
+			}
+			a, b = snapshot(t, lite, ids), snapshot(t, pg, ids)
+			if b["u1"].User.State != campaign.StateRetired {
+				t.Errorf("a second import changed u1's state to %s", b["u1"].User.State)
+			}
+			for _, id := range ids {
+				if x, y := a[id], b[id]; x.User != y.User || !sameHistory(x.Events, y.Events, chunk) {
+					t.Errorf("after the second run, %s:\nPostgreSQL %+v\nSQLite     %+v", id, y, x)
+				}
+			}
+		})
+	}
+}
+
+// sameHistory compares a user's history, newest first. Each transaction that names a user
+// records one roster event, so with small chunks a user named twice in the file has an event for
+// each chunk it appears in: consecutive roster events then count as one, the oldest.
+func sameHistory(lite, pg []campaign.EventType, chunk int) bool {
+	if chunk == 0 {
+		return slices.Equal(lite, pg)
+	}
+	collapse := func(evs []campaign.EventType) []campaign.EventType {
+		roster := func(e campaign.EventType) bool {
+			return e == campaign.EventRosterAdded || e == campaign.EventRosterUpdated
+		}
+		var out []campaign.EventType
+		for i, e := range evs {
+			if roster(e) && i+1 < len(evs) && roster(evs[i+1]) {
+				continue
+			}
+			out = append(out, e)
+		}
+		return out
+	}
+	return slices.Equal(collapse(lite), collapse(pg))
+}
+
+// Many chunks load every row once, and each chunk is committed as it goes.
+func TestImportCopy_LoadsEveryChunk(t *testing.T) {
+	pg := testsupport.Postgres(t)
+	sum, err := roster.ImportCopy(context.Background(), bytes.NewReader(rosterCSV(2_345)), pg, roster.Options{Hasher: hasher, BatchSize: 500})
+	if err != nil || sum != (roster.Summary{Rows: 2_345, Added: 2_345}) {
+		t.Fatalf("sum = %+v, %v", sum, err)
+	}
+	if n, _ := pg.CountUsers(context.Background()); n != 2_345 {
+		t.Errorf("users = %d", n)
+	}
+	u, err := pg.UserByID(context.Background(), "user0002344")
+	if err != nil || u.Phone != "+8613900002344" || u.Email != "user2344@example.com" || !u.HasIDLast4 {
+		t.Errorf("last user = %+v, %v", u, err)
+	}
+}
+
+// A file that breaks off is a store error for the chunk in hand; the chunks before it stay.
+func TestImportCopy_ReadErrorKeepsEarlierChunks(t *testing.T) {
+	pg := testsupport.Postgres(t)
+	r := &failingReader{data: rosterCSV(1_000), failAt: 60_000}
+	sum, err := roster.ImportCopy(context.Background(), r, pg, roster.Options{Hasher: hasher, BatchSize: 300})
+	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("err = %v", err)
+	}
+	n, _ := pg.CountUsers(context.Background())
+	if n == 0 || n%300 != 0 || sum.Added != n {
+		t.Errorf("after the failure: %d users, summary %+v; want whole chunks of 300", n, sum)
+	}
+}
+
+type failingReader struct {
+	data   []byte
+	off    int
+	failAt int
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.off >= f.failAt {
+		return 0, errors.New("disk on fire")
+	}
+	n := copy(p, f.data[f.off:min(f.failAt, len(f.data))])
+	f.off += n
+	return n, nil
+}
+
+func TestImportCopy_RefusesSQLite(t *testing.T) {
+	_, err := roster.ImportCopy(context.Background(), strings.NewReader(sample), testsupport.SQLite(t), roster.Options{})
+	if !errors.Is(err, store.ErrNoCopy) {
+		t.Fatalf("err = %v", err)
+	}
+}
