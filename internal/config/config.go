@@ -39,6 +39,7 @@ type Config struct {
 	EmailFactor    string
 	SessionIdle    time.Duration
 	StepUpWindow   time.Duration
+	CheckupAfter   time.Duration
 
 	// Verification (codes, attempts, delivery).
 	CodeTTL            time.Duration
@@ -106,6 +107,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.DurationVar(&c.AssistCodeTTL, "assist-code-ttl", time.Hour, "lifetime of a support assist code")
 	fs.DurationVar(&c.SessionIdle, "session-idle", 30*time.Minute, "a signed-in session unused this long ends")
 	fs.DurationVar(&c.StepUpWindow, "step-up-window", 10*time.Minute, "sensitive changes need an authentication within this window")
+	fs.DurationVar(&c.CheckupAfter, "checkup-after", 28*24*time.Hour, "after the retirement, ask the user once by email to sign in and confirm the new factor works (0: never)")
 	fs.StringVar(&c.EmailFactor, "email-factor", "allowed", "allowed (email alone completes the retirement), recovery-only (may be added, does not complete it) or off")
 	fs.DurationVar(&c.MinSendTime, "min-send-time", 300*time.Millisecond, "every code request takes at least this long, so found and unknown accounts answer alike")
 	fs.DurationVar(&c.CodeTTL, "code-ttl", 10*time.Minute, "lifetime of a one-time code")
