@@ -25,19 +25,31 @@ func (h *handler) enrollChoose(c echo.Context) error {
 	}
 	return render(c, http.StatusOK, views.EnrollChoose(views.EnrollChoosePage{
 		Page:              h.pageFor(c, u.Locale),
-		Have:              factorViews(factors),
+		Have:              h.factorViews(factors),
 		EmailAllowed:      h.cfg.EmailFactor != "off",
 		EmailRecoveryOnly: h.cfg.EmailFactor == "recovery-only",
 	}))
 }
 
-// factorViews turns stored factors into what the pages show.
-func factorViews(fs []store.Factor) []views.FactorView {
+// factorViews turns stored factors into what the pages show: for a passkey, its provider's name
+// from its AAGUID and whether it is synced, from its backup flags.
+func (h *handler) factorViews(fs []store.Factor) []views.FactorView {
 	out := make([]views.FactorView, 0, len(fs))
 	for _, f := range fs {
 		v := views.FactorView{ID: f.ID, Kind: f.Kind, Name: f.Name, Created: f.CreatedAt, LastUsed: f.LastUsedAt, Flagged: f.Flagged}
-		if f.Kind == store.FactorEmail {
+		switch f.Kind {
+		case store.FactorEmail:
 			v.Detail = f.Email
+		case store.FactorPasskey:
+			v.Provider, _ = h.providers.Name(f.AAGUID)
+			switch {
+			case f.BackupEligible && f.BackupState:
+				v.Backup = views.PasskeySynced
+			case f.BackupEligible:
+				v.Backup = views.PasskeyCanSync
+			default:
+				v.Backup = views.PasskeyDeviceBound
+			}
 		}
 		out = append(out, v)
 	}

@@ -58,7 +58,7 @@ func (h *handler) enrollDone(c echo.Context) error {
 		return err
 	}
 	m := views.EnrollDonePage{Page: h.pageFor(c, u.Locale), First: kind == "first" || kind == "", RetiredOn: u.SMSRetiredAt,
-		Factors: factorViews(factors), EmailSent: u.Email != ""}
+		Factors: h.factorViews(factors), EmailSent: u.Email != ""}
 	for _, f := range factors {
 		if f.ID == id {
 			m.AddedName = f.Name

@@ -53,7 +53,7 @@ func (h *handler) securityModel(c echo.Context, uid string) (views.SecurityPage,
 		Page:         p,
 		State:        u.State,
 		RetiredOn:    u.SMSRetiredAt,
-		Factors:      factorViews(factors),
+		Factors:      h.factorViews(factors),
 		RecoveryLeft: left,
 		History:      historyEntries(p.T, events),
 	}, nil

@@ -46,6 +46,9 @@ type Deps struct {
 	// Devbox holds the messages delivered so far, for the development outbox page; nil, and the
 	// page absent, unless --demo.
 	Devbox *devbox.Box
+	// Providers names passkeys' providers from their AAGUIDs on My security;
+	// passkey.DefaultProviders() when nil.
+	Providers *passkey.Providers
 }
 
 // handler holds what every handler shares; each route is a method on it.
@@ -63,6 +66,7 @@ type handler struct {
 	enroll       *enroll.Service
 	totp         *totp.Service
 	passkeys     *passkey.Service
+	providers    *passkey.Providers
 	signins      *signin.Service
 	recovery     *recovery.Service
 	enrollURL    string // where a verified user continues
@@ -86,6 +90,9 @@ func New(d Deps) (*echo.Echo, error) {
 	if d.Messages == nil {
 		d.Messages = identity.CodeMessage
 	}
+	if d.Providers == nil {
+		d.Providers = passkey.DefaultProviders()
+	}
 	h := &handler{
 		cfg:          d.Config,
 		store:        d.Store,
@@ -96,6 +103,7 @@ func New(d Deps) (*echo.Echo, error) {
 		sessions:     newCookieStore(d.Config, d.Keys),
 		loc:          d.Config.Location(),
 		assetVersion: static.Version(),
+		providers:    d.Providers,
 
 		deliveryFailed: d.DeliveryFailed,
 		devbox:         d.Devbox,
