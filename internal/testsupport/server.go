@@ -2,6 +2,7 @@ package testsupport
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -21,9 +23,15 @@ import (
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/demo"
+	"github.com/smsretire/smsretire/internal/devbox"
 	"github.com/smsretire/smsretire/internal/i18n"
+	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/keyring"
+	"github.com/smsretire/smsretire/internal/mail"
+	"github.com/smsretire/smsretire/internal/outbox"
+	"github.com/smsretire/smsretire/internal/sms"
 	"github.com/smsretire/smsretire/internal/store"
+	mailview "github.com/smsretire/smsretire/views/mail"
 	"github.com/smsretire/smsretire/web"
 )
 
@@ -35,10 +43,11 @@ var Now = time.Date(2026, 11, 24, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))
 type ServerOption func(*serverOptions)
 
 type serverOptions struct {
-	now    time.Time
-	noDemo bool
-	config []func(*config.Config)
-	deps   []func(*web.Deps)
+	now      time.Time
+	noDemo   bool
+	delivery *DeliveryOptions
+	config   []func(*config.Config)
+	deps     []func(*web.Deps)
 }
 
 // WithNow starts the fake clock at t instead of Now.
@@ -54,6 +63,19 @@ func WithDeps(fn func(*web.Deps)) ServerOption {
 	return func(o *serverOptions) { o.deps = append(o.deps, fn) }
 }
 
+// DeliveryOptions choose the channels of the outbox worker that WithDelivery builds.
+type DeliveryOptions struct {
+	SMTP        *SMTPServer // email goes to this server over SMTP; nil: the log mailer
+	SMS         sms.Gateway // nil: the log gateway, serve's default
+	MaxAttempts int         // attempts before a message is given up; 0: --outbox-max-attempts
+}
+
+// WithDelivery gives the server what serve builds around it: an outbox worker with the SMS
+// gateway, the mailer and the views/mail renderer, a development outbox the worker records into
+// (and /dev/outbox shows), and the check that tells the code page a message could not be sent.
+// Nothing runs in the background: Server.Deliver delivers what is due.
+func WithDelivery(d DeliveryOptions) ServerOption { return func(o *serverOptions) { o.delivery = &d } }
+
 // WithoutDemoUsers leaves the store empty instead of seeding the demo users.
 func WithoutDemoUsers() ServerOption { return func(o *serverOptions) { o.noDemo = true } }
 
@@ -65,7 +87,9 @@ type Server struct {
 	Keys    keyring.Keys
 	Config  config.Config
 	Catalog *i18n.Catalog
-	Users   []demo.User // the seeded demo users
+	Users   []demo.User    // the seeded demo users
+	Devbox  *devbox.Box    // the development outbox; nil without WithDelivery
+	Outbox  *outbox.Worker // the delivery worker; nil without WithDelivery
 
 	signer *campaign.NoticeSigner
 }
@@ -125,6 +149,22 @@ func NewServer(t testing.TB, opts ...ServerOption) *Server {
 	}
 
 	deps := web.Deps{Config: cfg, Keys: keys, Store: st, Catalog: cat, Clock: clk, Logger: testLogger(t)}
+	var worker *outbox.Worker
+	if o.delivery != nil {
+		worker, err = buildWorker(*o.delivery, st, cat, cfg, clk, deps.Logger)
+		if err != nil {
+			ln.Close()
+			t.Fatalf("delivery: %v", err)
+		}
+		deps.Devbox = worker.Devbox
+		deps.DeliveryFailed = func(ctx context.Context, userID string, ch identity.Method) (bool, error) {
+			kind := store.OutboxSMS
+			if ch == identity.MethodEmail {
+				kind = store.OutboxEmail
+			}
+			return outbox.LastFailed(ctx, st, userID, kind, outbox.TemplateVerifyCode)
+		}
+	}
 	for _, fn := range o.deps {
 		fn(&deps)
 	}
@@ -139,7 +179,86 @@ func NewServer(t testing.TB, opts ...ServerOption) *Server {
 	ts.Start()
 	t.Cleanup(ts.Close) // runs before the store closes: cleanups run last first
 
-	return &Server{URL: ts.URL, Store: st, Clock: clk, Keys: keys, Config: cfg, Catalog: cat, Users: users, signer: signer}
+	srv := &Server{URL: ts.URL, Store: st, Clock: clk, Keys: keys, Config: cfg, Catalog: cat, Users: users, signer: signer}
+	if worker != nil {
+		srv.Outbox, srv.Devbox = worker, worker.Devbox
+	}
+	return srv
+}
+
+// buildWorker builds the outbox worker as serve does, with the test's channels.
+func buildWorker(d DeliveryOptions, st *store.SQL, cat *i18n.Catalog, cfg config.Config, clk clock.Clock, log *slog.Logger) (*outbox.Worker, error) {
+	w := &outbox.Worker{
+		Store:       st,
+		SMS:         d.SMS,
+		Render:      mailview.NewRenderer(cat, cfg),
+		Clock:       clk,
+		Log:         log.With("component", "outbox"),
+		MaxAttempts: cmp.Or(d.MaxAttempts, cfg.OutboxMaxAttempts),
+		Devbox:      devbox.New(0),
+	}
+	if w.SMS == nil {
+		w.SMS = sms.LogGateway{Log: w.Log}
+	}
+	if d.SMTP == nil {
+		w.Mail = mail.LogSender{Log: w.Log}
+		return w, nil
+	}
+	set, err := mail.ParseURL(d.SMTP.URL())
+	if err != nil {
+		return nil, err
+	}
+	set.TLSConfig = d.SMTP.TLSConfig()
+	m, err := mail.NewSMTP(set, cfg.MailFrom)
+	if err != nil {
+		return nil, err
+	}
+	w.Mail = m
+	return w, nil
+}
+
+// Deliver runs the delivery worker over every message due now, as serve's worker does on its
+// next look, and returns how many went out. It needs WithDelivery.
+func (s *Server) Deliver(t testing.TB) int {
+	t.Helper()
+	if s.Outbox == nil {
+		t.Fatal("Deliver needs a server started WithDelivery")
+	}
+	n, err := s.Outbox.DeliverDue(context.Background())
+	if err != nil {
+		t.Fatalf("deliver: %v", err)
+	}
+	return n
+}
+
+// codeInText finds a one-time code: a run of 6 or 8 digits standing alone.
+var codeInText = regexp.MustCompile(`(?:^|[^0-9])([0-9]{8}|[0-9]{6})(?:[^0-9]|$)`)
+
+// CodeIn returns the one-time code in a message's text, or "" when there is none.
+func CodeIn(text string) string {
+	m := codeInText.FindStringSubmatch(text)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// LastCode returns the code in the newest message the worker delivered to to (a number in E.164
+// or an email address), read from the development outbox. It fails the test when there is none.
+func (s *Server) LastCode(t testing.TB, to string) string {
+	t.Helper()
+	if s.Devbox == nil {
+		t.Fatal("LastCode needs a server started WithDelivery")
+	}
+	msgs := s.Devbox.For(to)
+	if len(msgs) == 0 {
+		t.Fatalf("no message was delivered to %s", to)
+	}
+	code := CodeIn(msgs[0].Text)
+	if code == "" {
+		t.Fatalf("no code in the message to %s: %q", to, msgs[0].Text)
+	}
+	return code
 }
 
 // NoticeToken signs a notice token for userID, valid for the configured link lifetime from now.
