@@ -11,7 +11,8 @@ import (
 )
 
 // verifyMessage turns a verification error into a message in the page language and a status.
-// ok is false for errors that are not the user's to fix (they go to the error handler).
+// codeDigits is the length of the code asked for: 6, 8 for an assist code, 0 for the knowledge
+// check. ok is false for errors that are not the user's to fix (they go to the error handler).
 func (h *handler) verifyMessage(p views.Page, err error, codeDigits int) (msg string, status int, ok bool) {
 	var (
 		wrong   identity.ErrWrong
@@ -22,6 +23,9 @@ func (h *handler) verifyMessage(p views.Page, err error, codeDigits int) (msg st
 	)
 	switch {
 	case errors.As(err, &wrong):
+		if codeDigits == 0 {
+			return p.T.TN("verify.err.knowledge_wrong", wrong.Remaining, nil), http.StatusUnprocessableEntity, true
+		}
 		return p.T.TN("verify.err.wrong", wrong.Remaining, nil), http.StatusUnprocessableEntity, true
 	case errors.As(err, &locked):
 		return p.T.Tf("verify.err.locked", map[string]any{"Time": h.clockTime(locked.Until), "Minutes": minutesUntil(h.now(), locked.Until)}), http.StatusTooManyRequests, true
