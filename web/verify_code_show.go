@@ -63,7 +63,9 @@ func (h *handler) codeModel(c echo.Context, ch identity.Method) (views.VerifyCod
 			m.Target = campaign.MaskEmail(u.Email)
 		}
 	}
-	if sub.UserID != "" && h.deliveryFailed != nil {
+	// Only an identified account hears that its code could not be sent: after a look-up, which
+	// may name anyone, the words would tell that the account exists.
+	if sub.Identified && sub.UserID != "" && h.deliveryFailed != nil {
 		failed, err := h.deliveryFailed(h.ctx(c), sub.UserID, ch)
 		if err != nil {
 			return m, err
