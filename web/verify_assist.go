@@ -12,10 +12,15 @@ import (
 
 // verifyAssistShow renders the assist code form.
 func (h *handler) verifyAssistShow(c echo.Context) error {
-	if _, ok := h.subject(h.session(c)); !ok {
+	sub, ok := h.subject(h.session(c))
+	if !ok {
 		return h.needSubject(c)
 	}
-	return render(c, http.StatusOK, views.VerifyAssist(views.VerifyAssistPage{Page: h.page(c)}))
+	p, err := h.subjectPage(c, sub)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.VerifyAssist(views.VerifyAssistPage{Page: p}))
 }
 
 // verifyAssistCheck redeems an assist code that support staff issued.
@@ -24,7 +29,10 @@ func (h *handler) verifyAssistCheck(c echo.Context) error {
 	if !ok {
 		return h.needSubject(c)
 	}
-	p := h.page(c)
+	p, err := h.subjectPage(c, sub)
+	if err != nil {
+		return err
+	}
 	code := strings.TrimSpace(c.FormValue("code"))
 	u, err := h.ident.CheckAssist(h.ctx(c), sub, code, client(c))
 	if err != nil {

@@ -21,14 +21,17 @@ func (h *handler) verifyCodeCheck(c echo.Context) error {
 	if !ok {
 		return redirect(c, "/verify")
 	}
+	p, err := h.subjectPage(c, sub)
+	if err != nil {
+		return err
+	}
 	code := strings.TrimSpace(c.FormValue("code"))
-	var err error
 	if code == "" {
-		return h.codeFormError(c, ch, code, h.page(c).T.T("verify.err.code_required"), http.StatusUnprocessableEntity)
+		return h.codeFormError(c, ch, code, p.T.T("verify.err.code_required"), http.StatusUnprocessableEntity)
 	}
 	u, err := h.ident.CheckCode(h.ctx(c), sub, ch, code, client(c))
 	if err != nil {
-		msg, status, ok := h.verifyMessage(h.page(c), err, 6)
+		msg, status, ok := h.verifyMessage(p, err, 6)
 		if !ok {
 			return err
 		}

@@ -13,10 +13,15 @@ import (
 
 // verifyKnowledgeShow renders the knowledge check form.
 func (h *handler) verifyKnowledgeShow(c echo.Context) error {
-	if _, ok := h.subject(h.session(c)); !ok {
+	sub, ok := h.subject(h.session(c))
+	if !ok {
 		return h.needSubject(c)
 	}
-	return render(c, http.StatusOK, views.VerifyKnowledge(views.VerifyKnowledgePage{Page: h.page(c), NeedCode: !h.cfg.KnowledgeSuffices}))
+	p, err := h.subjectPage(c, sub)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.VerifyKnowledge(views.VerifyKnowledgePage{Page: p, NeedCode: !h.cfg.KnowledgeSuffices}))
 }
 
 // verifyKnowledgeCheck compares the registered phone number and ID digits. When that alone does
@@ -27,7 +32,10 @@ func (h *handler) verifyKnowledgeCheck(c echo.Context) error {
 	if !ok {
 		return h.needSubject(c)
 	}
-	p := h.page(c)
+	p, err := h.subjectPage(c, sub)
+	if err != nil {
+		return err
+	}
 	m := views.VerifyKnowledgePage{Page: p, Phone: strings.TrimSpace(c.FormValue("phone")), NeedCode: !h.cfg.KnowledgeSuffices}
 	last4 := c.FormValue("last4")
 	switch {

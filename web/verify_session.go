@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/views"
 )
 
 // Session keys of the verification steps.
@@ -75,6 +76,21 @@ func (h *handler) verifiedUser(s *sessions.Session) (string, time.Time, bool) {
 		return uid, t, false
 	}
 	return uid, t, true
+}
+
+// subjectPage is the page context of a verification step. When a signed link or a passed
+// knowledge check identified the account and the browser made no choice, it is in the account's
+// roster language, as the method list and the code form are, so one verification speaks one
+// language throughout; a look-up, which may name anyone, keeps the browser's.
+func (h *handler) subjectPage(c echo.Context, sub identity.Subject) (views.Page, error) {
+	if !sub.Identified || sub.UserID == "" {
+		return h.page(c), nil
+	}
+	u, err := h.store.UserByID(h.ctx(c), sub.UserID)
+	if err != nil {
+		return views.Page{}, err
+	}
+	return h.pageFor(c, u.Locale), nil
 }
 
 // needSubject sends a visitor without a chosen account back to the look-up.
