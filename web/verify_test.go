@@ -1,0 +1,981 @@
+package web_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/config"
+	"github.com/smsretire/smsretire/internal/i18n"
+	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/internal/keyring"
+	"github.com/smsretire/smsretire/internal/phone"
+	"github.com/smsretire/smsretire/internal/sms"
+	"github.com/smsretire/smsretire/internal/store"
+	"github.com/smsretire/smsretire/internal/testsupport"
+)
+
+// The demo users' registered addresses, where their codes go.
+const (
+	zhPhone   = "+8613800138001" // demo-zh, Chinese, phone + email + ID digits 123X
+	zhEmail   = "zhang.wei@example.com"
+	enPhone   = "+8613800138002" // demo-en, English
+	enEmail   = "alex.chen@example.com"
+	latePhone = "+8613800138003" // demo-late, past its deadline
+	lateEmail = "li.na@example.com"
+	hkPhone   = "+85291234567" // demo-hk, English
+)
+
+const testUA = "smsretire-verify-test/1.0"
+
+// visitor is one browser going through verification: its own cookies, and the headers every
+// request carries (a language choice, a user agent).
+type visitor struct {
+	t *testing.T
+	s *testsupport.Server
+	c *http.Client
+	h http.Header
+}
+
+func newVisitor(t *testing.T, s *testsupport.Server, header http.Header) *visitor {
+	t.Helper()
+	h := http.Header{"User-Agent": {testUA}}
+	for k, v := range header {
+		h[k] = v
+	}
+	return &visitor{t: t, s: s, c: s.Client(), h: h}
+}
+
+// with returns the visitor's headers and extra.
+func (v *visitor) with(extra http.Header) http.Header {
+	h := v.h.Clone()
+	for k, vs := range extra {
+		h[k] = vs
+	}
+	return h
+}
+
+func (v *visitor) get(path string) *testsupport.Response {
+	v.t.Helper()
+	return v.s.Get(v.t, v.c, path, v.h)
+}
+
+func (v *visitor) post(path string, form url.Values) *testsupport.Response {
+	v.t.Helper()
+	return v.s.PostForm(v.t, v.c, path, form, v.h)
+}
+
+// openNotice opens userID's signed notice link, which names the account.
+func (v *visitor) openNotice(userID string) {
+	v.t.Helper()
+	if r := v.get("/notice/" + v.s.NoticeToken(userID)); r.StatusCode != http.StatusOK {
+		v.t.Fatalf("notice of %s: status %d", userID, r.StatusCode)
+	}
+}
+
+// lookUp types account into the home page's look-up form.
+func (v *visitor) lookUp(account string) {
+	v.t.Helper()
+	r := v.post("/find", url.Values{"account": {account}})
+	wantRedirect(v.t, r, "/verify")
+}
+
+// send asks for a code by channel and expects the code form.
+func (v *visitor) send(ch string) {
+	v.t.Helper()
+	r := v.post("/verify/code/send", url.Values{"channel": {ch}})
+	wantRedirect(v.t, r, "/verify/code")
+}
+
+func (v *visitor) check(code string) *testsupport.Response {
+	v.t.Helper()
+	return v.post("/verify/code/check", url.Values{"code": {code}})
+}
+
+func (v *visitor) cookie() string { return v.s.Cookie(v.c, "smsretire") }
+
+func wantRedirect(t *testing.T, r *testsupport.Response, to string) {
+	t.Helper()
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("%s %s: status %d, want 303 to %s\n%s", r.Request.Method, r.Request.URL.Path, r.StatusCode, to, mainText(r.Doc))
+	}
+	if got := r.Header.Get("Location"); got != to {
+		t.Fatalf("%s %s: Location %q, want %q", r.Request.Method, r.Request.URL.Path, got, to)
+	}
+}
+
+func wantStatus(t *testing.T, r *testsupport.Response, status int) {
+	t.Helper()
+	if r.StatusCode != status {
+		t.Fatalf("%s %s: status %d, want %d\n%s", r.Request.Method, r.Request.URL.Path, r.StatusCode, status, mainText(r.Doc))
+	}
+}
+
+// codeError asserts the code form's message, beside the field and in the error summary.
+func codeError(t *testing.T, r *testsupport.Response, want string) {
+	t.Helper()
+	if got := strings.TrimSpace(r.Doc.Find("#code-error").Text()); got != want {
+		t.Errorf("field message %q, want %q", got, want)
+	}
+	if got := strings.TrimSpace(r.Doc.Find(`#error-summary a[href="#code"]`).Text()); got != want {
+		t.Errorf("error summary %q, want %q", got, want)
+	}
+	if got := r.Doc.Find("input#code").AttrOr("aria-invalid", ""); got != "true" {
+		t.Errorf(`code input aria-invalid=%q, want "true"`, got)
+	}
+}
+
+// wrongOf returns a code that is not code.
+func wrongOf(code string) string {
+	if code == "000000" {
+		return "111111"
+	}
+	return "000000"
+}
+
+// clockTime writes t as the pages do: the time of day in the configured zone.
+func clockTime(s *testsupport.Server, t time.Time) string {
+	return t.In(s.Config.Location()).Format("15:04")
+}
+
+// lastEvent returns the newest event of typ in userID's history.
+func lastEvent(t *testing.T, s *testsupport.Server, userID string, typ campaign.EventType) (campaign.Event, bool) {
+	t.Helper()
+	evs, err := s.Store.Events(context.Background(), userID, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		if e.Type == typ {
+			return e, true
+		}
+	}
+	return campaign.Event{}, false
+}
+
+func countEvents(t *testing.T, s *testsupport.Server, userID string, typ campaign.EventType) int {
+	t.Helper()
+	evs, err := s.Store.Events(context.Background(), userID, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range evs {
+		if e.Type == typ {
+			n++
+		}
+	}
+	return n
+}
+
+func userState(t *testing.T, s *testsupport.Server, userID string) campaign.State {
+	t.Helper()
+	u, err := s.Store.UserByID(context.Background(), userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.State
+}
+
+// wantVerified asserts the history and state of a verification by method, from a visitor.
+func wantVerified(t *testing.T, s *testsupport.Server, userID, method string) {
+	t.Helper()
+	wantVerifiedBy(t, s, userID, method, testUA)
+}
+
+// wantVerifiedBy asserts the history and state of a verification by method from a browser that
+// sent the user agent ua.
+func wantVerifiedBy(t *testing.T, s *testsupport.Server, userID, method, ua string) {
+	t.Helper()
+	if st := userState(t, s, userID); st != campaign.StateVerified {
+		t.Errorf("%s: state %q, want verified", userID, st)
+	}
+	e, ok := lastEvent(t, s, userID, identity.EventSucceeded)
+	if !ok {
+		t.Fatalf("%s: no %s in the history", userID, identity.EventSucceeded)
+	}
+	if e.Detail["method"] != method || e.IP != "127.0.0.1" || e.UserAgent != ua || !e.CreatedAt.Equal(s.Clock.Now()) {
+		t.Errorf("%s: %s event = method %q, IP %q, UA %q, at %s; want %s, 127.0.0.1, %q, %s",
+			userID, e.Type, e.Detail["method"], e.IP, e.UserAgent, e.CreatedAt, method, ua, s.Clock.Now())
+	}
+}
+
+// deliveredTo runs the delivery worker and returns how many messages it delivered to to.
+func deliveredTo(t *testing.T, s *testsupport.Server, to string) int {
+	t.Helper()
+	before := len(s.Devbox.For(to))
+	s.Deliver(t)
+	return len(s.Devbox.For(to)) - before
+}
+
+func withDelivery() testsupport.ServerOption {
+	return testsupport.WithDelivery(testsupport.DeliveryOptions{})
+}
+
+func TestVerifyCode_FromNoticeLinkVerifiesInAFreshSession(t *testing.T) {
+	s := testsupport.NewServer(t, withDelivery())
+	tests := []struct {
+		user, ch, to, lang, masked string
+	}{
+		{"demo-zh", "phone", zhPhone, i18n.Chinese, phone.Mask(zhPhone)},
+		{"demo-en", "email", enEmail, i18n.English, campaign.MaskEmail(enEmail)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.user+"/"+tt.ch, func(t *testing.T) {
+			tr := s.Catalog.For(tt.lang)
+			v := newVisitor(t, s, nil) // the roster's language: no choice in the browser
+			v.openNotice(tt.user)
+
+			r := v.get("/verify")
+			wantStatus(t, r, http.StatusOK)
+			checkPage(t, s, r, tt.lang, "verify.title")
+			if want := tr.Tf("verify."+tt.ch+".to_masked", map[string]any{"Target": tt.masked}); !strings.Contains(mainText(r.Doc), want) {
+				t.Errorf("the method list does not say %q", want)
+			}
+
+			v.send(tt.ch)
+			r = v.get("/verify/code")
+			wantStatus(t, r, http.StatusOK)
+			checkPage(t, s, r, tt.lang, "verify.code.title")
+			if want := tr.Tf("verify.code.sent_"+tt.ch+"_masked", map[string]any{"Target": tt.masked}); !strings.Contains(mainText(r.Doc), want) {
+				t.Errorf("the code page does not say %q", want)
+			}
+			input := r.Doc.Find(`form[action="/verify/code/check"][method="post"] input#code[name="code"]`)
+			if input.AttrOr("autocomplete", "") != "one-time-code" || input.AttrOr("inputmode", "") != "numeric" {
+				t.Errorf("code input: %d found, autocomplete %q, inputmode %q", input.Length(), input.AttrOr("autocomplete", ""), input.AttrOr("inputmode", ""))
+			}
+
+			if n := deliveredTo(t, s, tt.to); n != 1 {
+				t.Fatalf("delivered %d messages, want 1", n)
+			}
+			code := s.LastCode(t, tt.to)
+			before := v.cookie()
+			r = v.check(code[:3] + " " + code[3:])
+			wantRedirect(t, r, "/verify/done")
+			after := v.cookie()
+			if after == "" || after == before {
+				t.Fatal("the session cookie was not renewed on verification")
+			}
+
+			r = v.get("/verify/done")
+			wantStatus(t, r, http.StatusOK)
+			checkPage(t, s, r, tt.lang, "verify.done.title")
+			wantVerified(t, s, tt.user, tt.ch)
+
+			// The session from before verification (one an attacker could have planted) gains nothing,
+			// and the verified session carries nothing over from it.
+			r = s.Get(t, s.Client(), "/verify/done", http.Header{"Cookie": {"smsretire=" + before}})
+			wantRedirect(t, r, "/")
+			wantRedirect(t, v.get("/verify/code"), "/")
+		})
+	}
+}
+
+func TestVerifyCode_FromLookUpByPhoneInAnyFormatOrAccountID(t *testing.T) {
+	s := testsupport.NewServer(t, withDelivery())
+	tests := []struct {
+		typed, user, ch, to string
+	}{
+		{"+86 138-0013-8001", "demo-zh", "phone", zhPhone},
+		{"0086 138 0013 8002", "demo-en", "email", enEmail},
+		{"(138) 0013-8005", "demo-today", "phone", "+8613800138005"},
+		{"demo-hk", "demo-hk", "phone", hkPhone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typed, func(t *testing.T) {
+			tr := s.Catalog.For(i18n.Chinese)
+			v := newVisitor(t, s, cookieLang(i18n.Chinese))
+			v.lookUp(tt.typed)
+
+			// A look-up may name anyone: nothing of the account is shown.
+			r := v.get("/verify")
+			wantStatus(t, r, http.StatusOK)
+			checkPage(t, s, r, i18n.Chinese, "verify.title")
+			text := mainText(r.Doc)
+			if !strings.Contains(text, tr.T("verify.phone.to_registered")) || !strings.Contains(text, tr.T("verify.email.to_registered")) {
+				t.Errorf("the method list does not offer both codes in general terms: %q", text)
+			}
+			if strings.Contains(string(r.Body), "****") || strings.Contains(string(r.Body), "***@") {
+				t.Error("a look-up shows a masked contact detail")
+			}
+
+			v.send(tt.ch)
+			r = v.get("/verify/code")
+			if want := tr.T("verify.code.sent_" + tt.ch + "_generic"); !strings.Contains(mainText(r.Doc), want) {
+				t.Errorf("the code page does not say %q", want)
+			}
+			if n := deliveredTo(t, s, tt.to); n != 1 {
+				t.Fatalf("delivered %d messages, want 1", n)
+			}
+			r = v.check(s.LastCode(t, tt.to))
+			wantRedirect(t, r, "/verify/done")
+			wantVerified(t, s, tt.user, tt.ch)
+		})
+	}
+}
+
+func TestVerifyCodeCheck_WrongCodesSayAttemptsLeftThenLock(t *testing.T) {
+	tests := []struct {
+		name, user, to, lang string
+		header               http.Header
+	}{
+		{"roster Chinese", "demo-zh", zhPhone, i18n.Chinese, nil},
+		{"roster English", "demo-en", enPhone, i18n.English, nil},
+		{"chosen Chinese", "demo-hk", hkPhone, i18n.Chinese, cookieLang(i18n.Chinese)},
+	}
+	s := testsupport.NewServer(t, withDelivery())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := s.Catalog.For(tt.lang)
+			v := newVisitor(t, s, tt.header)
+			v.openNotice(tt.user)
+			v.send("phone")
+			s.Deliver(t)
+			code := s.LastCode(t, tt.to)
+			wrong := wrongOf(code)
+			for left := 4; left >= 1; left-- {
+				r := v.check(wrong)
+				wantStatus(t, r, http.StatusUnprocessableEntity)
+				checkPage(t, s, r, tt.lang, "verify.code.title")
+				codeError(t, r, tr.TN("verify.err.wrong", left, nil))
+				if got := r.Doc.Find("input#code").AttrOr("value", ""); got != wrong {
+					t.Errorf("the form keeps %q, want %q", got, wrong)
+				}
+			}
+			until := s.Clock.Now().Add(s.Config.LockoutDuration)
+			locked := tr.Tf("verify.err.locked", map[string]any{"Time": clockTime(s, until), "Minutes": 15})
+			r := v.check(wrong)
+			wantStatus(t, r, http.StatusTooManyRequests)
+			checkPage(t, s, r, tt.lang, "verify.code.title")
+			codeError(t, r, locked)
+
+			// Locked: the right code is refused too, and so is a new code by the same method.
+			r = v.check(code)
+			wantStatus(t, r, http.StatusTooManyRequests)
+			codeError(t, r, locked)
+			s.Clock.Advance(2 * time.Minute)
+			r = v.post("/verify/code/send", url.Values{"channel": {"phone"}, "resend": {"1"}})
+			wantStatus(t, r, http.StatusTooManyRequests)
+			checkPage(t, s, r, tt.lang, "verify.title")
+			if got := strings.TrimSpace(r.Doc.Find("#error-summary").Text()); got != tr.Tf("verify.err.locked", map[string]any{"Time": clockTime(s, until), "Minutes": 13}) {
+				t.Errorf("send while locked says %q", got)
+			}
+			if userState(t, s, tt.user) != campaign.StateNotified {
+				t.Error("a locked method verified the user")
+			}
+			if n := countEvents(t, s, tt.user, identity.EventFailed); n != 5 {
+				t.Errorf("%d failures in the history, want 5", n)
+			}
+			if e, ok := lastEvent(t, s, tt.user, identity.EventLocked); !ok || e.Detail["method"] != "phone" || e.IP != "127.0.0.1" || e.UserAgent != testUA {
+				t.Errorf("lock in the history: %+v, %v", e, ok)
+			}
+
+			// After the lockout, a new code works.
+			s.Clock.Set(until)
+			v.send("phone")
+			s.Deliver(t)
+			wantRedirect(t, v.check(s.LastCode(t, tt.to)), "/verify/done")
+		})
+	}
+}
+
+func TestVerifyCodeCheck_RefusesAnExpiredCode(t *testing.T) {
+	s := testsupport.NewServer(t, withDelivery())
+	zh := newVisitor(t, s, nil)
+	zh.openNotice("demo-zh")
+	zh.send("phone")
+	en := newVisitor(t, s, nil)
+	en.openNotice("demo-en")
+	en.send("email")
+	s.Deliver(t)
+
+	s.Clock.Advance(s.Config.CodeTTL - time.Second)
+	wantRedirect(t, en.check(s.LastCode(t, enEmail)), "/verify/done")
+
+	s.Clock.Advance(time.Second)
+	r := zh.check(s.LastCode(t, zhPhone))
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	checkPage(t, s, r, i18n.Chinese, "verify.code.title")
+	codeError(t, r, s.Catalog.For(i18n.Chinese).T("verify.err.expired"))
+	if st := userState(t, s, "demo-zh"); st != campaign.StateNotified {
+		t.Errorf("state %q after an expired code", st)
+	}
+	if e, ok := lastEvent(t, s, "demo-zh", identity.EventFailed); !ok || e.Detail["reason"] != "expired" || e.Detail["method"] != "phone" {
+		t.Errorf("the history does not record the expired code: %+v", e)
+	}
+}
+
+func TestVerifyCodeSend_ResendWaitsAMinuteAndVoidsTheOldCode(t *testing.T) {
+	s := testsupport.NewServer(t, withDelivery())
+	tr := s.Catalog.For(i18n.English)
+	v := newVisitor(t, s, cookieLang(i18n.English))
+	v.openNotice("demo-zh")
+	v.send("phone")
+	if n := deliveredTo(t, s, zhPhone); n != 1 {
+		t.Fatalf("delivered %d, want 1", n)
+	}
+	first := s.LastCode(t, zhPhone)
+	resend := url.Values{"channel": {"phone"}, "resend": {"1"}}
+
+	waitText := func(r *testsupport.Response) string {
+		return strings.TrimSpace(r.Doc.Find(".resend-wait").Text())
+	}
+	r := v.get("/verify/code")
+	if got, want := waitText(r), tr.TN("verify.code.resend_in", 60, nil); got != want {
+		t.Errorf("right after sending: %q, want %q", got, want)
+	}
+	if got := r.Doc.Find("button[data-resend-in]").AttrOr("data-resend-in", ""); got != "60" {
+		t.Errorf("data-resend-in=%q, want 60", got)
+	}
+
+	// Pressed early (no JavaScript holds the button back): no code goes out; the page says how long.
+	s.Clock.Advance(30 * time.Second)
+	wantRedirect(t, v.post("/verify/code/send", resend), "/verify/code")
+	r = v.get("/verify/code")
+	if got, want := waitText(r), tr.TN("verify.code.resend_in", 30, nil); got != want {
+		t.Errorf("after an early resend: %q, want %q", got, want)
+	}
+	if r.Doc.Find(".resend .alert-success").Length() != 0 {
+		t.Error("an early resend says a new code was sent")
+	}
+	if n := deliveredTo(t, s, zhPhone); n != 0 {
+		t.Errorf("an early resend delivered %d messages", n)
+	}
+	// Another method has to wait too.
+	r = v.post("/verify/code/send", url.Values{"channel": {"email"}})
+	wantStatus(t, r, http.StatusTooManyRequests)
+	checkPage(t, s, r, i18n.English, "verify.title")
+	if got, want := strings.TrimSpace(r.Doc.Find("#error-summary").Text()), tr.TN("verify.err.resend_wait", 30, nil); got != want {
+		t.Errorf("email within the minute: %q, want %q", got, want)
+	}
+
+	s.Clock.Advance(30 * time.Second)
+	wantRedirect(t, v.post("/verify/code/send", resend), "/verify/code")
+	r = v.get("/verify/code")
+	if got, want := strings.TrimSpace(r.Doc.Find(".resend .alert-success").Text()), tr.T("verify.code.resent"); got != want {
+		t.Errorf("after a resend: %q, want %q", got, want)
+	}
+	if n := deliveredTo(t, s, zhPhone); n != 1 {
+		t.Fatalf("the resend delivered %d messages", n)
+	}
+	second := s.LastCode(t, zhPhone)
+	if second == first {
+		t.Skip("two random codes happened to be equal")
+	}
+	r = v.check(first)
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	codeError(t, r, tr.TN("verify.err.wrong", 4, nil))
+	wantRedirect(t, v.check(second), "/verify/done")
+}
+
+func TestVerifyCodeSend_AtMostFiveCodesInAnHour(t *testing.T) {
+	s := testsupport.NewServer(t, withDelivery())
+	s.Clock.Advance(30 * time.Minute) // 10:30: the hour's sends reach past the clock hour
+	first := s.Clock.Now()
+	tr := s.Catalog.For(i18n.Chinese)
+	v := newVisitor(t, s, nil)
+	v.openNotice("demo-zh")
+	for i := 1; i <= 5; i++ {
+		wantRedirect(t, v.post("/verify/code/send", url.Values{"channel": {"phone"}, "resend": {"1"}}), "/verify/code")
+		s.Clock.Advance(61 * time.Second)
+	}
+	if n := deliveredTo(t, s, zhPhone); n != 5 {
+		t.Fatalf("delivered %d, want 5", n)
+	}
+	limit := tr.Tf("verify.err.send_limit", map[string]any{"Time": clockTime(s, first.Add(time.Hour))})
+	for _, at := range []time.Time{s.Clock.Now(), first.Add(31 * time.Minute)} { // 10:35, and 11:01 in the next clock hour
+		s.Clock.Set(at)
+		r := v.post("/verify/code/send", url.Values{"channel": {"phone"}, "resend": {"1"}})
+		wantStatus(t, r, http.StatusTooManyRequests)
+		checkPage(t, s, r, i18n.Chinese, "verify.title")
+		if got := strings.TrimSpace(r.Doc.Find("#error-summary").Text()); got != limit {
+			t.Errorf("sixth send at %s: %q, want %q", clockTime(s, at), got, limit)
+		}
+	}
+	if n := deliveredTo(t, s, zhPhone); n != 0 {
+		t.Errorf("a refused send delivered %d messages", n)
+	}
+	s.Clock.Set(first.Add(time.Hour))
+	wantRedirect(t, v.post("/verify/code/send", url.Values{"channel": {"phone"}, "resend": {"1"}}), "/verify/code")
+	s.Deliver(t)
+	wantRedirect(t, v.check(s.LastCode(t, zhPhone)), "/verify/done")
+}
+
+// walkStep is what one request of a verification showed: its status, where it led, and <main>.
+type walkStep struct {
+	name     string
+	status   int
+	location string
+	main     string
+}
+
+// walk goes through every verification step a stranger can take after looking up account and
+// records what each step showed. codes gives the wrong and the right code to type, once the
+// code has been delivered: the same strings for a known and an unknown account, since the form
+// shows what was typed.
+func walk(t *testing.T, s *testsupport.Server, account string, header http.Header, codes func() (wrong, right string)) []walkStep {
+	t.Helper()
+	v := newVisitor(t, s, header)
+	var steps []walkStep
+	record := func(name string, r *testsupport.Response) {
+		html, _ := r.Doc.Find("main").Html()
+		if r.Doc.Find("main").Length() == 0 { // an htmx fragment
+			html = string(r.Body)
+		}
+		steps = append(steps, walkStep{name, r.StatusCode, r.Header.Get("Location"), html})
+	}
+	record("find", v.post("/find", url.Values{"account": {account}}))
+	record("choose", v.get("/verify"))
+	record("send phone", v.post("/verify/code/send", url.Values{"channel": {"phone"}}))
+	record("code page", v.get("/verify/code"))
+	s.Deliver(t)
+	wrong, right := codes()
+	record("code page after delivery", v.get("/verify/code"))
+	record("send email too soon", v.post("/verify/code/send", url.Values{"channel": {"email"}}))
+	record("resend too soon", v.post("/verify/code/send", url.Values{"channel": {"phone"}, "resend": {"1"}}))
+	record("empty code", v.check(""))
+	record("malformed code", v.check("12ab"))
+	for i := 1; i <= 4; i++ {
+		record(fmt.Sprintf("wrong code %d", i), v.check(wrong))
+	}
+	record("htmx wrong code 5", s.PostForm(t, v.c, "/verify/code/check", url.Values{"code": {wrong}}, v.with(http.Header{"HX-Request": {"true"}})))
+	record("right code while locked", v.check(right))
+	record("send phone while locked", v.post("/verify/code/send", url.Values{"channel": {"phone"}}))
+	record("knowledge page", v.get("/verify/knowledge"))
+	record("knowledge wrong", v.post("/verify/knowledge", url.Values{"phone": {"138 0013 8001"}, "last4": {"0000"}}))
+	record("assist page", v.get("/verify/assist"))
+	record("assist wrong", v.post("/verify/assist", url.Values{"code": {"1234-5678"}}))
+	s.Clock.Advance(2 * time.Minute)
+	record("send email", v.post("/verify/code/send", url.Values{"channel": {"email"}}))
+	record("email code page", v.get("/verify/code"))
+	return steps
+}
+
+// firstDifference shows where two texts part, with some context, or says they are equal.
+func firstDifference(a, b string) string {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	if i == len(a) && i == len(b) {
+		return "equal"
+	}
+	from := max(0, i-60)
+	return fmt.Sprintf("differs at byte %d:\n  known:   …%.160s\n  unknown: …%.160s", i, a[from:], b[from:])
+}
+
+func stepNamed(steps []walkStep, name string) walkStep {
+	for _, st := range steps {
+		if st.name == name {
+			return st
+		}
+	}
+	return walkStep{}
+}
+
+func TestVerify_AnUnknownAccountLooksExactlyLikeAKnownOne(t *testing.T) {
+	failing := testsupport.WithDelivery(testsupport.DeliveryOptions{SMS: failingGateway{}})
+	tests := []struct {
+		name           string
+		known, unknown string
+		to             string // where the known account's code goes; "" when none arrives
+		opts           []testsupport.ServerOption
+	}{
+		{"phone number", "+86 138-0013-8001", "+86 138-0013-8009", zhPhone, nil},
+		{"account ID", "demo-en", "demo-xx", enPhone, nil},
+		{"past the deadline", "138 0013 8003", "138 0013 8008", "", nil},
+		{"SMS could not be sent", "+86 138-0013-8001", "+86 138-0013-8009", "", []testsupport.ServerOption{failing}},
+	}
+	for _, tt := range tests {
+		for _, lang := range i18n.Languages {
+			t.Run(tt.name+"/"+lang, func(t *testing.T) {
+				s := testsupport.NewServer(t, append([]testsupport.ServerOption{withDelivery()}, tt.opts...)...)
+				start := s.Clock.Now()
+				wrong, right := "000000", "123456"
+				known := walk(t, s, tt.known, cookieLang(lang), func() (string, string) {
+					if tt.to != "" {
+						right = s.LastCode(t, tt.to)
+						wrong = wrongOf(right)
+					} else if n := len(s.Devbox.List()); n != 0 {
+						t.Errorf("%d messages delivered, want none", n)
+					}
+					return wrong, right
+				})
+				s.Clock.Set(start)
+				unknown := walk(t, s, tt.unknown, cookieLang(lang), func() (string, string) { return wrong, right })
+				for i := range known {
+					k, u := known[i], unknown[i]
+					if k.status != u.status || k.location != u.location || k.main != u.main {
+						t.Errorf("%s: known account answers %d %q, unknown %d %q; <main> %s",
+							k.name, k.status, k.location, u.status, u.location, firstDifference(k.main, u.main))
+					}
+				}
+				// The walk did count down to the lock, in the page language.
+				tr := s.Catalog.For(lang)
+				if st := stepNamed(known, "wrong code 4"); st.status != http.StatusUnprocessableEntity || !strings.Contains(st.main, tr.TN("verify.err.wrong", 1, nil)) {
+					t.Errorf("the fourth wrong code answers %d without saying one attempt is left", st.status)
+				}
+				if st := stepNamed(known, "htmx wrong code 5"); st.status != http.StatusTooManyRequests {
+					t.Errorf("the fifth wrong code answers %d, want 429", st.status)
+				}
+			})
+		}
+	}
+}
+
+// failingGateway refuses every text message in a way retrying cannot cure.
+type failingGateway struct{}
+
+func (failingGateway) Send(context.Context, sms.Message) error {
+	return permanentError{errors.New("gateway: number refused")}
+}
+
+type permanentError struct{ error }
+
+func (permanentError) Permanent() bool { return true }
+
+func TestVerifyCode_SaysWhenTheCodeCouldNotBeSent(t *testing.T) {
+	s := testsupport.NewServer(t, testsupport.WithDelivery(testsupport.DeliveryOptions{SMS: failingGateway{}}))
+	v := newVisitor(t, s, nil)
+	v.openNotice("demo-zh")
+	v.send("phone")
+	r := v.get("/verify/code")
+	if r.Doc.Find(".alert-error").Length() != 0 {
+		t.Fatal("the code page reports a failure before any delivery was tried")
+	}
+	if n := deliveredTo(t, s, zhPhone); n != 0 {
+		t.Fatalf("delivered %d through a failing gateway", n)
+	}
+	items, err := s.Store.RecentOutbox(context.Background(), 1)
+	if err != nil || len(items) != 1 || items[0].Status != store.OutboxFailed {
+		t.Fatalf("outbox = %+v, %v; want the message failed", items, err)
+	}
+	for _, lang := range i18n.Languages {
+		v.h.Set("Cookie", "lang="+lang)
+		r = v.get("/verify/code")
+		checkPage(t, s, r, lang, "verify.code.title")
+		alert := r.Doc.Find(`main .alert-error[role="alert"]`)
+		if got, want := strings.TrimSpace(alert.Text()), s.Catalog.For(lang).T("verify.code.delivery_failed"); got != want {
+			t.Errorf("%s: alert %q, want %q", lang, got, want)
+		}
+		if r.Doc.Find(`main a[href="/verify"]`).Length() == 0 {
+			t.Errorf("%s: no way to another method", lang)
+		}
+	}
+	// Email still works, and its page has no failure to report.
+	s.Clock.Advance(time.Minute)
+	v.send("email")
+	if r := v.get("/verify/code"); r.Doc.Find(".alert-error").Length() != 0 {
+		t.Error("the email code page reports the SMS failure")
+	}
+	s.Deliver(t)
+	wantRedirect(t, v.check(s.LastCode(t, zhEmail)), "/verify/done")
+}
+
+func TestVerifyChoose_AfterTheDeadlinePhoneIsClosedAndOthersOffered(t *testing.T) {
+	s := testsupport.NewServer(t, withDelivery())
+	for _, lang := range i18n.Languages {
+		t.Run(lang, func(t *testing.T) {
+			tr := s.Catalog.For(lang)
+			v := newVisitor(t, s, cookieLang(lang))
+			v.openNotice("demo-late")
+			r := v.get("/verify")
+			wantStatus(t, r, http.StatusOK)
+			checkPage(t, s, r, lang, "verify.title")
+			if !strings.Contains(mainText(r.Doc), tr.T("verify.phone.closed")) {
+				t.Error("the phone method does not say it is closed")
+			}
+			if r.Doc.Find(`input[name="channel"][value="phone"]`).Length() != 0 {
+				t.Error("the phone method still offers to send a code")
+			}
+			if r.Doc.Find(`form[action="/verify/code/send"] input[name="channel"][value="email"]`).Length() != 1 {
+				t.Error("no email method")
+			}
+			for _, href := range []string{"/verify/knowledge", "/verify/assist"} {
+				if r.Doc.Find(`main a[href="`+href+`"]`).Length() != 1 {
+					t.Errorf("no link to %s", href)
+				}
+			}
+			// A hand-made post is refused with the same words.
+			r = v.post("/verify/code/send", url.Values{"channel": {"phone"}})
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			if got := strings.TrimSpace(r.Doc.Find("#error-summary").Text()); got != tr.T("verify.phone.closed") {
+				t.Errorf("phone send after the deadline: %q", got)
+			}
+			if n := deliveredTo(t, s, latePhone); n != 0 {
+				t.Errorf("%d messages sent after the deadline", n)
+			}
+		})
+	}
+	v := newVisitor(t, s, nil)
+	v.openNotice("demo-late")
+	v.send("email")
+	s.Deliver(t)
+	wantRedirect(t, v.check(s.LastCode(t, lateEmail)), "/verify/done")
+	wantVerified(t, s, "demo-late", "email")
+}
+
+func TestVerifyKnowledge_RightAnswerShowsDetailsThenACodeFinishes(t *testing.T) {
+	s := testsupport.NewServer(t, withDelivery())
+	tr := s.Catalog.For(i18n.Chinese)
+	v := newVisitor(t, s, nil)
+	v.lookUp("demo-zh")
+	r := v.get("/verify/knowledge")
+	wantStatus(t, r, http.StatusOK)
+	checkPage(t, s, r, i18n.Chinese, "verify.knowledge.title")
+	if !strings.Contains(mainText(r.Doc), tr.T("verify.knowledge.needs_code")) {
+		t.Error("the page does not say a code must follow")
+	}
+
+	tests := []struct {
+		phone, last4 string
+		errs         map[string]string
+	}{
+		{"", "", map[string]string{"phone": tr.T("verify.err.phone_required"), "last4": tr.T("verify.err.last4_invalid")}},
+		{"12345", "123X", map[string]string{"phone": tr.T("verify.err.phone_invalid")}},
+		{"+86 138 0013 8001", "12", map[string]string{"last4": tr.T("verify.err.last4_invalid")}},
+	}
+	for _, tt := range tests {
+		r := v.post("/verify/knowledge", url.Values{"phone": {tt.phone}, "last4": {tt.last4}})
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		checkPage(t, s, r, i18n.Chinese, "verify.knowledge.title")
+		for field, want := range tt.errs {
+			if got := strings.TrimSpace(r.Doc.Find("#" + field + "-error").Text()); got != want {
+				t.Errorf("%q/%q: %s says %q, want %q", tt.phone, tt.last4, field, got, want)
+			}
+			if r.Doc.Find("input#"+field).AttrOr("aria-invalid", "") != "true" {
+				t.Errorf("%q/%q: %s not marked invalid", tt.phone, tt.last4, field)
+			}
+		}
+		if got := r.Doc.Find("#error-summary li").Length(); got != len(tt.errs) {
+			t.Errorf("%q/%q: %d errors in the summary, want %d", tt.phone, tt.last4, got, len(tt.errs))
+		}
+	}
+	if n := countEvents(t, s, "demo-zh", identity.EventFailed); n != 0 {
+		t.Errorf("malformed answers counted as %d failures", n)
+	}
+
+	// A wrong answer counts against the method, in words about the details, not a code.
+	r = v.post("/verify/knowledge", url.Values{"phone": {"+86 138 0013 8001"}, "last4": {"1234"}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	if got, want := strings.TrimSpace(r.Doc.Find("#error-summary li").Text()), tr.TN("verify.err.knowledge_wrong", 4, nil); got != want {
+		t.Errorf("wrong answer: %q, want %q", got, want)
+	}
+	if e, ok := lastEvent(t, s, "demo-zh", identity.EventFailed); !ok || e.Detail["method"] != "knowledge" {
+		t.Errorf("the history does not record the wrong answer: %+v", e)
+	}
+
+	r = v.post("/verify/knowledge", url.Values{"phone": {"138-0013-8001"}, "last4": {"123x"}})
+	wantRedirect(t, r, "/verify")
+	r = v.get("/verify")
+	checkPage(t, s, r, i18n.Chinese, "verify.title")
+	text := mainText(r.Doc)
+	for _, want := range []string{tr.T("verify.knowledge.passed"), phone.Mask(zhPhone), campaign.MaskEmail(zhEmail)} {
+		if !strings.Contains(text, want) {
+			t.Errorf("after the knowledge check the method list lacks %q", want)
+		}
+	}
+	if r.Doc.Find(`main a[href="/verify/knowledge"]`).Length() != 0 {
+		t.Error("the knowledge check is offered again")
+	}
+	if userState(t, s, "demo-zh") != campaign.StateNotified {
+		t.Error("the knowledge check alone verified the user")
+	}
+	if _, ok := lastEvent(t, s, "demo-zh", identity.EventKnowledgePassed); !ok {
+		t.Error("no knowledge_passed in the history")
+	}
+	v.send("phone")
+	s.Deliver(t)
+	wantRedirect(t, v.check(s.LastCode(t, zhPhone)), "/verify/done")
+	wantVerified(t, s, "demo-zh", "phone")
+}
+
+func TestVerifyKnowledge_FiveWrongAnswersLock(t *testing.T) {
+	s := testsupport.NewServer(t)
+	tr := s.Catalog.For(i18n.English)
+	v := newVisitor(t, s, cookieLang(i18n.English))
+	v.lookUp("+86 138 0013 8002")
+	answer := url.Values{"phone": {"138 0013 8002"}, "last4": {"4568"}}
+	for left := 4; left >= 1; left-- {
+		r := v.post("/verify/knowledge", answer)
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		if got, want := strings.TrimSpace(r.Doc.Find("#phone-error").Text()), tr.TN("verify.err.knowledge_wrong", left, nil); got != want {
+			t.Errorf("%d left: %q, want %q", left, got, want)
+		}
+	}
+	locked := tr.Tf("verify.err.locked", map[string]any{"Time": clockTime(s, s.Clock.Now().Add(15*time.Minute)), "Minutes": 15})
+	for _, last4 := range []string{"4568", "4567"} { // the fifth wrong one, then even the right one
+		r := v.post("/verify/knowledge", url.Values{"phone": {"138 0013 8002"}, "last4": {last4}})
+		wantStatus(t, r, http.StatusTooManyRequests)
+		if got := strings.TrimSpace(r.Doc.Find("#phone-error").Text()); got != locked {
+			t.Errorf("%s: %q, want %q", last4, got, locked)
+		}
+	}
+}
+
+func TestVerifyKnowledge_AloneSufficesWhenConfigured(t *testing.T) {
+	s := testsupport.NewServer(t, testsupport.WithConfig(func(c *config.Config) { c.KnowledgeSuffices = true }))
+	v := newVisitor(t, s, nil)
+	v.lookUp("demo-zh")
+	r := v.get("/verify/knowledge")
+	if strings.Contains(mainText(r.Doc), s.Catalog.For(i18n.Chinese).T("verify.knowledge.needs_code")) {
+		t.Error("the page says a code must follow")
+	}
+	wantRedirect(t, v.post("/verify/knowledge", url.Values{"phone": {"+8613800138001"}, "last4": {"123X"}}), "/verify/done")
+	wantVerified(t, s, "demo-zh", "knowledge")
+}
+
+func TestVerifyAssist_CodeFromSupportVerifiesOnce(t *testing.T) {
+	s := testsupport.NewServer(t)
+	// Support issues the code as `smsretire assist-code demo-en` does: the service keyed like the portal's.
+	support := identity.New(s.Store, s.Clock, keyring.Derive(s.Keys.Hash, "codes", 32), campaign.NewIDHasher(s.Keys.Hash),
+		identity.Settings{AssistTTL: s.Config.AssistCodeTTL}, identity.CodeMessage)
+	code, _, err := support.IssueAssistCode(context.Background(), "demo-en", "support:test", identity.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := s.Catalog.For(i18n.English)
+	v := newVisitor(t, s, cookieLang(i18n.English))
+	v.lookUp("138 0013 8002")
+	r := v.get("/verify/assist")
+	wantStatus(t, r, http.StatusOK)
+	checkPage(t, s, r, i18n.English, "verify.assist.title")
+
+	r = v.post("/verify/assist", url.Values{"code": {"1234"}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	checkPage(t, s, r, i18n.English, "verify.assist.title")
+	codeError(t, r, tr.T("verify.err.assist_format"))
+
+	wrong := "12345678"
+	if code == wrong {
+		wrong = "87654321"
+	}
+	r = v.post("/verify/assist", url.Values{"code": {wrong}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	codeError(t, r, tr.TN("verify.err.wrong", 4, nil))
+
+	wantRedirect(t, v.post("/verify/assist", url.Values{"code": {code[:4] + "-" + code[4:]}}), "/verify/done")
+	wantVerified(t, s, "demo-en", "assist")
+
+	again := newVisitor(t, s, cookieLang(i18n.English))
+	again.lookUp("demo-en")
+	r = again.post("/verify/assist", url.Values{"code": {code}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	if userState(t, s, "demo-en") != campaign.StateVerified || countEvents(t, s, "demo-en", identity.EventSucceeded) != 1 {
+		t.Error("the assist code verified twice")
+	}
+}
+
+func TestVerifyCodeCheck_HTMXGetsTheFormFragmentOrARedirect(t *testing.T) {
+	s := testsupport.NewServer(t, withDelivery())
+	tr := s.Catalog.For(i18n.English)
+	v := newVisitor(t, s, cookieLang(i18n.English))
+	v.openNotice("demo-zh")
+	v.send("phone")
+	s.Deliver(t)
+	code := s.LastCode(t, zhPhone)
+	htmx := v.with(http.Header{"HX-Request": {"true"}})
+
+	r := s.PostForm(t, v.c, "/verify/code/check", url.Values{"code": {wrongOf(code)}}, htmx)
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	body := string(r.Body)
+	if strings.Contains(body, "<html") || strings.Contains(body, "<main") || strings.Contains(body, "<h1") {
+		t.Errorf("htmx got a whole page: %.200s", body)
+	}
+	form := r.Doc.Find("form#code-form")
+	if form.Length() != 1 || form.AttrOr("hx-post", "") != "/verify/code/check" || form.AttrOr("action", "") != "/verify/code/check" {
+		t.Fatalf("no code form to swap in: %s", body)
+	}
+	codeError(t, r, tr.TN("verify.err.wrong", 4, nil))
+	if !strings.Contains(r.Header.Get("Vary"), "HX-Request") {
+		t.Errorf("Vary %q does not name HX-Request", r.Header.Get("Vary"))
+	}
+
+	before := v.cookie()
+	r = s.PostForm(t, v.c, "/verify/code/check", url.Values{"code": {code}}, htmx)
+	wantStatus(t, r, http.StatusOK)
+	if got := r.Header.Get("HX-Redirect"); got != "/verify/done" {
+		t.Fatalf("HX-Redirect %q, want /verify/done", got)
+	}
+	if v.cookie() == before {
+		t.Error("the session was not renewed")
+	}
+	wantStatus(t, v.get("/verify/done"), http.StatusOK)
+}
+
+func TestVerify_CrossSitePostsAreRefused(t *testing.T) {
+	s := testsupport.NewServer(t, withDelivery())
+	v := newVisitor(t, s, nil)
+	v.openNotice("demo-zh")
+	v.send("phone")
+	s.Deliver(t)
+	code := s.LastCode(t, zhPhone)
+	s.Clock.Advance(2 * time.Minute)
+	crossSite := v.with(http.Header{"Sec-Fetch-Site": {"cross-site"}})
+	for _, p := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/verify/code/check", url.Values{"code": {code}}},
+		{"/verify/code/send", url.Values{"channel": {"email"}}},
+		{"/verify/knowledge", url.Values{"phone": {zhPhone}, "last4": {"123X"}}},
+		{"/verify/assist", url.Values{"code": {"12345678"}}},
+	} {
+		r := s.PostForm(t, v.c, p.path, p.form, crossSite)
+		wantStatus(t, r, http.StatusForbidden)
+		checkPage(t, s, r, i18n.Chinese, "error.forbidden.title")
+		if sc := r.Header.Values("Set-Cookie"); len(sc) != 0 {
+			t.Errorf("%s: a refused post set cookies", p.path)
+		}
+	}
+	if n := deliveredTo(t, s, zhEmail); n != 0 {
+		t.Errorf("a cross-site post sent %d messages", n)
+	}
+	if st := userState(t, s, "demo-zh"); st != campaign.StateNotified {
+		t.Errorf("a cross-site post changed the state to %q", st)
+	}
+	if n := countEvents(t, s, "demo-zh", identity.EventFailed); n != 0 {
+		t.Errorf("a cross-site post counted %d failures", n)
+	}
+	wantRedirect(t, v.check(code), "/verify/done")
+}
+
+func TestVerify_StepsNeedAnAccountAndAChannel(t *testing.T) {
+	s := testsupport.NewServer(t)
+	v := newVisitor(t, s, nil)
+	for _, path := range []string{"/verify", "/verify/code", "/verify/knowledge", "/verify/assist", "/verify/done"} {
+		wantRedirect(t, v.get(path), "/")
+	}
+	wantRedirect(t, v.check("123456"), "/")
+	wantRedirect(t, v.post("/verify/code/send", url.Values{"channel": {"phone"}}), "/")
+
+	v.openNotice("demo-zh")
+	wantRedirect(t, v.get("/verify/code"), "/verify")
+	wantRedirect(t, v.check("123456"), "/verify")
+	r := v.post("/verify/code/send", url.Values{"channel": {"pigeon"}})
+	wantStatus(t, r, http.StatusBadRequest)
+}
+
+func TestVerifyCodeCheck_RefusesAClientThatGuessesAcrossAccounts(t *testing.T) {
+	s := testsupport.NewServer(t, testsupport.WithConfig(func(c *config.Config) { c.ClientAttemptsHour = 3 }))
+	tr := s.Catalog.For(i18n.Chinese)
+	v := newVisitor(t, s, nil)
+	for i, account := range []string{"13900000001", "13900000002", "13900000003", "13900000004"} {
+		v.lookUp(account)
+		v.send("phone")
+		r := v.check("123456")
+		if i < 3 {
+			wantStatus(t, r, http.StatusUnprocessableEntity)
+			codeError(t, r, tr.TN("verify.err.wrong", 4, nil))
+			continue
+		}
+		wantStatus(t, r, http.StatusTooManyRequests)
+		codeError(t, r, tr.Tf("verify.err.client_limited", map[string]any{"Time": "11:00"}))
+	}
+}
