@@ -87,7 +87,7 @@ var Secrets = []struct{ Env, Help string }{
 func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
-	fs.StringVar(&c.BaseURL, "base-url", "", "public URL of the portal, used in links (default http://ADDR)")
+	fs.StringVar(&c.BaseURL, "base-url", "", "public URL of the portal, used in links (default http://ADDR; http://localhost:PORT for a loopback address)")
 	fs.StringVar(&c.DatabaseURL, "database-url", "sqlite://data/smsretire.db", "sqlite:PATH, sqlite://PATH or postgres://…")
 	fs.StringVar(&c.DataDir, "data-dir", "data", "directory for development keys")
 	fs.BoolVar(&c.Demo, "demo", false, "seed demo users and show the development outbox")
@@ -181,6 +181,10 @@ func (c *Config) Validate() error {
 	}
 	if c.BaseURL == "" {
 		c.BaseURL = "http://" + c.Addr
+		if host, port, err := net.SplitHostPort(c.Addr); err == nil && c.LoopbackOnly() && host != "localhost" {
+			// Passkeys need a domain, never an IP address: the printed links use localhost.
+			c.BaseURL = "http://" + net.JoinHostPort("localhost", port)
+		}
 	}
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
