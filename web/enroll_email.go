@@ -45,7 +45,10 @@ func (h *handler) enrollEmailSend(c echo.Context) error {
 	if !ok {
 		return h.needVerify(c)
 	}
-	p := h.page(c)
+	p, err := h.accountPage(c, uid)
+	if err != nil {
+		return err
+	}
 	m := views.EnrollEmailPage{Page: p, Email: strings.TrimSpace(c.FormValue("email"))}
 	address, msg := validateEmail(m.Email)
 	if msg != "" {
@@ -86,7 +89,10 @@ func (h *handler) enrollEmailConfirm(c echo.Context) error {
 	if address == "" {
 		return redirect(c, "/enroll/email")
 	}
-	p := h.page(c)
+	p, err := h.accountPage(c, uid)
+	if err != nil {
+		return err
+	}
 	m := views.EnrollEmailPage{Page: p, Email: address, CodeSent: true}
 	code := strings.TrimSpace(c.FormValue("code"))
 	if code == "" {

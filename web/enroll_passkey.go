@@ -50,9 +50,12 @@ func (h *handler) enrollPasskeyOptions(c echo.Context) error {
 func (h *handler) enrollPasskeyFinish(c echo.Context) error {
 	sess := h.session(c)
 	uid, ok := h.enrollUser(c)
-	p := h.page(c)
 	if !ok {
-		return jsonError(c, http.StatusForbidden, p.T.T("error.need_verify.title"))
+		return jsonError(c, http.StatusForbidden, h.page(c).T.T("error.need_verify.title"))
+	}
+	p, err := h.accountPage(c, uid) // the messages appear on the page, in its language
+	if err != nil {
+		return err
 	}
 	body, err := io.ReadAll(io.LimitReader(c.Request().Body, maxCeremonyBody))
 	if err != nil {
