@@ -58,6 +58,9 @@ func TestJourney_PasskeyInEnglish(t *testing.T) {
 
 	// The passkey, named by the person, made by the device's screen lock.
 	j.waitUntil(`document.querySelector('form[data-passkey="register"]').dataset.passkeyReady === "true"`, "passkey.js")
+	if got := j.text(`label[for="passkey-name"]`); got != "Name of this passkey" {
+		t.Errorf("name field labelled %q", got)
+	}
 	j.replace("#passkey-name", "Journey laptop")
 	j.click(`form[data-passkey="register"] button[type="submit"]`, "/enroll/recovery")
 	j.check()
