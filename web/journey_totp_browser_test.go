@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -21,9 +20,9 @@ import (
 // authenticator app set up from the key on the page, recovery codes, signing in again with the
 // app, My security saying SMS is retired, and signing out.
 func TestJourney_TOTPInChinese(t *testing.T) {
-	srv := testsupport.NewServer(t, testsupport.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }))
 	mailServer := testsupport.StartSMTP(t, testsupport.SMTPOptions{})
-	worker := testsupport.NewWorker(t, srv, mailServer)
+	srv := testsupport.NewServer(t, testsupport.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }),
+		testsupport.WithDelivery(testsupport.DeliveryOptions{SMTP: mailServer}))
 	tab := testsupport.Tab(t, testsupport.Browser(t))
 	j := &journey{t: t, tab: tab, console: testsupport.WatchConsole(t, tab), base: srv.URL, lang: i18n.Chinese, phone: true}
 	speak(t, tab, "zh-CN,zh")
@@ -45,7 +44,7 @@ func TestJourney_TOTPInChinese(t *testing.T) {
 	j.open("/notice/" + srv.NoticeToken("demo-zh"))
 	j.click(`a.button[href="/verify"]`, "/verify")
 	j.click(`form:has(input[name="channel"][value="email"]) button[type="submit"]`, "/verify/code")
-	if n := worker.DeliverDue(); n < 1 {
+	if n := srv.Deliver(t); n < 1 {
 		t.Fatalf("worker delivered %d messages, want the code", n)
 	}
 	code := mailedCode(t, mailServer, "zhang.wei@example.com", "您的 smsretire 验证码")
@@ -134,7 +133,7 @@ func TestJourney_TOTPInChinese(t *testing.T) {
 	if got := j.text("h1"); got != "短信验证已停用" {
 		t.Errorf("done page h1 %q", got)
 	}
-	if n := worker.DeliverDue(); n < 1 {
+	if n := srv.Deliver(t); n < 1 {
 		t.Errorf("worker delivered %d messages, want the confirmation", n)
 	}
 	mailedTo(t, mailServer, "zhang.wei@example.com", "您的 smsretire 账户已停用短信验证")
@@ -181,13 +180,11 @@ func TestJourney_TOTPInChinese(t *testing.T) {
 	}
 }
 
-var sixDigits = regexp.MustCompile(`\b\d{6}\b`)
-
 // mailedCode returns the code in the last message to to, which must have the subject.
 func mailedCode(t *testing.T, s *testsupport.SMTPServer, to, subject string) string {
 	t.Helper()
 	m := mailedTo(t, s, to, subject)
-	code := sixDigits.FindString(m.Part("text/plain"))
+	code := testsupport.CodeIn(m.Part("text/plain"))
 	if code == "" {
 		t.Fatalf("no code in the mail: %q", m.Part("text/plain"))
 	}
