@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -225,4 +226,61 @@ func TestImportCopy_RefusesSQLite(t *testing.T) {
 	if !errors.Is(err, store.ErrNoCopy) {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// Rows are checked in parallel runs, yet problems come in file order and a later row for a user
+// still wins over an earlier one many runs before it, exactly as on the SQLite path.
+func TestImportCopy_ParallelCheckingKeepsFileOrder(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("user_id,phone,email,name,locale,deadline,id_last4\n")
+	for i := range 3_000 {
+		id, ph := fmt.Sprintf("p%05d", i%2_000), fmt.Sprintf("139%08d", i)
+		switch {
+		case i%7 == 3:
+			ph = "12345" // bad phone
+		case i%11 == 5:
+			ph += ",x,y,z,w,v,u,t" // extra columns are ignored, not rejected
+		case i%13 == 6:
+			fmt.Fprintf(&b, "%s,%s,a\"b,,,2027-01-15,\n", id, ph) // a CSV syntax error: a bare quote
+			continue
+		}
+		fmt.Fprintf(&b, "%s,%s,,,,2027-01-15,\n", id, ph)
+	}
+	csv := b.String()
+	lite, pg := testsupport.SQLite(t), testsupport.Postgres(t)
+	want, got := importInto(t, lite, csv, 0), importInto(t, pg, csv, 700)
+	if got.sum != want.sum || want.sum.Rejected == 0 || want.sum.Updated == 0 {
+		t.Fatalf("summary: PostgreSQL %+v, SQLite %+v", got.sum, want.sum)
+	}
+	if !slices.Equal(got.problems, want.problems) {
+		t.Fatalf("problems differ: PostgreSQL %d, SQLite %d", len(got.problems), len(want.problems))
+	}
+	if !slices.IsSortedFunc(got.problems, func(a, b roster.Problem) int { return a.Line - b.Line }) {
+		t.Error("problems out of file order")
+	}
+	ids := make([]string, 0, 2_000)
+	for i := range 2_000 {
+		ids = append(ids, fmt.Sprintf("p%05d", i))
+	}
+	a, c := snapshot(t, lite, ids), snapshot(t, pg, ids)
+	if len(a) != len(c) || len(a) < 1_500 {
+		t.Fatalf("users: SQLite %d, PostgreSQL %d", len(a), len(c))
+	}
+	for _, id := range ids {
+		if a[id].User != c[id].User {
+			t.Fatalf("%s: PostgreSQL %+v, SQLite %+v", id, c[id].User, a[id].User)
+		}
+	}
+}
+
+// A quote left open swallows the rest of the file: one problem on its line, no crash, and the
+// rows before it load, on either path.
+func TestImport_UnterminatedQuoteIsReportedNotACrash(t *testing.T) {
+	csv := "user_id,phone,email,name,locale,deadline,id_last4\nu1,13800000001,,,,2026-12-31,\n\"u2,13800000002,,,,2026-12-31,\nu3,13800000003,,,,2026-12-31,\n"
+	testsupport.EachStore(t, func(t *testing.T, s *store.SQL) {
+		l := importInto(t, s, csv, 0)
+		if l.sum != (roster.Summary{Rows: 2, Added: 1, Rejected: 1}) || len(l.problems) != 1 || l.problems[0].Line != 3 {
+			t.Fatalf("summary %+v, problems %v", l.sum, l.problems)
+		}
+	})
 }

@@ -101,7 +101,6 @@ func Import(ctx context.Context, r io.Reader, st Upserter, opt Options) (Summary
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -112,6 +111,7 @@ func Import(ctx context.Context, r io.Reader, st Upserter, opt Options) (Summary
 			}
 			return sum, fmt.Errorf("read csv: %w", err)
 		}
+		line, _ := cr.FieldPos(0) // only after a record was read: FieldPos panics after some errors
 		sum.Rows++
 		e, reason := parseRow(rec, idx, opt)
 		if reason != "" {

@@ -67,6 +67,10 @@ func copyUsersChunk(ctx context.Context, c *pgx.Conn, next func() (campaign.Rost
 		return res, false, fmt.Errorf("copy users: %w", err)
 	}
 	defer tx.Rollback(ctx) // after Commit, a no-op
+	// The merge sorts a chunk to find each user's latest row: in memory, not on disk.
+	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
+		return res, false, fmt.Errorf("copy users: %w", err)
+	}
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE roster_staging (
 			seq bigint NOT NULL, id text NOT NULL, phone text NOT NULL, email text NOT NULL, name text NOT NULL,
 			locale text NOT NULL, deadline text NOT NULL, id_last4_hash bytea) ON COMMIT DROP`); err != nil {

@@ -111,8 +111,7 @@ func (s *SQL) UpsertUsers(ctx context.Context, entries []campaign.RosterEntry, n
 			VALUES (?, ?, ?, ?, ?, ?, ?, 'notified', ?, ?)
 			ON CONFLICT (id) DO UPDATE SET phone = excluded.phone, email = excluded.email,
 				name = excluded.name, locale = excluded.locale, deadline = excluded.deadline,
-				id_last4_hash = excluded.id_last4_hash, updated_at = excluded.updated_at
-			RETURNING created_at`))
+				id_last4_hash = excluded.id_last4_hash, updated_at = excluded.updated_at`))
 		if err != nil {
 			return fmt.Errorf("upsert users: %w", err)
 		}
@@ -122,18 +121,28 @@ func (s *SQL) UpsertUsers(ctx context.Context, entries []campaign.RosterEntry, n
 			return fmt.Errorf("upsert users: %w", err)
 		}
 		defer event.Close()
+		// Whether a user was there before: created_at cannot tell, since one import stamps the
+		// users it adds in an earlier batch with the same time.
+		exists, err := tx.tx.PrepareContext(ctx, s.q(`SELECT COUNT(*) FROM users WHERE id = ?`))
+		if err != nil {
+			return fmt.Errorf("upsert users: %w", err)
+		}
+		defer exists.Close()
 		at := ms(now)
 		for _, e := range entries {
 			var hash any
 			if e.IDLast4Hash != nil {
 				hash = e.IDLast4Hash
 			}
-			var created int64
-			if err := upsert.QueryRowContext(ctx, e.ID, e.Phone, e.Email, e.Name, e.Locale, e.Deadline.String(), hash, at, at).Scan(&created); err != nil {
+			var before int
+			if err := exists.QueryRowContext(ctx, e.ID).Scan(&before); err != nil {
+				return fmt.Errorf("upsert user %s: %w", e.ID, err)
+			}
+			if _, err := upsert.ExecContext(ctx, e.ID, e.Phone, e.Email, e.Name, e.Locale, e.Deadline.String(), hash, at, at); err != nil {
 				return fmt.Errorf("upsert user %s: %w", e.ID, err)
 			}
 			typ := campaign.EventRosterUpdated
-			if created == at {
+			if before == 0 {
 				typ = campaign.EventRosterAdded
 				res.Added++
 			} else {
