@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/keyring"
 	"github.com/smsretire/smsretire/internal/roster"
+	"github.com/smsretire/smsretire/internal/store"
 )
 
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -44,12 +46,21 @@ func importRoster(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return err
 	}
 	defer f.Close()
-	sum, err := roster.Import(ctx, f, a.store, roster.Options{
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	opt := roster.Options{
 		Region:    a.cfg.DefaultRegion,
 		Hasher:    campaign.NewIDHasher(a.keys.Hash),
-		OnProblem: func(p roster.Problem) { fmt.Fprintf(stdout, "%s: %s\n", a.args[0], p) },
-	})
-	fmt.Fprintln(stdout, sum)
+		OnProblem: func(p roster.Problem) { fmt.Fprintf(out, "%s: %s\n", a.args[0], p) },
+	}
+	var sum roster.Summary
+	if a.store.Dialect() == store.Postgres {
+		// Streamed with COPY and merged a chunk at a time: fast, and memory stays flat.
+		sum, err = roster.ImportCopy(ctx, f, a.store, opt)
+	} else {
+		sum, err = roster.Import(ctx, f, a.store, opt)
+	}
+	fmt.Fprintln(out, sum)
 	return err
 }
 

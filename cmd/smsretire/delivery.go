@@ -11,12 +11,13 @@ import (
 	"github.com/smsretire/smsretire/internal/outbox"
 	"github.com/smsretire/smsretire/internal/sms"
 	"github.com/smsretire/smsretire/internal/store"
+	"github.com/smsretire/smsretire/internal/webhook"
 	mailview "github.com/smsretire/smsretire/views/mail"
 )
 
 // newWorker builds the outbox worker from the configuration: the SMS gateway (log or signed
-// HTTP), the mailer (SMTP, or the log without --smtp-url) and the renderer. box is the
-// development outbox, nil unless --demo.
+// HTTP), the mailer (SMTP, or the log without --smtp-url), the renderer and the webhook sender
+// (none without --webhook-urls). box is the development outbox, nil unless --demo.
 func (a *app) newWorker(cat *i18n.Catalog, clk clock.Clock, box *devbox.Box) (*outbox.Worker, error) {
 	w := &outbox.Worker{
 		Store:       a.store,
@@ -26,6 +27,13 @@ func (a *app) newWorker(cat *i18n.Catalog, clk clock.Clock, box *devbox.Box) (*o
 		MaxAttempts: a.cfg.OutboxMaxAttempts,
 		Poll:        a.cfg.OutboxPoll,
 		Devbox:      box,
+	}
+	if urls := a.cfg.WebhookURLList(); len(urls) > 0 {
+		hooks, err := webhook.NewSender(urls, a.cfg.WebhookSecret, nil, clk)
+		if err != nil {
+			return nil, err
+		}
+		w.Events = hooks
 	}
 	switch a.cfg.SMSGateway {
 	case "http":
