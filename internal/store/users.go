@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/smsretire/smsretire/internal/campaign"
@@ -121,28 +122,23 @@ func (s *SQL) UpsertUsers(ctx context.Context, entries []campaign.RosterEntry, n
 			return fmt.Errorf("upsert users: %w", err)
 		}
 		defer event.Close()
-		// Whether a user was there before: created_at cannot tell, since one import stamps the
+		// Which users were there before: created_at cannot tell, since one import stamps the
 		// users it adds in an earlier batch with the same time.
-		exists, err := tx.tx.PrepareContext(ctx, s.q(`SELECT COUNT(*) FROM users WHERE id = ?`))
+		existing, err := tx.existingUsers(ctx, entries)
 		if err != nil {
 			return fmt.Errorf("upsert users: %w", err)
 		}
-		defer exists.Close()
 		at := ms(now)
 		for _, e := range entries {
 			var hash any
 			if e.IDLast4Hash != nil {
 				hash = e.IDLast4Hash
 			}
-			var before int
-			if err := exists.QueryRowContext(ctx, e.ID).Scan(&before); err != nil {
-				return fmt.Errorf("upsert user %s: %w", e.ID, err)
-			}
 			if _, err := upsert.ExecContext(ctx, e.ID, e.Phone, e.Email, e.Name, e.Locale, e.Deadline.String(), hash, at, at); err != nil {
 				return fmt.Errorf("upsert user %s: %w", e.ID, err)
 			}
 			typ := campaign.EventRosterUpdated
-			if before == 0 {
+			if !existing[e.ID] {
 				typ = campaign.EventRosterAdded
 				res.Added++
 			} else {
@@ -158,6 +154,37 @@ func (s *SQL) UpsertUsers(ctx context.Context, entries []campaign.RosterEntry, n
 		return UpsertResult{}, err
 	}
 	return res, nil
+}
+
+// existingUsers returns which of the entries' user IDs the users table holds, asking a few
+// hundred at a time.
+func (tx *Tx) existingUsers(ctx context.Context, entries []campaign.RosterEntry) (map[string]bool, error) {
+	found := make(map[string]bool, len(entries))
+	for start := 0; start < len(entries); start += 500 {
+		part := entries[start:min(start+500, len(entries))]
+		args := make([]any, len(part))
+		for i, e := range part {
+			args[i] = e.ID
+		}
+		marks := strings.Repeat("?, ", len(part)-1) + "?"
+		rows, err := tx.tx.QueryContext(ctx, tx.s.q(`SELECT id FROM users WHERE id IN (`+marks+`)`), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			found[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
 }
 
 // AppendEvent adds one entry to a user's history.
