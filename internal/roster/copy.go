@@ -22,10 +22,11 @@ type Copier interface {
 
 // ImportCopy streams the CSV from r into st with COPY, opt.BatchSize rows per transaction
 // (store.DefaultCopyChunk when 0). It reads, validates and reports rows exactly as Import does,
-// and counts alike, but holds no batch in memory: good rows go to the database as they are read,
-// and PostgreSQL merges a chunk at a time. Rows are checked on every core (phone numbers are the
-// costly part) while the file is read in order, and problems are reported in file order. It
-// fails only on an unreadable header or file or a store error; chunks already loaded then stay.
+// and counts alike, but memory stays flat however long the file: good rows stream to the
+// database as they are read, at most about 65,000 of them checked ahead, and PostgreSQL merges a
+// chunk at a time. Rows are checked on every core (phone numbers are the costly part) while the
+// file is read in order, and problems are reported in file order. It fails only on an unreadable
+// header or file or a store error; chunks already loaded then stay.
 func ImportCopy(ctx context.Context, r io.Reader, st Copier, opt Options) (Summary, error) {
 	if opt.Region == "" {
 		opt.Region = phone.DefaultRegion
