@@ -1,6 +1,7 @@
 package web
 
 import (
+	"strings"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -36,21 +37,37 @@ func client(c echo.Context) identity.Client {
 // anyone.
 func (h *handler) subject(s *sessions.Session) (identity.Subject, bool) {
 	key, _ := s.Values[sessSubjectKey].(string)
+	key = strings.TrimRight(key, "\x00")
 	if key == "" {
 		return identity.Subject{}, false
 	}
 	uid, _ := s.Values[sessSubjectUser].(string)
+	uid = strings.TrimRight(uid, "\x00")
 	known, _ := s.Values[sessSubjectKnown].(bool)
 	return identity.Subject{UserID: uid, Key: key, Identified: known}, true
 }
 
+// subjectWidth is the width the subject is padded to in the session. The cookie is encrypted but
+// its length shows: unpadded, a look-up of an existing account ("u:" and its ID) gave a cookie of
+// another length than one of an unknown account (a 34-character key) and told them apart. A
+// look-up takes at most 64 characters, so every looked-up subject fits.
+const subjectWidth = 80
+
 func setSubject(s *sessions.Session, sub identity.Subject) {
-	s.Values[sessSubjectKey] = sub.Key
-	s.Values[sessSubjectUser] = sub.UserID
+	s.Values[sessSubjectKey] = padRight(sub.Key, subjectWidth)
+	s.Values[sessSubjectUser] = padRight(sub.UserID, subjectWidth)
 	s.Values[sessSubjectKnown] = sub.Identified
 	delete(s.Values, sessKnowledgeOK)
 	delete(s.Values, sessChannel)
 	delete(s.Values, sessResendAt)
+}
+
+// padRight fills s with NUL bytes up to width, which no subject holds; longer strings stay as they are.
+func padRight(s string, width int) string {
+	if len(s) >= width {
+		return s
+	}
+	return s + strings.Repeat("\x00", width-len(s))
 }
 
 // startVerifiedSession replaces the session with a fresh one that holds the verified user, so a

@@ -507,12 +507,14 @@ func TestVerifyCodeSend_AtMostFiveCodesInAnHour(t *testing.T) {
 	wantRedirect(t, v.check(s.LastCode(t, zhPhone)), "/verify/done")
 }
 
-// walkStep is what one request of a verification showed: its status, where it led, and <main>.
+// walkStep is what one request of a verification showed: its status, where it led, <main>, and
+// the length of the session cookie after it (encrypted, but its length is plain to see).
 type walkStep struct {
-	name     string
-	status   int
-	location string
-	main     string
+	name      string
+	status    int
+	location  string
+	main      string
+	cookieLen int
 }
 
 // walk goes through every verification step a stranger can take after looking up account and
@@ -528,7 +530,7 @@ func walk(t *testing.T, s *testsupport.Server, account string, header http.Heade
 		if r.Doc.Find("main").Length() == 0 { // an htmx fragment
 			html = string(r.Body)
 		}
-		steps = append(steps, walkStep{name, r.StatusCode, r.Header.Get("Location"), html})
+		steps = append(steps, walkStep{name, r.StatusCode, r.Header.Get("Location"), html, len(v.cookie())})
 	}
 	record("find", v.post("/find", url.Values{"account": {account}}))
 	record("choose", v.get("/verify"))
@@ -614,6 +616,9 @@ func TestVerify_AnUnknownAccountLooksExactlyLikeAKnownOne(t *testing.T) {
 					if k.status != u.status || k.location != u.location || k.main != u.main {
 						t.Errorf("%s: known account answers %d %q, unknown %d %q; <main> %s",
 							k.name, k.status, k.location, u.status, u.location, firstDifference(k.main, u.main))
+					}
+					if k.cookieLen != u.cookieLen {
+						t.Errorf("%s: the session cookie is %d bytes for a known account, %d for an unknown one", k.name, k.cookieLen, u.cookieLen)
 					}
 				}
 				// The walk did count down to the lock, in the page language.
