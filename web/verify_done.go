@@ -14,13 +14,13 @@ func (h *handler) verifyDone(c echo.Context) error {
 	if uid == "" {
 		return h.needSubject(c)
 	}
+	if !ok { // the time to use the confirmation has run out: it no longer leads anywhere
+		return h.needVerify(c)
+	}
 	p := h.page(c)
 	if u, err := h.store.UserByID(h.ctx(c), uid); err == nil {
 		p = h.pageFor(c, u.Locale)
 	}
-	m := views.VerifyDonePage{Page: p, ContinueURL: h.enrollURL}
-	if ok {
-		m.Minutes = minutesUntil(h.now(), at.Add(h.cfg.ElevatedWindow))
-	}
+	m := views.VerifyDonePage{Page: p, ContinueURL: h.enrollURL, Minutes: minutesUntil(h.now(), at.Add(h.cfg.ElevatedWindow))}
 	return render(c, http.StatusOK, views.VerifyDone(m))
 }

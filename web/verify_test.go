@@ -277,6 +277,26 @@ func TestVerifyCode_FromNoticeLinkVerifiesInAFreshSession(t *testing.T) {
 	}
 }
 
+func TestVerifyDone_SaysHowLongTheConfirmationLastsUntilItRunsOut(t *testing.T) {
+	s := testsupport.NewServer(t, withDelivery())
+	tr := s.Catalog.For(i18n.English)
+	v := newVisitor(t, s, cookieLang(i18n.English))
+	v.openNotice("demo-en")
+	v.send("email")
+	s.Deliver(t)
+	wantRedirect(t, v.check(s.LastCode(t, enEmail)), "/verify/done")
+	s.Clock.Advance(s.Config.ElevatedWindow - 5*time.Minute)
+	r := v.get("/verify/done")
+	wantStatus(t, r, http.StatusOK)
+	if got, want := strings.TrimSpace(r.Doc.Find(`main [role="status"]`).Text()), tr.Tf("verify.done.body", map[string]any{"Minutes": 5}); got != want {
+		t.Errorf("with 5 minutes left: %q, want %q", got, want)
+	}
+	s.Clock.Advance(5 * time.Minute)
+	r = v.get("/verify/done")
+	wantStatus(t, r, http.StatusForbidden)
+	checkPage(t, s, r, i18n.English, "error.need_verify.title")
+}
+
 func TestVerifyCode_FromLookUpByPhoneInAnyFormatOrAccountID(t *testing.T) {
 	s := testsupport.NewServer(t, withDelivery())
 	tests := []struct {
