@@ -50,6 +50,8 @@ bench: vendor
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzNoticeTokenParse -fuzztime 20s ./internal/campaign/
 	$(GO) test -run '^$$' -fuzz FuzzNormalize -fuzztime 20s ./internal/phone/
+	$(GO) test -run '^$$' -fuzz '^FuzzFind$$' -fuzztime 20s ./internal/identity/
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeCode$$' -fuzztime 20s ./internal/identity/
 
 clean:
 	rm -rf bin node_modules static/vendor/*.js
