@@ -15,4 +15,7 @@ function enhance(root) {
 }
 
 document.addEventListener("DOMContentLoaded", () => enhance(document));
-document.addEventListener("htmx:after:swap", () => focusErrorSummary(document));
+document.addEventListener("htmx:after:swap", () => {
+  focusErrorSummary(document);
+  startCountdowns(document);
+});

@@ -4,7 +4,8 @@
 export function startCountdowns(root) {
   for (const button of root.querySelectorAll("button[data-resend-in]")) {
     let left = parseInt(button.dataset.resendIn, 10);
-    if (!(left > 0)) continue;
+    if (!(left > 0) || button.dataset.counting) continue;
+    button.dataset.counting = "true";
     const wait = button.form && button.form.querySelector(".resend-wait");
     const label = (n) => (n === 1 ? button.dataset.waitOne : button.dataset.waitOther).replace("{n}", String(n));
     button.disabled = true;
