@@ -24,7 +24,13 @@ func (h *handler) signInShow(c echo.Context) error {
 			return err
 		}
 	}
-	m := views.SignInPage{Page: h.page(c), Account: stringValue(sess.Values[sessSignInAccount]), EmailSent: stringValue(sess.Values[sessSignInSubject]) != "",
+	p := h.page(c)
+	if uid := stringValue(sess.Values[sessUser]); uid != "" {
+		if u, err := h.store.UserByID(h.ctx(c), uid); err == nil {
+			p = h.pageFor(c, u.Locale) // straight after enrollment, the account's language
+		}
+	}
+	m := views.SignInPage{Page: p, Account: stringValue(sess.Values[sessSignInAccount]), EmailSent: stringValue(sess.Values[sessSignInSubject]) != "",
 		StepUp: c.QueryParam("stepup") != ""}
 	if flash := h.takeFlash(c); flash != "" {
 		m.Notice = m.T.T(flash)
