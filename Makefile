@@ -1,5 +1,7 @@
 # smsretire — `make run` starts the portal with demo data; `make test` runs every test.
 GO       ?= go
+# The Go release this project builds with; the go command fetches it when the machine has another.
+export GOTOOLCHAIN := go1.27.3
 BIN      := bin/smsretire
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
@@ -34,12 +36,14 @@ static/vendor/htmx.min.js: node_modules/.package-lock.json
 test: vendor check
 	$(GO) test -count=1 -timeout 8m ./...
 
-## check: generated code is fresh, code is formatted, vet is clean
+## check: generated code is fresh, code is formatted, vet is clean, go.mod is tidy, imports flow one way
 check:
 	@$(GO) tool templ generate -log-level error
 	@git diff --exit-code --stat -- '*_templ.go' || (echo "generated _templ.go files were stale: run 'make generate' and commit" && exit 1)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$') && echo "gofmt needed" && exit 1)
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff || (echo "go.mod or go.sum is not tidy: run 'go mod tidy' and commit" && exit 1)
+	@GO=$(GO) .ci/depcheck
 
 ## bench: the measured figures quoted in README and issue notes (PostgreSQL at 127.0.0.1 for the second)
 bench: vendor

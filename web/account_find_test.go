@@ -7,11 +7,11 @@ import (
 	"testing"
 
 	"github.com/smsretire/smsretire/internal/i18n"
-	"github.com/smsretire/smsretire/internal/testsupport"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 func TestAccountFind_RefusesBadInputWithMessagesInPageLanguage(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	tests := []struct {
 		name, account, msgKey string
 	}{
@@ -59,7 +59,7 @@ func TestAccountFind_RefusesBadInputWithMessagesInPageLanguage(t *testing.T) {
 }
 
 func TestAccountFind_ValidInputGoesOnToVerify(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	for _, account := range []string{"13800138001", "138 0013 8001", "+86 138-0013-8001", "demo-zh", "no-such-account"} {
 		t.Run(account, func(t *testing.T) {
 			r := s.PostForm(t, s.Client(), "/find", url.Values{"account": {account}}, nil)

@@ -15,12 +15,13 @@ import (
 
 	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/internal/testsupport"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 // TestBrowser drives the foundation pages in real headless Chromium: one browser, a fresh tab
 // (with its own cookies) for each case.
 func TestBrowser(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	browser := testsupport.Browser(t)
 
 	t.Run("NoticeSwitchesLanguageWithTheForm", func(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/smsretire/smsretire/internal/i18n"
-	"github.com/smsretire/smsretire/internal/testsupport"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 // posts are the state changes of the foundation, each with a form that would succeed.
@@ -19,7 +19,7 @@ var posts = []struct {
 }
 
 func TestCrossOriginPosts_AreRefusedWithFriendlyPage(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	origins := []struct {
 		name   string
 		header http.Header
@@ -53,7 +53,7 @@ func TestCrossOriginPosts_AreRefusedWithFriendlyPage(t *testing.T) {
 }
 
 func TestSameOriginPosts_Pass(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	origins := []struct {
 		name   string
 		header http.Header

@@ -15,15 +15,15 @@ import (
 	"github.com/smsretire/smsretire/internal/outbox"
 	"github.com/smsretire/smsretire/internal/sms"
 	"github.com/smsretire/smsretire/internal/store"
-	"github.com/smsretire/smsretire/internal/testsupport"
-	mailview "github.com/smsretire/smsretire/views/mail"
+	"github.com/smsretire/smsretire/views/message"
 	"github.com/smsretire/smsretire/web"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 // In --demo the log gateway sends nothing: the code the worker delivered is read on the page.
 func TestDevOutboxShow_ListsDeliveredMessagesWithTheirCodes(t *testing.T) {
 	box := devbox.New(10)
-	s := testsupport.NewServer(t, testsupport.WithDeps(func(d *web.Deps) { d.Devbox = box }))
+	s := webtest.NewServer(t, webtest.WithDeps(func(d *web.Deps) { d.Devbox = box }))
 
 	r := s.Get(t, s.Client(), "/dev/outbox", cookieLang(i18n.English))
 	if r.StatusCode != http.StatusOK {
@@ -44,7 +44,7 @@ func TestDevOutboxShow_ListsDeliveredMessagesWithTheirCodes(t *testing.T) {
 	}
 	cfg := config.Default()
 	w := &outbox.Worker{Store: s.Store, SMS: sms.LogGateway{Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
-		Render: mailview.NewRenderer(s.Catalog, cfg), Clock: s.Clock, Devbox: box, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Render: message.NewRenderer(s.Catalog, cfg), Clock: s.Clock, Devbox: box, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if n, err := w.DeliverDue(ctx); n != 1 || err != nil {
 		t.Fatalf("DeliverDue = %d, %v", n, err)
 	}
@@ -69,12 +69,12 @@ func TestDevOutboxShow_ListsDeliveredMessagesWithTheirCodes(t *testing.T) {
 }
 
 func TestDevOutboxShow_AbsentOutsideDemo(t *testing.T) {
-	for name, opts := range map[string][]testsupport.ServerOption{
+	for name, opts := range map[string][]webtest.ServerOption{
 		"no devbox": nil,
-		"not demo": {testsupport.WithDeps(func(d *web.Deps) { d.Devbox = devbox.New(10) }),
-			testsupport.WithConfig(func(c *config.Config) { c.Demo = false })},
+		"not demo": {webtest.WithDeps(func(d *web.Deps) { d.Devbox = devbox.New(10) }),
+			webtest.WithConfig(func(c *config.Config) { c.Demo = false })},
 	} {
-		s := testsupport.NewServer(t, opts...)
+		s := webtest.NewServer(t, opts...)
 		if r := s.Get(t, s.Client(), "/dev/outbox", nil); r.StatusCode != http.StatusNotFound {
 			t.Errorf("%s: status %d, want 404", name, r.StatusCode)
 		}

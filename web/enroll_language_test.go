@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/smsretire/smsretire/internal/factor/totp"
-	"github.com/smsretire/smsretire/internal/testsupport"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 // A Chinese account in a browser set to English: the notice spoke Chinese, and so does every
@@ -43,7 +43,7 @@ func TestEnroll_SpeaksTheAccountsLanguage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := testsupport.ReadResponse(t, resp); !strings.Contains(string(r.Body), "无法创建通行密钥") {
+	if r := webtest.ReadResponse(t, resp); !strings.Contains(string(r.Body), "无法创建通行密钥") {
 		t.Errorf("passkey refused: %d %s, want the message in Chinese", r.StatusCode, r.Body)
 	}
 

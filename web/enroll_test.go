@@ -15,12 +15,12 @@ import (
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/keyring"
 	"github.com/smsretire/smsretire/internal/store"
-	"github.com/smsretire/smsretire/internal/testsupport"
 	"github.com/smsretire/smsretire/web"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 // verifiedClient opens a user's notice and verifies with an assist code, as support would give.
-func verifiedClient(t *testing.T, srv *testsupport.Server, userID string) *http.Client {
+func verifiedClient(t *testing.T, srv *webtest.Server, userID string) *http.Client {
 	t.Helper()
 	ident := identity.New(srv.Store, srv.Clock, keyring.Derive(srv.Keys.Hash, "codes", 32), campaign.NewIDHasher(srv.Keys.Hash),
 		identity.Settings{AssistTTL: time.Hour, MaxAttempts: 5, Lockout: 15 * time.Minute, ClientAttemptsHour: 100}, identity.CodeMessage)
@@ -37,11 +37,11 @@ func verifiedClient(t *testing.T, srv *testsupport.Server, userID string) *http.
 	return c
 }
 
-func fastServer(t *testing.T) *testsupport.Server {
-	return testsupport.NewServer(t, testsupport.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }))
+func fastServer(t *testing.T) *webtest.Server {
+	return webtest.NewServer(t, webtest.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }))
 }
 
-func secretFrom(t *testing.T, r *testsupport.Response) string {
+func secretFrom(t *testing.T, r *webtest.Response) string {
 	t.Helper()
 	s := strings.ReplaceAll(strings.TrimSpace(r.Doc.Find("#totp-secret").Text()), " ", "")
 	if len(s) != 32 {
@@ -186,7 +186,7 @@ func TestEnroll_RefusedWithoutVerification(t *testing.T) {
 func TestEnrollEmail_ConfirmsWithCodeAndDoubleSubmitAddsOne(t *testing.T) {
 	var mu sync.Mutex
 	var codes []string
-	srv := testsupport.NewServer(t, testsupport.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }), testsupport.WithDeps(func(d *web.Deps) {
+	srv := webtest.NewServer(t, webtest.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }), webtest.WithDeps(func(d *web.Deps) {
 		d.Messages = func(u campaign.User, m identity.Message) (store.OutboxItem, error) {
 			mu.Lock()
 			codes = append(codes, m.Code)

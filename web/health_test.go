@@ -6,11 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/smsretire/smsretire/internal/testsupport"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 func TestHealthz_Answers200JSON(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	r := s.Get(t, s.Client(), "/healthz", nil)
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("status %d, want 200", r.StatusCode)
@@ -25,7 +25,7 @@ func TestHealthz_Answers200JSON(t *testing.T) {
 }
 
 func TestReadyz_FollowsTheDatabase(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	c := s.Client()
 	r := s.Get(t, c, "/readyz", nil)
 	if r.StatusCode != http.StatusOK {

@@ -17,6 +17,7 @@ import (
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/keyring"
 	"github.com/smsretire/smsretire/internal/testsupport"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 // TestJourney_PasskeyInEnglish is the way of an English user on a computer whose screen lock
@@ -24,7 +25,7 @@ import (
 // support assist code, a passkey made on /enroll/passkey, recovery codes, signing in again with
 // the passkey button, and My security listing the passkey by the name it was given.
 func TestJourney_PasskeyInEnglish(t *testing.T) {
-	srv := testsupport.NewServer(t, testsupport.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }))
+	srv := webtest.NewServer(t, webtest.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }))
 	// Passkeys need a domain: the portal on a loopback address is the relying party "localhost",
 	// reached at http://localhost:PORT, never at 127.0.0.1.
 	base := strings.Replace(srv.URL, "://127.0.0.1:", "://localhost:", 1)
@@ -122,7 +123,7 @@ func platformAuthenticator(t *testing.T, tab context.Context) {
 }
 
 // assistCode issues a support assist code for userID, as the support console would.
-func assistCode(t *testing.T, srv *testsupport.Server, userID string) string {
+func assistCode(t *testing.T, srv *webtest.Server, userID string) string {
 	t.Helper()
 	ident := identity.New(srv.Store, srv.Clock, keyring.Derive(srv.Keys.Hash, "codes", 32), campaign.NewIDHasher(srv.Keys.Hash),
 		identity.Settings{AssistTTL: time.Hour, MaxAttempts: 5, Lockout: 15 * time.Minute, ClientAttemptsHour: 100}, identity.CodeMessage)

@@ -13,6 +13,7 @@ import (
 	"github.com/smsretire/smsretire/internal/factor/totp"
 	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/internal/testsupport"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 // TestJourney_TOTPInChinese is the whole way of a Chinese user on a phone, in real headless
@@ -21,8 +22,8 @@ import (
 // app, My security saying SMS is retired, and signing out.
 func TestJourney_TOTPInChinese(t *testing.T) {
 	mailServer := testsupport.StartSMTP(t, testsupport.SMTPOptions{})
-	srv := testsupport.NewServer(t, testsupport.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }),
-		testsupport.WithDelivery(testsupport.DeliveryOptions{SMTP: mailServer}))
+	srv := webtest.NewServer(t, webtest.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }),
+		webtest.WithDelivery(webtest.DeliveryOptions{SMTP: mailServer}))
 	tab := testsupport.Tab(t, testsupport.Browser(t))
 	j := &journey{t: t, tab: tab, console: testsupport.WatchConsole(t, tab), base: srv.URL, lang: i18n.Chinese, phone: true}
 	speak(t, tab, "zh-CN,zh")
@@ -184,7 +185,7 @@ func TestJourney_TOTPInChinese(t *testing.T) {
 func mailedCode(t *testing.T, s *testsupport.SMTPServer, to, subject string) string {
 	t.Helper()
 	m := mailedTo(t, s, to, subject)
-	code := testsupport.CodeIn(m.Part("text/plain"))
+	code := webtest.CodeIn(m.Part("text/plain"))
 	if code == "" {
 		t.Fatalf("no code in the mail: %q", m.Part("text/plain"))
 	}

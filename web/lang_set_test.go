@@ -6,11 +6,11 @@ import (
 	"testing"
 
 	"github.com/smsretire/smsretire/internal/i18n"
-	"github.com/smsretire/smsretire/internal/testsupport"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 func TestLangSet_RemembersChoiceAndReturns(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	c := s.Client()
 	r := s.PostForm(t, c, "/lang", url.Values{"lang": {"en"}, "next": {"/faq"}}, nil)
 	if r.StatusCode != http.StatusSeeOther {
@@ -40,7 +40,7 @@ func TestLangSet_RemembersChoiceAndReturns(t *testing.T) {
 }
 
 func TestLangSet_SwitchOnEveryPageComesBackToIt(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	c := s.Client()
 	notice := "/notice/" + s.NoticeToken("demo-zh")
 	for _, path := range []string{"/", "/faq", notice, "/faq?x=1"} {
@@ -66,7 +66,7 @@ func TestLangSet_SwitchOnEveryPageComesBackToIt(t *testing.T) {
 }
 
 func TestLangSet_NeverRedirectsAway(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	host, _ := url.Parse(s.URL)
 	for _, next := range []string{
 		"//evil.example", "//evil.example/path", "https://evil.example", "http://evil.example/", `/\evil.example`,
@@ -97,7 +97,7 @@ func TestLangSet_NeverRedirectsAway(t *testing.T) {
 }
 
 func TestLangSet_UnknownLanguageGetsFriendlyPage(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	for _, lang := range []string{"fr", "", "zh-Hant", "en<script>"} {
 		t.Run(lang, func(t *testing.T) {
 			c := s.Client()
@@ -114,7 +114,7 @@ func TestLangSet_UnknownLanguageGetsFriendlyPage(t *testing.T) {
 }
 
 func TestLangSet_SwitchOnAnsweredPostLandsOnAPage(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	answers := []struct {
 		name     string
 		path     string

@@ -25,8 +25,9 @@ import (
 	"github.com/smsretire/smsretire/internal/sms"
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/internal/testsupport"
-	mailview "github.com/smsretire/smsretire/views/mail"
+	"github.com/smsretire/smsretire/views/message"
 	"github.com/smsretire/smsretire/web"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 // capturedSMS is an SMS gateway that keeps what it was given, shared by both instances' workers.
@@ -55,7 +56,7 @@ func (discardMail) Send(context.Context, mail.Message) error { return nil }
 // instance is one smsretire process of a deployment: its own store handle, server and outbox
 // worker, on the database, keys and clock the deployment shares.
 type instance struct {
-	*testsupport.Server
+	*webtest.Server
 	worker *outbox.Worker
 }
 
@@ -87,8 +88,8 @@ func startInstance(t *testing.T, st *store.SQL, keys keyring.Keys, clk *clock.Fa
 	ts.Listener = ln
 	ts.Start()
 	t.Cleanup(ts.Close)
-	w := &outbox.Worker{Store: st, SMS: gateway, Mail: discardMail{}, Render: mailview.NewRenderer(cat, cfg), Clock: clk, Log: log}
-	return &instance{Server: &testsupport.Server{URL: ts.URL, Store: st, Clock: clk, Keys: keys, Config: cfg, Catalog: cat}, worker: w}
+	w := &outbox.Worker{Store: st, SMS: gateway, Mail: discardMail{}, Render: message.NewRenderer(cat, cfg), Clock: clk, Log: log}
+	return &instance{Server: &webtest.Server{URL: ts.URL, Store: st, Clock: clk, Keys: keys, Config: cfg, Catalog: cat}, worker: w}
 }
 
 // Two instances behind a load balancer, on one PostgreSQL database, carry one user from the
@@ -131,7 +132,7 @@ func TestTwoInstances_OneJourneyAlternatingBetweenThem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := clock.NewFake(testsupport.Now)
+	clk := clock.NewFake(webtest.Now)
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	if _, err := demo.Seed(ctx, stores[0], clk.Now(), loc, campaign.NewIDHasher(keys.Hash)); err != nil {
 		t.Fatal(err)
@@ -145,7 +146,7 @@ func TestTwoInstances_OneJourneyAlternatingBetweenThem(t *testing.T) {
 	}
 	browser := a.Client() // one browser, one cookie jar: the load balancer picks the instance
 
-	step := func(srv *instance, method, path string, form url.Values, wantStatus int, wantLocation string) *testsupport.Response {
+	step := func(srv *instance, method, path string, form url.Values, wantStatus int, wantLocation string) *webtest.Response {
 		t.Helper()
 		r := srv.Do(t, browser, method, path, form, nil)
 		if r.StatusCode != wantStatus || r.Header.Get("Location") != wantLocation {
@@ -177,7 +178,7 @@ func TestTwoInstances_OneJourneyAlternatingBetweenThem(t *testing.T) {
 	if len(msgs) != 1 || sent[0]+sent[1] != 1 || msgs[0].To != "+8613800138001" {
 		t.Fatalf("the code was sent %d times (workers %v): %+v", len(msgs), sent, msgs)
 	}
-	code := testsupport.CodeIn(msgs[0].Text)
+	code := webtest.CodeIn(msgs[0].Text)
 	if code == "" {
 		t.Fatalf("no code in %q", msgs[0].Text)
 	}

@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"github.com/smsretire/smsretire/internal/i18n"
-	"github.com/smsretire/smsretire/internal/testsupport"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 func TestNoticeShow_ShowsMaskedPhoneDeadlineAndDaysLeft(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	tests := []struct {
 		name     string
 		header   http.Header
@@ -55,7 +55,7 @@ func TestNoticeShow_ShowsMaskedPhoneDeadlineAndDaysLeft(t *testing.T) {
 }
 
 func TestNoticeShow_WarnsWhenPastDueOrDueToday(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	tests := []struct {
 		user, warningKey string
 		pastDue          bool
@@ -89,7 +89,7 @@ func TestNoticeShow_WarnsWhenPastDueOrDueToday(t *testing.T) {
 }
 
 func TestNoticeShow_ExpiredLinkGives410WithLookUpForm(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	token := s.NoticeToken("demo-zh")
 	s.Clock.Advance(s.Config.NoticeLinkTTL + time.Second)
 	r := s.Get(t, s.Client(), "/notice/"+token, cookieLang(i18n.English))
@@ -123,7 +123,7 @@ func swapUser(token, userID string) string {
 }
 
 func TestNoticeShow_BrokenLinksNeverRevealWhetherAccountExists(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	valid := s.NoticeToken("demo-zh")
 	tokens := []struct{ name, token string }{
 		{"altered signature", alterSignature(valid)},
@@ -154,7 +154,7 @@ func TestNoticeShow_BrokenLinksNeverRevealWhetherAccountExists(t *testing.T) {
 }
 
 func TestNoticeShow_IsNeitherCachedNorReferred(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	r := s.Get(t, s.Client(), "/notice/"+s.NoticeToken("demo-zh"), nil)
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("status %d, want 200", r.StatusCode)
@@ -168,7 +168,7 @@ func TestNoticeShow_IsNeitherCachedNorReferred(t *testing.T) {
 }
 
 func TestNoticeShow_FollowsRosterLanguageUnlessChosen(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	tests := []struct {
 		name   string
 		header http.Header

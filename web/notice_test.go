@@ -14,8 +14,8 @@ import (
 	"github.com/smsretire/smsretire/internal/factor/totp"
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/store"
-	"github.com/smsretire/smsretire/internal/testsupport"
 	"github.com/smsretire/smsretire/web"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 // notices counts the security notices queued for a user, by change.
@@ -45,14 +45,14 @@ func notices(t *testing.T, st *store.SQL, userID string) map[string]int {
 	return out
 }
 
-func serverWithCodes(t *testing.T, mod func(*config.Config)) (*testsupport.Server, func() string) {
+func serverWithCodes(t *testing.T, mod func(*config.Config)) (*webtest.Server, func() string) {
 	var codes []string
-	srv := testsupport.NewServer(t, testsupport.WithConfig(func(c *config.Config) {
+	srv := webtest.NewServer(t, webtest.WithConfig(func(c *config.Config) {
 		c.MinSendTime = 0
 		if mod != nil {
 			mod(c)
 		}
-	}), testsupport.WithDeps(func(d *web.Deps) {
+	}), webtest.WithDeps(func(d *web.Deps) {
 		d.Messages = func(u campaign.User, m identity.Message) (store.OutboxItem, error) {
 			codes = append(codes, m.Code)
 			return identity.CodeMessage(u, m)
@@ -61,7 +61,7 @@ func serverWithCodes(t *testing.T, mod func(*config.Config)) (*testsupport.Serve
 	return srv, func() string { return codes[len(codes)-1] }
 }
 
-func addEmailFactor(t *testing.T, srv *testsupport.Server, c *http.Client, lastCode func() string, address string) {
+func addEmailFactor(t *testing.T, srv *webtest.Server, c *http.Client, lastCode func() string, address string) {
 	t.Helper()
 	if r := srv.PostForm(t, c, "/enroll/email", url.Values{"email": {address}}, nil); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("send: %d %s", r.StatusCode, r.Doc.Find("#error-summary").Text())

@@ -10,7 +10,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/smsretire/smsretire/internal/i18n"
-	"github.com/smsretire/smsretire/internal/testsupport"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 // page is one page of the foundation and how to reach it.
@@ -18,11 +18,11 @@ type page struct {
 	name   string
 	status int
 	h1Key  string
-	fetch  func(t *testing.T, s *testsupport.Server, h http.Header) *testsupport.Response
+	fetch  func(t *testing.T, s *webtest.Server, h http.Header) *webtest.Response
 }
 
-func get(path string) func(*testing.T, *testsupport.Server, http.Header) *testsupport.Response {
-	return func(t *testing.T, s *testsupport.Server, h http.Header) *testsupport.Response {
+func get(path string) func(*testing.T, *webtest.Server, http.Header) *webtest.Response {
+	return func(t *testing.T, s *webtest.Server, h http.Header) *webtest.Response {
 		return s.Get(t, s.Client(), path, h)
 	}
 }
@@ -32,24 +32,24 @@ func get(path string) func(*testing.T, *testsupport.Server, http.Header) *testsu
 var pages = []page{
 	{"home", http.StatusOK, "home.title", get("/")},
 	{"faq", http.StatusOK, "faq.title", get("/faq")},
-	{"notice", http.StatusOK, "notice.title", func(t *testing.T, s *testsupport.Server, h http.Header) *testsupport.Response {
+	{"notice", http.StatusOK, "notice.title", func(t *testing.T, s *webtest.Server, h http.Header) *webtest.Response {
 		return s.Get(t, s.Client(), "/notice/"+s.NoticeToken("demo-soon"), h)
 	}},
 	{"notice invalid", http.StatusNotFound, "notice.invalid.title", get("/notice/n1.not-a-token")},
-	{"notice expired", http.StatusGone, "notice.expired.title", func(t *testing.T, s *testsupport.Server, h http.Header) *testsupport.Response {
+	{"notice expired", http.StatusGone, "notice.expired.title", func(t *testing.T, s *webtest.Server, h http.Header) *webtest.Response {
 		token := s.NoticeToken("demo-soon")
 		s.Clock.Advance(s.Config.NoticeLinkTTL + time.Second)
-		defer s.Clock.Set(testsupport.Now)
+		defer s.Clock.Set(webtest.Now)
 		return s.Get(t, s.Client(), "/notice/"+token, h)
 	}},
 	{"not found", http.StatusNotFound, "error.not_found.title", get("/no/such/page")},
-	{"find empty", http.StatusUnprocessableEntity, "home.title", func(t *testing.T, s *testsupport.Server, h http.Header) *testsupport.Response {
+	{"find empty", http.StatusUnprocessableEntity, "home.title", func(t *testing.T, s *webtest.Server, h http.Header) *webtest.Response {
 		return s.PostForm(t, s.Client(), "/find", url.Values{"account": {"  "}}, h)
 	}},
 }
 
 func TestPages_RenderInBothLanguages(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	for _, p := range pages {
 		for _, l := range both {
 			t.Run(p.name+"/"+l.name, func(t *testing.T) {
@@ -64,7 +64,7 @@ func TestPages_RenderInBothLanguages(t *testing.T) {
 }
 
 func TestPages_SendSecurityHeaders(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	for _, p := range pages {
 		t.Run(p.name, func(t *testing.T) {
 			r := p.fetch(t, s, nil)
@@ -97,7 +97,7 @@ func TestPages_SendSecurityHeaders(t *testing.T) {
 }
 
 func TestPages_LinkOnlyVersionedSameOriginAssets(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	r := s.Get(t, s.Client(), "/", nil)
 	client := s.Client()
 	r.Doc.Find(`script[src], link[rel="stylesheet"][href], link[rel="icon"][href], img[src]`).Each(func(_ int, el *goquery.Selection) {
@@ -114,7 +114,7 @@ func TestPages_LinkOnlyVersionedSameOriginAssets(t *testing.T) {
 }
 
 func TestOversizedPost_GetsHardenedFriendlyPage(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	r := s.PostForm(t, s.Client(), "/find", url.Values{"account": {strings.Repeat("1", 70<<10)}}, cookieLang(i18n.English))
 	if r.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status %d, want 413", r.StatusCode)

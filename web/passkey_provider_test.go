@@ -9,8 +9,8 @@ import (
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/factor/passkey"
 	"github.com/smsretire/smsretire/internal/store"
-	"github.com/smsretire/smsretire/internal/testsupport"
 	"github.com/smsretire/smsretire/web"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 // virtualAuthenticator is the AAGUID Chromium's virtual authenticator reports (see the passkey
@@ -32,7 +32,7 @@ func aaguidBytes(t *testing.T, s string) []byte {
 }
 
 // addPasskey stores a passkey factor for userID as a registration would, and returns its ID.
-func addPasskey(t *testing.T, srv *testsupport.Server, userID, name string, aaguid []byte, eligible, backedUp bool) int64 {
+func addPasskey(t *testing.T, srv *webtest.Server, userID, name string, aaguid []byte, eligible, backedUp bool) int64 {
 	t.Helper()
 	ctx := context.Background()
 	var id int64
@@ -53,7 +53,7 @@ func addPasskey(t *testing.T, srv *testsupport.Server, userID, name string, aagu
 type passkeyCard struct{ provider, backup string }
 
 // passkeyCards reads the provider and backup lines of each factor card on My security.
-func passkeyCards(t *testing.T, srv *testsupport.Server, r *testsupport.Response, ids ...int64) map[int64]passkeyCard {
+func passkeyCards(t *testing.T, srv *webtest.Server, r *webtest.Response, ids ...int64) map[int64]passkeyCard {
 	t.Helper()
 	out := map[int64]passkeyCard{}
 	for _, id := range ids {
@@ -74,9 +74,9 @@ func TestSecurity_PasskeyShowsItsProviderAndWhetherItIsSynced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := testsupport.NewServer(t,
-		testsupport.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }),
-		testsupport.WithDeps(func(d *web.Deps) { d.Providers = test }))
+	srv := webtest.NewServer(t,
+		webtest.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }),
+		webtest.WithDeps(func(d *web.Deps) { d.Providers = test }))
 	secret := enrolledTOTP(t, srv, "demo-en")
 	synced := addPasskey(t, srv, "demo-en", "Laptop", aaguidBytes(t, virtualAuthenticator), true, true)
 	canSync := addPasskey(t, srv, "demo-en", "Tablet", aaguidBytes(t, "0a0b0c0d-0e0f-1011-1213-1415161718ff"), true, false)

@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/smsretire/smsretire/internal/factor/totp"
-	"github.com/smsretire/smsretire/internal/testsupport"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 // enrolledTOTP verifies a user, enrolls an authenticator app and returns its secret.
-func enrolledTOTP(t *testing.T, srv *testsupport.Server, userID string) string {
+func enrolledTOTP(t *testing.T, srv *webtest.Server, userID string) string {
 	t.Helper()
 	c := verifiedClient(t, srv, userID)
 	secret := secretFrom(t, srv.Get(t, c, "/enroll/totp", nil))
@@ -26,7 +26,7 @@ func enrolledTOTP(t *testing.T, srv *testsupport.Server, userID string) string {
 }
 
 // signIn signs in with the next TOTP code in a new browser.
-func signIn(t *testing.T, srv *testsupport.Server, userID, secret string) *http.Client {
+func signIn(t *testing.T, srv *webtest.Server, userID, secret string) *http.Client {
 	t.Helper()
 	srv.Clock.Advance(30 * time.Second)
 	code, _ := totp.CodeAt(secret, srv.Clock.Now())

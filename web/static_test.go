@@ -9,10 +9,11 @@ import (
 	"testing"
 
 	"github.com/smsretire/smsretire/internal/testsupport"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 func TestStatic_ServesHtmxFromNpm(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	r := s.Get(t, s.Client(), "/static/vendor/htmx.min.js", nil)
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("status %d, want 200 (run make vendor)", r.StatusCode)
@@ -37,7 +38,7 @@ func TestStatic_ServesHtmxFromNpm(t *testing.T) {
 }
 
 func TestStatic_CachesVersionedURLsLong(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	c := s.Client()
 	tests := []struct {
 		path, wantCache string

@@ -12,6 +12,7 @@ import (
 
 	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/internal/testsupport"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 // TestVerifyBrowser drives identity verification in real headless Chromium: the SMS code path
@@ -19,7 +20,7 @@ import (
 // verification page in both languages. Codes go through the outbox worker to the log gateway
 // and are read where a developer reads them: the development outbox page.
 func TestVerifyBrowser(t *testing.T) {
-	s := testsupport.NewServer(t, withDelivery())
+	s := webtest.NewServer(t, withDelivery())
 	browser := testsupport.Browser(t)
 	checkURL := s.URL + "/verify/code/check"
 
@@ -52,7 +53,7 @@ func TestVerifyBrowser(t *testing.T) {
 		if got := text(t, tab, ".dev-outbox li h2"); !strings.Contains(got, zhPhone) {
 			t.Fatalf("the newest message is %q, want one to %s", got, zhPhone)
 		}
-		code := testsupport.CodeIn(text(t, tab, ".dev-outbox li .dev-outbox-text"))
+		code := webtest.CodeIn(text(t, tab, ".dev-outbox li .dev-outbox-text"))
 		if len(code) != 6 {
 			t.Fatalf("no code on the development outbox page")
 		}

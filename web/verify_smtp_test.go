@@ -10,6 +10,7 @@ import (
 	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/internal/testsupport"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 // newMail returns the one message the server received since it held before messages.
@@ -24,7 +25,7 @@ func newMail(t *testing.T, srv *testsupport.SMTPServer, before int) testsupport.
 
 // outboxRow returns the status and the stored payload of the newest outbox item of kind for
 // userID, read from the test server's SQLite database.
-func outboxRow(t *testing.T, s *testsupport.Server, userID, kind string) (status string, payload []byte) {
+func outboxRow(t *testing.T, s *webtest.Server, userID, kind string) (status string, payload []byte) {
 	t.Helper()
 	q := `SELECT status, payload FROM outbox WHERE user_id = ? AND kind = ? ORDER BY id DESC LIMIT 1`
 	if err := s.Store.DB().QueryRowContext(context.Background(), q, userID, kind).Scan(&status, &payload); err != nil {
@@ -39,7 +40,7 @@ func outboxRow(t *testing.T, s *testsupport.Server, userID, kind string) (status
 // types it.
 func TestVerifyEmail_CodeArrivesOverSMTPAndVerifies(t *testing.T) {
 	mailServer := testsupport.StartSMTP(t, testsupport.SMTPOptions{Username: "portal", Password: "test-only-password"})
-	s := testsupport.NewServer(t, testsupport.WithDelivery(testsupport.DeliveryOptions{SMTP: mailServer}))
+	s := webtest.NewServer(t, webtest.WithDelivery(webtest.DeliveryOptions{SMTP: mailServer}))
 	tests := []struct {
 		user, email, lang string
 	}{
@@ -62,7 +63,7 @@ func TestVerifyEmail_CodeArrivesOverSMTPAndVerifies(t *testing.T) {
 				t.Errorf("Subject %q, want %q", got, want)
 			}
 			text := m.Part("text/plain")
-			code := testsupport.CodeIn(text)
+			code := webtest.CodeIn(text)
 			if len(code) != 6 {
 				t.Fatalf("no 6-digit code in the text part:\n%s", text)
 			}
@@ -88,7 +89,7 @@ func TestVerifyEmail_CodeArrivesOverSMTPAndVerifies(t *testing.T) {
 
 func TestVerifyEmail_RetriesWhileTheMailServerIsDown(t *testing.T) {
 	mailServer := testsupport.StartSMTP(t, testsupport.SMTPOptions{})
-	s := testsupport.NewServer(t, testsupport.WithDelivery(testsupport.DeliveryOptions{SMTP: mailServer}))
+	s := webtest.NewServer(t, webtest.WithDelivery(webtest.DeliveryOptions{SMTP: mailServer}))
 	v := newVisitor(t, s, nil)
 	v.lookUp("demo-en")
 	v.send("email")
@@ -113,13 +114,13 @@ func TestVerifyEmail_RetriesWhileTheMailServerIsDown(t *testing.T) {
 	if status, _ := outboxRow(t, s, "demo-en", store.OutboxEmail); status != store.OutboxSent {
 		t.Errorf("after the retry the message is %q, want sent", status)
 	}
-	wantRedirect(t, v.check(testsupport.CodeIn(m.Part("text/plain"))), "/verify/done")
+	wantRedirect(t, v.check(webtest.CodeIn(m.Part("text/plain"))), "/verify/done")
 	wantVerified(t, s, "demo-en", "email")
 }
 
 func TestVerifyEmail_GivenUpMessageIsReportedOnTheCodePage(t *testing.T) {
 	mailServer := testsupport.StartSMTP(t, testsupport.SMTPOptions{})
-	s := testsupport.NewServer(t, testsupport.WithDelivery(testsupport.DeliveryOptions{SMTP: mailServer, MaxAttempts: 1}))
+	s := webtest.NewServer(t, webtest.WithDelivery(webtest.DeliveryOptions{SMTP: mailServer, MaxAttempts: 1}))
 	mailServer.Stop()
 	v := newVisitor(t, s, nil)
 	v.openNotice("demo-en")

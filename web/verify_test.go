@@ -18,7 +18,7 @@ import (
 	"github.com/smsretire/smsretire/internal/phone"
 	"github.com/smsretire/smsretire/internal/sms"
 	"github.com/smsretire/smsretire/internal/store"
-	"github.com/smsretire/smsretire/internal/testsupport"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 // The demo users' registered addresses, where their codes go.
@@ -38,12 +38,12 @@ const testUA = "smsretire-verify-test/1.0"
 // request carries (a language choice, a user agent).
 type visitor struct {
 	t *testing.T
-	s *testsupport.Server
+	s *webtest.Server
 	c *http.Client
 	h http.Header
 }
 
-func newVisitor(t *testing.T, s *testsupport.Server, header http.Header) *visitor {
+func newVisitor(t *testing.T, s *webtest.Server, header http.Header) *visitor {
 	t.Helper()
 	h := http.Header{"User-Agent": {testUA}}
 	for k, v := range header {
@@ -61,12 +61,12 @@ func (v *visitor) with(extra http.Header) http.Header {
 	return h
 }
 
-func (v *visitor) get(path string) *testsupport.Response {
+func (v *visitor) get(path string) *webtest.Response {
 	v.t.Helper()
 	return v.s.Get(v.t, v.c, path, v.h)
 }
 
-func (v *visitor) post(path string, form url.Values) *testsupport.Response {
+func (v *visitor) post(path string, form url.Values) *webtest.Response {
 	v.t.Helper()
 	return v.s.PostForm(v.t, v.c, path, form, v.h)
 }
@@ -93,14 +93,14 @@ func (v *visitor) send(ch string) {
 	wantRedirect(v.t, r, "/verify/code")
 }
 
-func (v *visitor) check(code string) *testsupport.Response {
+func (v *visitor) check(code string) *webtest.Response {
 	v.t.Helper()
 	return v.post("/verify/code/check", url.Values{"code": {code}})
 }
 
 func (v *visitor) cookie() string { return v.s.Cookie(v.c, "smsretire") }
 
-func wantRedirect(t *testing.T, r *testsupport.Response, to string) {
+func wantRedirect(t *testing.T, r *webtest.Response, to string) {
 	t.Helper()
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("%s %s: status %d, want 303 to %s\n%s", r.Request.Method, r.Request.URL.Path, r.StatusCode, to, mainText(r.Doc))
@@ -110,7 +110,7 @@ func wantRedirect(t *testing.T, r *testsupport.Response, to string) {
 	}
 }
 
-func wantStatus(t *testing.T, r *testsupport.Response, status int) {
+func wantStatus(t *testing.T, r *webtest.Response, status int) {
 	t.Helper()
 	if r.StatusCode != status {
 		t.Fatalf("%s %s: status %d, want %d\n%s", r.Request.Method, r.Request.URL.Path, r.StatusCode, status, mainText(r.Doc))
@@ -118,7 +118,7 @@ func wantStatus(t *testing.T, r *testsupport.Response, status int) {
 }
 
 // codeError asserts the code form's message, beside the field and in the error summary.
-func codeError(t *testing.T, r *testsupport.Response, want string) {
+func codeError(t *testing.T, r *webtest.Response, want string) {
 	t.Helper()
 	if got := strings.TrimSpace(r.Doc.Find("#code-error").Text()); got != want {
 		t.Errorf("field message %q, want %q", got, want)
@@ -140,12 +140,12 @@ func wrongOf(code string) string {
 }
 
 // clockTime writes t as the pages do: the time of day in the configured zone.
-func clockTime(s *testsupport.Server, t time.Time) string {
+func clockTime(s *webtest.Server, t time.Time) string {
 	return t.In(s.Config.Location()).Format("15:04")
 }
 
 // lastEvent returns the newest event of typ in userID's history.
-func lastEvent(t *testing.T, s *testsupport.Server, userID string, typ campaign.EventType) (campaign.Event, bool) {
+func lastEvent(t *testing.T, s *webtest.Server, userID string, typ campaign.EventType) (campaign.Event, bool) {
 	t.Helper()
 	evs, err := s.Store.Events(context.Background(), userID, 200)
 	if err != nil {
@@ -159,7 +159,7 @@ func lastEvent(t *testing.T, s *testsupport.Server, userID string, typ campaign.
 	return campaign.Event{}, false
 }
 
-func countEvents(t *testing.T, s *testsupport.Server, userID string, typ campaign.EventType) int {
+func countEvents(t *testing.T, s *webtest.Server, userID string, typ campaign.EventType) int {
 	t.Helper()
 	evs, err := s.Store.Events(context.Background(), userID, 200)
 	if err != nil {
@@ -174,7 +174,7 @@ func countEvents(t *testing.T, s *testsupport.Server, userID string, typ campaig
 	return n
 }
 
-func userState(t *testing.T, s *testsupport.Server, userID string) campaign.State {
+func userState(t *testing.T, s *webtest.Server, userID string) campaign.State {
 	t.Helper()
 	u, err := s.Store.UserByID(context.Background(), userID)
 	if err != nil {
@@ -184,14 +184,14 @@ func userState(t *testing.T, s *testsupport.Server, userID string) campaign.Stat
 }
 
 // wantVerified asserts the history and state of a verification by method, from a visitor.
-func wantVerified(t *testing.T, s *testsupport.Server, userID, method string) {
+func wantVerified(t *testing.T, s *webtest.Server, userID, method string) {
 	t.Helper()
 	wantVerifiedBy(t, s, userID, method, testUA)
 }
 
 // wantVerifiedBy asserts the history and state of a verification by method from a browser that
 // sent the user agent ua.
-func wantVerifiedBy(t *testing.T, s *testsupport.Server, userID, method, ua string) {
+func wantVerifiedBy(t *testing.T, s *webtest.Server, userID, method, ua string) {
 	t.Helper()
 	if st := userState(t, s, userID); st != campaign.StateVerified {
 		t.Errorf("%s: state %q, want verified", userID, st)
@@ -207,19 +207,19 @@ func wantVerifiedBy(t *testing.T, s *testsupport.Server, userID, method, ua stri
 }
 
 // deliveredTo runs the delivery worker and returns how many messages it delivered to to.
-func deliveredTo(t *testing.T, s *testsupport.Server, to string) int {
+func deliveredTo(t *testing.T, s *webtest.Server, to string) int {
 	t.Helper()
 	before := len(s.Devbox.For(to))
 	s.Deliver(t)
 	return len(s.Devbox.For(to)) - before
 }
 
-func withDelivery() testsupport.ServerOption {
-	return testsupport.WithDelivery(testsupport.DeliveryOptions{})
+func withDelivery() webtest.ServerOption {
+	return webtest.WithDelivery(webtest.DeliveryOptions{})
 }
 
 func TestVerifyCode_FromNoticeLinkVerifiesInAFreshSession(t *testing.T) {
-	s := testsupport.NewServer(t, withDelivery())
+	s := webtest.NewServer(t, withDelivery())
 	tests := []struct {
 		user, ch, to, lang, masked string
 	}{
@@ -278,7 +278,7 @@ func TestVerifyCode_FromNoticeLinkVerifiesInAFreshSession(t *testing.T) {
 }
 
 func TestVerifyDone_SaysHowLongTheConfirmationLastsUntilItRunsOut(t *testing.T) {
-	s := testsupport.NewServer(t, withDelivery())
+	s := webtest.NewServer(t, withDelivery())
 	tr := s.Catalog.For(i18n.English)
 	v := newVisitor(t, s, cookieLang(i18n.English))
 	v.openNotice("demo-en")
@@ -298,7 +298,7 @@ func TestVerifyDone_SaysHowLongTheConfirmationLastsUntilItRunsOut(t *testing.T) 
 }
 
 func TestVerifyCode_FromLookUpByPhoneInAnyFormatOrAccountID(t *testing.T) {
-	s := testsupport.NewServer(t, withDelivery())
+	s := webtest.NewServer(t, withDelivery())
 	tests := []struct {
 		typed, user, ch, to string
 	}{
@@ -349,7 +349,7 @@ func TestVerifyCodeCheck_WrongCodesSayAttemptsLeftThenLock(t *testing.T) {
 		{"roster English", "demo-en", enPhone, i18n.English, nil},
 		{"chosen Chinese", "demo-hk", hkPhone, i18n.Chinese, cookieLang(i18n.Chinese)},
 	}
-	s := testsupport.NewServer(t, withDelivery())
+	s := webtest.NewServer(t, withDelivery())
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tr := s.Catalog.For(tt.lang)
@@ -406,7 +406,7 @@ func TestVerifyCodeCheck_WrongCodesSayAttemptsLeftThenLock(t *testing.T) {
 }
 
 func TestVerifyCodeCheck_RefusesAnExpiredCode(t *testing.T) {
-	s := testsupport.NewServer(t, withDelivery())
+	s := webtest.NewServer(t, withDelivery())
 	zh := newVisitor(t, s, nil)
 	zh.openNotice("demo-zh")
 	zh.send("phone")
@@ -432,7 +432,7 @@ func TestVerifyCodeCheck_RefusesAnExpiredCode(t *testing.T) {
 }
 
 func TestVerifyCodeSend_ResendWaitsAMinuteAndVoidsTheOldCode(t *testing.T) {
-	s := testsupport.NewServer(t, withDelivery())
+	s := webtest.NewServer(t, withDelivery())
 	tr := s.Catalog.For(i18n.English)
 	v := newVisitor(t, s, cookieLang(i18n.English))
 	v.openNotice("demo-zh")
@@ -443,7 +443,7 @@ func TestVerifyCodeSend_ResendWaitsAMinuteAndVoidsTheOldCode(t *testing.T) {
 	first := s.LastCode(t, zhPhone)
 	resend := url.Values{"channel": {"phone"}, "resend": {"1"}}
 
-	waitText := func(r *testsupport.Response) string {
+	waitText := func(r *webtest.Response) string {
 		return strings.TrimSpace(r.Doc.Find(".resend-wait").Text())
 	}
 	r := v.get("/verify/code")
@@ -495,7 +495,7 @@ func TestVerifyCodeSend_ResendWaitsAMinuteAndVoidsTheOldCode(t *testing.T) {
 }
 
 func TestVerifyCodeSend_AtMostFiveCodesInAnHour(t *testing.T) {
-	s := testsupport.NewServer(t, withDelivery())
+	s := webtest.NewServer(t, withDelivery())
 	s.Clock.Advance(30 * time.Minute) // 10:30: the hour's sends reach past the clock hour
 	first := s.Clock.Now()
 	tr := s.Catalog.For(i18n.Chinese)
@@ -541,11 +541,11 @@ type walkStep struct {
 // records what each step showed. codes gives the wrong and the right code to type, once the
 // code has been delivered: the same strings for a known and an unknown account, since the form
 // shows what was typed.
-func walk(t *testing.T, s *testsupport.Server, account string, header http.Header, codes func() (wrong, right string)) []walkStep {
+func walk(t *testing.T, s *webtest.Server, account string, header http.Header, codes func() (wrong, right string)) []walkStep {
 	t.Helper()
 	v := newVisitor(t, s, header)
 	var steps []walkStep
-	record := func(name string, r *testsupport.Response) {
+	record := func(name string, r *webtest.Response) {
 		html, _ := r.Doc.Find("main").Html()
 		if r.Doc.Find("main").Length() == 0 { // an htmx fragment
 			html = string(r.Body)
@@ -602,22 +602,22 @@ func stepNamed(steps []walkStep, name string) walkStep {
 }
 
 func TestVerify_AnUnknownAccountLooksExactlyLikeAKnownOne(t *testing.T) {
-	failing := testsupport.WithDelivery(testsupport.DeliveryOptions{SMS: failingGateway{}})
+	failing := webtest.WithDelivery(webtest.DeliveryOptions{SMS: failingGateway{}})
 	tests := []struct {
 		name           string
 		known, unknown string
 		to             string // where the known account's code goes; "" when none arrives
-		opts           []testsupport.ServerOption
+		opts           []webtest.ServerOption
 	}{
 		{"phone number", "+86 138-0013-8001", "+86 138-0013-8009", zhPhone, nil},
 		{"account ID", "demo-en", "demo-xx", enPhone, nil},
 		{"past the deadline", "138 0013 8003", "138 0013 8008", "", nil},
-		{"SMS could not be sent", "+86 138-0013-8001", "+86 138-0013-8009", "", []testsupport.ServerOption{failing}},
+		{"SMS could not be sent", "+86 138-0013-8001", "+86 138-0013-8009", "", []webtest.ServerOption{failing}},
 	}
 	for _, tt := range tests {
 		for _, lang := range i18n.Languages {
 			t.Run(tt.name+"/"+lang, func(t *testing.T) {
-				s := testsupport.NewServer(t, append([]testsupport.ServerOption{withDelivery()}, tt.opts...)...)
+				s := webtest.NewServer(t, append([]webtest.ServerOption{withDelivery()}, tt.opts...)...)
 				start := s.Clock.Now()
 				wrong, right := "000000", "123456"
 				known := walk(t, s, tt.known, cookieLang(lang), func() (string, string) {
@@ -666,7 +666,7 @@ type permanentError struct{ error }
 func (permanentError) Permanent() bool { return true }
 
 func TestVerifyCode_SaysWhenTheCodeCouldNotBeSent(t *testing.T) {
-	s := testsupport.NewServer(t, testsupport.WithDelivery(testsupport.DeliveryOptions{SMS: failingGateway{}}))
+	s := webtest.NewServer(t, webtest.WithDelivery(webtest.DeliveryOptions{SMS: failingGateway{}}))
 	v := newVisitor(t, s, nil)
 	v.openNotice("demo-zh")
 	v.send("phone")
@@ -704,7 +704,7 @@ func TestVerifyCode_SaysWhenTheCodeCouldNotBeSent(t *testing.T) {
 }
 
 func TestVerifyChoose_AfterTheDeadlinePhoneIsClosedAndOthersOffered(t *testing.T) {
-	s := testsupport.NewServer(t, withDelivery())
+	s := webtest.NewServer(t, withDelivery())
 	for _, lang := range i18n.Languages {
 		t.Run(lang, func(t *testing.T) {
 			tr := s.Catalog.For(lang)
@@ -747,7 +747,7 @@ func TestVerifyChoose_AfterTheDeadlinePhoneIsClosedAndOthersOffered(t *testing.T
 }
 
 func TestVerifyKnowledge_RightAnswerShowsDetailsThenACodeFinishes(t *testing.T) {
-	s := testsupport.NewServer(t, withDelivery())
+	s := webtest.NewServer(t, withDelivery())
 	tr := s.Catalog.For(i18n.Chinese)
 	v := newVisitor(t, s, nil)
 	v.lookUp("demo-zh")
@@ -822,7 +822,7 @@ func TestVerifyKnowledge_RightAnswerShowsDetailsThenACodeFinishes(t *testing.T) 
 }
 
 func TestVerifyKnowledge_FiveWrongAnswersLock(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	tr := s.Catalog.For(i18n.English)
 	v := newVisitor(t, s, cookieLang(i18n.English))
 	v.lookUp("+86 138 0013 8002")
@@ -845,7 +845,7 @@ func TestVerifyKnowledge_FiveWrongAnswersLock(t *testing.T) {
 }
 
 func TestVerifyKnowledge_AloneSufficesWhenConfigured(t *testing.T) {
-	s := testsupport.NewServer(t, testsupport.WithConfig(func(c *config.Config) { c.KnowledgeSuffices = true }))
+	s := webtest.NewServer(t, webtest.WithConfig(func(c *config.Config) { c.KnowledgeSuffices = true }))
 	v := newVisitor(t, s, nil)
 	v.lookUp("demo-zh")
 	r := v.get("/verify/knowledge")
@@ -857,7 +857,7 @@ func TestVerifyKnowledge_AloneSufficesWhenConfigured(t *testing.T) {
 }
 
 func TestVerifyAssist_CodeFromSupportVerifiesOnce(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	// Support issues the code as `smsretire assist-code demo-en` does: the service keyed like the portal's.
 	support := identity.New(s.Store, s.Clock, keyring.Derive(s.Keys.Hash, "codes", 32), campaign.NewIDHasher(s.Keys.Hash),
 		identity.Settings{AssistTTL: s.Config.AssistCodeTTL}, identity.CodeMessage)
@@ -898,7 +898,7 @@ func TestVerifyAssist_CodeFromSupportVerifiesOnce(t *testing.T) {
 }
 
 func TestVerifyCodeCheck_HTMXGetsTheFormFragmentOrARedirect(t *testing.T) {
-	s := testsupport.NewServer(t, withDelivery())
+	s := webtest.NewServer(t, withDelivery())
 	tr := s.Catalog.For(i18n.English)
 	v := newVisitor(t, s, cookieLang(i18n.English))
 	v.openNotice("demo-zh")
@@ -935,7 +935,7 @@ func TestVerifyCodeCheck_HTMXGetsTheFormFragmentOrARedirect(t *testing.T) {
 }
 
 func TestVerify_CrossSitePostsAreRefused(t *testing.T) {
-	s := testsupport.NewServer(t, withDelivery())
+	s := webtest.NewServer(t, withDelivery())
 	v := newVisitor(t, s, nil)
 	v.openNotice("demo-zh")
 	v.send("phone")
@@ -972,7 +972,7 @@ func TestVerify_CrossSitePostsAreRefused(t *testing.T) {
 }
 
 func TestVerify_StepsNeedAnAccountAndAChannel(t *testing.T) {
-	s := testsupport.NewServer(t)
+	s := webtest.NewServer(t)
 	v := newVisitor(t, s, nil)
 	for _, path := range []string{"/verify", "/verify/code", "/verify/knowledge", "/verify/assist", "/verify/done"} {
 		wantRedirect(t, v.get(path), "/")
@@ -988,7 +988,7 @@ func TestVerify_StepsNeedAnAccountAndAChannel(t *testing.T) {
 }
 
 func TestVerifyCodeCheck_RefusesAClientThatGuessesAcrossAccounts(t *testing.T) {
-	s := testsupport.NewServer(t, testsupport.WithConfig(func(c *config.Config) { c.ClientAttemptsHour = 3 }))
+	s := webtest.NewServer(t, webtest.WithConfig(func(c *config.Config) { c.ClientAttemptsHour = 3 }))
 	tr := s.Catalog.For(i18n.Chinese)
 	v := newVisitor(t, s, nil)
 	for i, account := range []string{"13900000001", "13900000002", "13900000003", "13900000004"} {

@@ -10,7 +10,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/smsretire/smsretire/internal/i18n"
-	"github.com/smsretire/smsretire/internal/testsupport"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 // Shared helpers of the handler tests: each test starts the real server with testsupport and
@@ -40,7 +40,7 @@ func mainText(doc *goquery.Document) string {
 // checkPage asserts what every full page shares: the language, a title naming the page and the
 // site, one h1 with the expected text, a <main id="main">, no message key shown as text, and
 // markup that a strict CSP allows.
-func checkPage(t *testing.T, s *testsupport.Server, r *testsupport.Response, lang, h1Key string) {
+func checkPage(t *testing.T, s *webtest.Server, r *webtest.Response, lang, h1Key string) {
 	t.Helper()
 	tr := s.Catalog.For(lang)
 	if got, _ := r.Doc.Find("html").Attr("lang"); got != lang {
@@ -129,7 +129,7 @@ func cspProblems(doc *goquery.Document) []string {
 }
 
 func TestRawKeys_FindsKeysButNotText(t *testing.T) {
-	doc := testsupport.ParseHTML(t, []byte(`<html><head><title>notice.title</title></head><body>
+	doc := webtest.ParseHTML(t, []byte(`<html><head><title>notice.title</title></head><body>
 		<p>Hello.</p><p> home.find.required </p><p>support@example.com</p><p>v1.2</p><p>zh-Hans</p>
 		<button title="site.lang.switch_hint">中文</button></body></html>`))
 	got := strings.Join(rawKeys(doc), "|")
@@ -139,7 +139,7 @@ func TestRawKeys_FindsKeysButNotText(t *testing.T) {
 }
 
 func TestCSPProblems_FindsInlineCode(t *testing.T) {
-	doc := testsupport.ParseHTML(t, []byte(`<html><head><script>alert(1)</script>
+	doc := webtest.ParseHTML(t, []byte(`<html><head><script>alert(1)</script>
 		<script src="https://cdn.example/x.js"></script><script src="/static/js/app.js"></script><style>p{}</style></head>
 		<body><p style="color:red">x</p><button onclick="go()">y</button><div hx-on:click="go()"></div></body></html>`))
 	if got := len(cspProblems(doc)); got != 6 {

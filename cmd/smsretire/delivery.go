@@ -12,7 +12,7 @@ import (
 	"github.com/smsretire/smsretire/internal/sms"
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/internal/webhook"
-	mailview "github.com/smsretire/smsretire/views/mail"
+	"github.com/smsretire/smsretire/views/message"
 )
 
 // newWorker builds the outbox worker from the configuration: the SMS gateway (log or signed
@@ -21,7 +21,7 @@ import (
 func (a *app) newWorker(cat *i18n.Catalog, clk clock.Clock, box *devbox.Box) (*outbox.Worker, error) {
 	w := &outbox.Worker{
 		Store:       a.store,
-		Render:      mailview.NewRenderer(cat, a.cfg),
+		Render:      message.NewRenderer(cat, a.cfg),
 		Clock:       clk,
 		Log:         a.log.With("component", "outbox"),
 		MaxAttempts: a.cfg.OutboxMaxAttempts,

@@ -26,7 +26,7 @@ type Rendered struct {
 }
 
 // Renderer turns a template, its data and the secret into the words the recipient reads, in
-// their language. kind is "sms" or "email". cmd/ injects the implementation from views/mail, since
+// their language. kind is "sms" or "email". cmd/ injects the implementation from views/message, since
 // internal packages do not import views.
 type Renderer interface {
 	Render(ctx context.Context, kind, template, locale string, data map[string]string, secret string) (Rendered, error)

@@ -1,5 +1,6 @@
-// Package testsupport starts the real things tests need — databases, a browser, servers — and
-// cleans up after them. With CI=true a missing dependency fails the test instead of skipping it.
+// Package testsupport starts the real things tests need — databases, a browser, an SMTP server —
+// and cleans up after them. With CI=true a missing dependency fails the test instead of skipping
+// it. It sits below web and views and imports neither; the portal's test server is web/webtest.
 package testsupport
 
 import (

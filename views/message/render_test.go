@@ -1,4 +1,4 @@
-package mail_test
+package message_test
 
 import (
 	"context"
@@ -13,10 +13,10 @@ import (
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/internal/outbox"
-	"github.com/smsretire/smsretire/views/mail"
+	"github.com/smsretire/smsretire/views/message"
 )
 
-func renderer(t *testing.T) *mail.Renderer {
+func renderer(t *testing.T) *message.Renderer {
 	t.Helper()
 	cat, err := i18n.Load()
 	if err != nil {
@@ -25,7 +25,7 @@ func renderer(t *testing.T) *mail.Renderer {
 	cat.OnMissing(func(lang, id string) { t.Errorf("message %q missing in %s", id, lang) })
 	cfg := config.Default()
 	cfg.BaseURL = "https://portal.example.cn"
-	return mail.NewRenderer(cat, cfg)
+	return message.NewRenderer(cat, cfg)
 }
 
 var ctx = context.Background()
@@ -183,12 +183,12 @@ func TestRender_RefusesWhatCannotBeSent(t *testing.T) {
 			t.Errorf("%s %s %q rendered: %+v", c.kind, c.tmpl, c.secret, got)
 		}
 	}
-	if _, err := r.Render(ctx, "email", "no.such.template", "en", nil, ""); !errors.Is(err, mail.ErrUnknownTemplate) {
+	if _, err := r.Render(ctx, "email", "no.such.template", "en", nil, ""); !errors.Is(err, message.ErrUnknownTemplate) {
 		t.Errorf("unknown template: %v", err)
 	}
 }
 
-var _ outbox.Renderer = (*mail.Renderer)(nil)
+var _ outbox.Renderer = (*message.Renderer)(nil)
 
 func TestRender_TextBodyWritesTheCodeOnItsOwnLine(t *testing.T) {
 	r := renderer(t)

@@ -1,4 +1,7 @@
-package testsupport
+// Package webtest serves the real portal on a loopback port for a test, with a fake clock, fresh
+// SQLite store and development keys, and reads its answers as HTML. It sits beside web, so that
+// nothing under internal/ imports the web layer.
+package webtest
 
 import (
 	"bytes"
@@ -31,7 +34,8 @@ import (
 	"github.com/smsretire/smsretire/internal/outbox"
 	"github.com/smsretire/smsretire/internal/sms"
 	"github.com/smsretire/smsretire/internal/store"
-	mailview "github.com/smsretire/smsretire/views/mail"
+	"github.com/smsretire/smsretire/internal/testsupport"
+	"github.com/smsretire/smsretire/views/message"
 	"github.com/smsretire/smsretire/web"
 )
 
@@ -65,13 +69,13 @@ func WithDeps(fn func(*web.Deps)) ServerOption {
 
 // DeliveryOptions choose the channels of the outbox worker that WithDelivery builds.
 type DeliveryOptions struct {
-	SMTP        *SMTPServer // email goes to this server over SMTP; nil: the log mailer
-	SMS         sms.Gateway // nil: the log gateway, serve's default
-	MaxAttempts int         // attempts before a message is given up; 0: --outbox-max-attempts
+	SMTP        *testsupport.SMTPServer // email goes to this server over SMTP; nil: the log mailer
+	SMS         sms.Gateway             // nil: the log gateway, serve's default
+	MaxAttempts int                     // attempts before a message is given up; 0: --outbox-max-attempts
 }
 
 // WithDelivery gives the server what serve builds around it: an outbox worker with the SMS
-// gateway, the mailer and the views/mail renderer, a development outbox the worker records into
+// gateway, the mailer and the views/message renderer, a development outbox the worker records into
 // (and /dev/outbox shows), and the check that tells the code page a message could not be sent.
 // Nothing runs in the background: Server.Deliver delivers what is due.
 func WithDelivery(d DeliveryOptions) ServerOption { return func(o *serverOptions) { o.delivery = &d } }
@@ -132,7 +136,7 @@ func NewServer(t testing.TB, opts ...ServerOption) *Server {
 	}
 	cat.OnMissing(func(lang, id string) { t.Errorf("message %q missing in %s", id, lang) })
 
-	st := SQLite(t)
+	st := testsupport.SQLite(t)
 	clk := clock.NewFake(o.now)
 	var users []demo.User
 	if !o.noDemo {
@@ -191,7 +195,7 @@ func buildWorker(d DeliveryOptions, st *store.SQL, cat *i18n.Catalog, cfg config
 	w := &outbox.Worker{
 		Store:       st,
 		SMS:         d.SMS,
-		Render:      mailview.NewRenderer(cat, cfg),
+		Render:      message.NewRenderer(cat, cfg),
 		Clock:       clk,
 		Log:         log.With("component", "outbox"),
 		MaxAttempts: cmp.Or(d.MaxAttempts, cfg.OutboxMaxAttempts),

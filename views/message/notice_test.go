@@ -1,4 +1,4 @@
-package mail_test
+package message_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/i18n"
-	"github.com/smsretire/smsretire/views/mail"
+	"github.com/smsretire/smsretire/views/message"
 )
 
 func TestRender_SecurityNoticesAndCheckupInBothLanguages(t *testing.T) {
@@ -19,7 +19,7 @@ func TestRender_SecurityNoticesAndCheckupInBothLanguages(t *testing.T) {
 	cat.OnMissing(func(lang, id string) { missing = append(missing, lang+":"+id) })
 	cfg := config.Default()
 	cfg.BaseURL = "https://portal.example.cn"
-	r := mail.NewRenderer(cat, cfg)
+	r := message.NewRenderer(cat, cfg)
 	for _, lang := range i18n.Languages {
 		for _, change := range []string{"factor.added", "factor.removed", "recovery.used", "recovery.regenerated"} {
 			data := map[string]string{"change": change, "kind": "passkey", "date": "2026-11-24T10:30:00Z", "device": "Chrome on Android", "ip": "203.0.113.7"}

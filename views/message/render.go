@@ -1,4 +1,4 @@
-// Package mail renders the messages the outbox delivers — SMS texts and email in plain text and
+// Package message renders the messages the outbox delivers — SMS texts and email in plain text and
 // HTML — in the recipient's language from the i18n catalog. cmd/ hands a Renderer to the outbox
 // worker, since internal packages do not import views.
 //
@@ -6,7 +6,7 @@
 // HTML body is a templ component, which escapes everything it writes. The plain-text body is the
 // same model's paragraphs joined with blank lines in Go: plain text needs no escaping, and building
 // it directly avoids both templ's whitespace rules and undoing HTML escaping afterwards.
-package mail
+package message
 
 import (
 	"bytes"
