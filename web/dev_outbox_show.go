@@ -12,5 +12,5 @@ import (
 // log gateways send nothing and this page stands in for the phone and the mailbox.
 func (h *handler) devOutboxShow(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return render(c, http.StatusOK, views.DevOutbox(views.DevOutboxPage{Page: h.page(c), Messages: h.devbox.List()}))
+	return render(c, http.StatusOK, views.DevOutbox(views.DevOutboxPage{Page: h.page(c), Messages: h.app.Devbox.List()}))
 }

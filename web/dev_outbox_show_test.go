@@ -2,28 +2,23 @@ package web_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/app"
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/devbox"
 	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/internal/outbox"
-	"github.com/smsretire/smsretire/internal/sms"
 	"github.com/smsretire/smsretire/internal/store"
-	"github.com/smsretire/smsretire/views/message"
-	"github.com/smsretire/smsretire/web"
 	"github.com/smsretire/smsretire/web/webtest"
 )
 
 // In --demo the log gateway sends nothing: the code the worker delivered is read on the page.
 func TestDevOutboxShow_ListsDeliveredMessagesWithTheirCodes(t *testing.T) {
-	box := devbox.New(10)
-	s := webtest.NewServer(t, webtest.WithDeps(func(d *web.Deps) { d.Devbox = box }))
+	s := webtest.NewServer(t)
 
 	r := s.Get(t, s.Client(), "/dev/outbox", cookieLang(i18n.English))
 	if r.StatusCode != http.StatusOK {
@@ -42,11 +37,8 @@ func TestDevOutboxShow_ListsDeliveredMessagesWithTheirCodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Default()
-	w := &outbox.Worker{Store: s.Store, SMS: sms.LogGateway{Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
-		Render: message.NewRenderer(s.Catalog, cfg), Clock: s.Clock, Devbox: box, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if n, err := w.DeliverDue(ctx); n != 1 || err != nil {
-		t.Fatalf("DeliverDue = %d, %v", n, err)
+	if n := s.Deliver(t); n != 1 {
+		t.Fatalf("delivered %d", n)
 	}
 
 	for _, lang := range i18n.Languages {
@@ -70,8 +62,8 @@ func TestDevOutboxShow_ListsDeliveredMessagesWithTheirCodes(t *testing.T) {
 
 func TestDevOutboxShow_AbsentOutsideDemo(t *testing.T) {
 	for name, opts := range map[string][]webtest.ServerOption{
-		"no devbox": nil,
-		"not demo": {webtest.WithDeps(func(d *web.Deps) { d.Devbox = devbox.New(10) }),
+		"not demo": {webtest.WithConfig(func(c *config.Config) { c.Demo = false })},
+		"not demo, given a devbox": {webtest.WithParts(func(p *app.Parts) { p.Devbox = devbox.New(10) }),
 			webtest.WithConfig(func(c *config.Config) { c.Demo = false })},
 	} {
 		s := webtest.NewServer(t, opts...)

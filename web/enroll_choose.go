@@ -41,7 +41,7 @@ func (h *handler) factorViews(fs []store.Factor) []views.FactorView {
 		case store.FactorEmail:
 			v.Detail = f.Email
 		case store.FactorPasskey:
-			v.Provider, _ = h.providers.Name(f.AAGUID)
+			v.Provider, _ = h.app.Providers.Name(f.AAGUID)
 			switch {
 			case f.BackupEligible && f.BackupState:
 				v.Backup = views.PasskeySynced

@@ -9,22 +9,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/app"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/factor/totp"
 	"github.com/smsretire/smsretire/internal/identity"
-	"github.com/smsretire/smsretire/internal/keyring"
 	"github.com/smsretire/smsretire/internal/store"
-	"github.com/smsretire/smsretire/web"
 	"github.com/smsretire/smsretire/web/webtest"
 )
 
 // verifiedClient opens a user's notice and verifies with an assist code, as support would give.
 func verifiedClient(t *testing.T, srv *webtest.Server, userID string) *http.Client {
 	t.Helper()
-	ident := identity.New(srv.Store, srv.Clock, keyring.Derive(srv.Keys.Hash, "codes", 32), campaign.NewIDHasher(srv.Keys.Hash),
-		identity.Settings{AssistTTL: time.Hour, MaxAttempts: 5, Lockout: 15 * time.Minute, ClientAttemptsHour: 100}, identity.CodeMessage)
-	code, _, err := ident.IssueAssistCode(context.Background(), userID, "test", identity.Client{IP: "test"})
+	code, _, err := srv.App.Identity.IssueAssistCode(context.Background(), userID, "test", identity.Client{IP: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,8 +183,8 @@ func TestEnroll_RefusedWithoutVerification(t *testing.T) {
 func TestEnrollEmail_ConfirmsWithCodeAndDoubleSubmitAddsOne(t *testing.T) {
 	var mu sync.Mutex
 	var codes []string
-	srv := webtest.NewServer(t, webtest.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }), webtest.WithDeps(func(d *web.Deps) {
-		d.Messages = func(u campaign.User, m identity.Message) (store.OutboxItem, error) {
+	srv := webtest.NewServer(t, webtest.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }), webtest.WithParts(func(p *app.Parts) {
+		p.CodeMessages = func(u campaign.User, m identity.Message) (store.OutboxItem, error) {
 			mu.Lock()
 			codes = append(codes, m.Code)
 			mu.Unlock()

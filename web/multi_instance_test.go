@@ -4,29 +4,25 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/app"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/demo"
 	"github.com/smsretire/smsretire/internal/factor/totp"
-	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/internal/keyring"
 	"github.com/smsretire/smsretire/internal/mail"
 	"github.com/smsretire/smsretire/internal/outbox"
 	"github.com/smsretire/smsretire/internal/sms"
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/internal/testsupport"
-	"github.com/smsretire/smsretire/views/message"
-	"github.com/smsretire/smsretire/web"
 	"github.com/smsretire/smsretire/web/webtest"
 )
 
@@ -64,32 +60,11 @@ type instance struct {
 // has already migrated.
 func startInstance(t *testing.T, st *store.SQL, keys keyring.Keys, clk *clock.Fake, baseURL string, gateway sms.Gateway) *instance {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Addr, cfg.BaseURL, cfg.DataDir, cfg.MinSendTime = ln.Addr().String(), baseURL, t.TempDir(), 0
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	cat, err := i18n.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat.OnMissing(func(lang, id string) { t.Errorf("message %q missing in %s", id, lang) })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e, err := web.New(web.Deps{Config: cfg, Keys: keys, Store: st, Catalog: cat, Clock: clk, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(e)
-	ts.Listener.Close()
-	ts.Listener = ln
-	ts.Start()
-	t.Cleanup(ts.Close)
-	w := &outbox.Worker{Store: st, SMS: gateway, Mail: discardMail{}, Render: message.NewRenderer(cat, cfg), Clock: clk, Log: log}
-	return &instance{Server: &webtest.Server{URL: ts.URL, Store: st, Clock: clk, Keys: keys, Config: cfg, Catalog: cat}, worker: w}
+	srv := webtest.NewServer(t, webtest.WithStore(st), webtest.WithKeys(keys), webtest.WithClock(clk), webtest.WithoutDemoUsers(),
+		webtest.WithConfig(func(c *config.Config) { c.BaseURL, c.MinSendTime, c.Demo = baseURL, 0, false }),
+		webtest.WithDelivery(webtest.DeliveryOptions{SMS: gateway}),
+		webtest.WithParts(func(p *app.Parts) { p.Mail, p.Logger = discardMail{}, slog.New(slog.NewTextHandler(io.Discard, nil)) }))
+	return &instance{Server: srv, worker: srv.Outbox}
 }
 
 // Two instances behind a load balancer, on one PostgreSQL database, carry one user from the

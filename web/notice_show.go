@@ -15,7 +15,7 @@ import (
 // noticeShow renders a personal notice opened from a signed link. A bad, expired or unknown link
 // gets a friendly page that never says whether the account exists.
 func (h *handler) noticeShow(c echo.Context) error {
-	id, err := h.notices.Parse(c.Param("token"), h.now())
+	id, err := h.app.Notices.Parse(c.Param("token"), h.now())
 	if err != nil {
 		return h.noticeLinkBroken(c, errors.Is(err, campaign.ErrTokenExpired))
 	}

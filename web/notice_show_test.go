@@ -188,3 +188,16 @@ func TestNoticeShow_FollowsRosterLanguageUnlessChosen(t *testing.T) {
 		})
 	}
 }
+
+// The link operators send (`smsretire notice-link`, the demo links) opens the notice page: the
+// App and the routes agree on its path.
+func TestNoticeShow_OpensTheLinkTheAppSigns(t *testing.T) {
+	s := webtest.NewServer(t)
+	path := strings.TrimPrefix(s.App.NoticeLink("demo-zh"), s.Config.BaseURL)
+	if !strings.HasPrefix(path, "/") {
+		t.Fatalf("notice link %q does not start with the base URL %q", s.App.NoticeLink("demo-zh"), s.Config.BaseURL)
+	}
+	if r := s.Get(t, s.Client(), path, nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: status %d", path, r.StatusCode)
+	}
+}

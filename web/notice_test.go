@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/app"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/factor/totp"
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/store"
-	"github.com/smsretire/smsretire/web"
 	"github.com/smsretire/smsretire/web/webtest"
 )
 
@@ -52,8 +52,8 @@ func serverWithCodes(t *testing.T, mod func(*config.Config)) (*webtest.Server, f
 		if mod != nil {
 			mod(c)
 		}
-	}), webtest.WithDeps(func(d *web.Deps) {
-		d.Messages = func(u campaign.User, m identity.Message) (store.OutboxItem, error) {
+	}), webtest.WithParts(func(p *app.Parts) {
+		p.CodeMessages = func(u campaign.User, m identity.Message) (store.OutboxItem, error) {
 			codes = append(codes, m.Code)
 			return identity.CodeMessage(u, m)
 		}

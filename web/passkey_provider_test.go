@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smsretire/smsretire/internal/app"
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/factor/passkey"
 	"github.com/smsretire/smsretire/internal/store"
-	"github.com/smsretire/smsretire/web"
 	"github.com/smsretire/smsretire/web/webtest"
 )
 
@@ -76,7 +76,7 @@ func TestSecurity_PasskeyShowsItsProviderAndWhetherItIsSynced(t *testing.T) {
 	}
 	srv := webtest.NewServer(t,
 		webtest.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }),
-		webtest.WithDeps(func(d *web.Deps) { d.Providers = test }))
+		webtest.WithParts(func(p *app.Parts) { p.Providers = test }))
 	secret := enrolledTOTP(t, srv, "demo-en")
 	synced := addPasskey(t, srv, "demo-en", "Laptop", aaguidBytes(t, virtualAuthenticator), true, true)
 	canSync := addPasskey(t, srv, "demo-en", "Tablet", aaguidBytes(t, "0a0b0c0d-0e0f-1011-1213-1415161718ff"), true, false)

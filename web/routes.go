@@ -63,7 +63,7 @@ func (h *handler) routes(e *echo.Echo) {
 	e.POST("/security/sessions/end-others", h.securitySessionsEndOthers).Name = "security.sessions.end_others"
 
 	// Dev: only with --demo, where messages are not sent and codes are read here.
-	if h.cfg.Demo && h.devbox != nil {
+	if h.cfg.Demo && h.app.Devbox != nil {
 		e.GET("/dev/outbox", h.devOutboxShow).Name = "dev.outbox"
 	}
 

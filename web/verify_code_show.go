@@ -65,8 +65,8 @@ func (h *handler) codeModel(c echo.Context, ch identity.Method) (views.VerifyCod
 	}
 	// Only an identified account hears that its code could not be sent: after a look-up, which
 	// may name anyone, the words would tell that the account exists.
-	if sub.Identified && sub.UserID != "" && h.deliveryFailed != nil {
-		failed, err := h.deliveryFailed(h.ctx(c), sub.UserID, ch)
+	if sub.Identified && sub.UserID != "" {
+		failed, err := h.ident.CodeDeliveryFailed(h.ctx(c), sub.UserID, ch)
 		if err != nil {
 			return m, err
 		}

@@ -21,6 +21,6 @@ func (h *handler) verifyDone(c echo.Context) error {
 	if u, err := h.store.UserByID(h.ctx(c), uid); err == nil {
 		p = h.pageFor(c, u.Locale)
 	}
-	m := views.VerifyDonePage{Page: p, ContinueURL: h.enrollURL, Minutes: minutesUntil(h.now(), at.Add(h.cfg.ElevatedWindow))}
+	m := views.VerifyDonePage{Page: p, ContinueURL: "/enroll", Minutes: minutesUntil(h.now(), at.Add(h.cfg.ElevatedWindow))}
 	return render(c, http.StatusOK, views.VerifyDone(m))
 }

@@ -1,10 +1,12 @@
 package identity
 
 import (
+	"context"
 	"encoding/json"
 	"strconv"
 
 	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/outbox"
 	"github.com/smsretire/smsretire/internal/store"
 )
 
@@ -32,4 +34,14 @@ func CodeMessage(u campaign.User, m Message) (store.OutboxItem, error) {
 		return store.OutboxItem{}, err
 	}
 	return store.OutboxItem{Kind: kind, Topic: m.Template, UserID: u.ID, Payload: payload, CreatedAt: m.Now}, nil
+}
+
+// CodeDeliveryFailed reports whether the newest verification code message to the user on the
+// channel (phone or email) was given up, so the code page can say so and offer another method.
+func (s *Service) CodeDeliveryFailed(ctx context.Context, userID string, ch Method) (bool, error) {
+	kind := store.OutboxSMS
+	if ch == MethodEmail {
+		kind = store.OutboxEmail
+	}
+	return outbox.LastFailed(ctx, s.st, userID, kind, outbox.TemplateVerifyCode)
 }

@@ -181,10 +181,12 @@ func (s *Service) Regenerate(ctx context.Context, userID string, c identity.Clie
 	return codes, nil
 }
 
-// Use redeems one of the user's unused codes and records it in the history, in one transaction;
+// Use redeems one of the user's unused codes, in one transaction: it marks the code used, records
+// recovery.used in the history, writes the security notice to the registered email and then runs
+// then (when not nil), which adds what the caller's own change needs, such as the sign-in event.
 // ErrInvalid when input is not such a code. A code works once, even under racing requests.
 // Limiting wrong attempts is the caller's (internal/limit).
-func (s *Service) Use(ctx context.Context, userID, input string, c identity.Client, now time.Time) error {
+func (s *Service) Use(ctx context.Context, userID, input string, c identity.Client, now time.Time, then func(tx *store.Tx) error) error {
 	code, ok := Normalize(input)
 	if !ok {
 		return ErrInvalid
@@ -198,7 +200,16 @@ func (s *Service) Use(ctx context.Context, userID, input string, c identity.Clie
 		if !used {
 			return ErrInvalid
 		}
-		return tx.AppendEvent(ctx, event(userID, EventUsed, c, now, nil))
+		if err := tx.AppendEvent(ctx, event(userID, EventUsed, c, now, nil)); err != nil {
+			return err
+		}
+		if err := notice.Enqueue(ctx, tx, userID, notice.RecoveryUsed, "", c, now); err != nil {
+			return err
+		}
+		if then != nil {
+			return then(tx)
+		}
+		return nil
 	})
 }
 

@@ -168,22 +168,22 @@ func TestUse_EachCodeWorksOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		later := t0.Add(time.Hour)
-		if err := svc.Use(ctx, "alice", codes[0], client, later); err != nil {
+		if err := svc.Use(ctx, "alice", codes[0], client, later, nil); err != nil {
 			t.Fatalf("first use: %v", err)
 		}
-		if err := svc.Use(ctx, "alice", codes[0], client, later); !errors.Is(err, recovery.ErrInvalid) {
+		if err := svc.Use(ctx, "alice", codes[0], client, later, nil); !errors.Is(err, recovery.ErrInvalid) {
 			t.Errorf("second use = %v, want ErrInvalid", err)
 		}
 		typed := strings.ToLower(strings.ReplaceAll(codes[1], "-", ""))
-		if err := svc.Use(ctx, "alice", typed, client, later); err != nil {
+		if err := svc.Use(ctx, "alice", typed, client, later, nil); err != nil {
 			t.Errorf("use of %q typed as %q: %v", codes[1], typed, err)
 		}
 		for _, bad := range []string{"", "not a code", "2222-2222-2222-2222"} {
-			if err := svc.Use(ctx, "alice", bad, client, later); !errors.Is(err, recovery.ErrInvalid) {
+			if err := svc.Use(ctx, "alice", bad, client, later, nil); !errors.Is(err, recovery.ErrInvalid) {
 				t.Errorf("Use(%q) = %v, want ErrInvalid", bad, err)
 			}
 		}
-		if err := svc.Use(ctx, "bob", codes[2], client, later); !errors.Is(err, recovery.ErrInvalid) {
+		if err := svc.Use(ctx, "bob", codes[2], client, later, nil); !errors.Is(err, recovery.ErrInvalid) {
 			t.Errorf("bob using alice's code = %v, want ErrInvalid", err)
 		}
 		if n, err := svc.Left(ctx, "alice"); err != nil || n != 8 {
@@ -216,7 +216,7 @@ func TestRegenerate_VoidsTheOldSet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := svc.Use(ctx, "alice", old[0], client, t0); err != nil {
+		if err := svc.Use(ctx, "alice", old[0], client, t0, nil); err != nil {
 			t.Fatal(err)
 		}
 		fresh, err := svc.Regenerate(ctx, "alice", client, t0.Add(time.Minute))
@@ -227,11 +227,11 @@ func TestRegenerate_VoidsTheOldSet(t *testing.T) {
 			t.Errorf("Left after regenerating = %d, %v; want 10", n, err)
 		}
 		for _, c := range old[1:] {
-			if err := svc.Use(ctx, "alice", c, client, t0.Add(time.Hour)); !errors.Is(err, recovery.ErrInvalid) {
+			if err := svc.Use(ctx, "alice", c, client, t0.Add(time.Hour), nil); !errors.Is(err, recovery.ErrInvalid) {
 				t.Errorf("old code %s = %v, want ErrInvalid", c, err)
 			}
 		}
-		if err := svc.Use(ctx, "alice", fresh[9], client, t0.Add(time.Hour)); err != nil {
+		if err := svc.Use(ctx, "alice", fresh[9], client, t0.Add(time.Hour), nil); err != nil {
 			t.Errorf("new code: %v", err)
 		}
 		events, err := st.Events(ctx, "alice", 10)
@@ -278,7 +278,7 @@ func TestNewSet_HashesMatchWhatUseLooksFor(t *testing.T) {
 		if err := st.InTx(ctx, func(tx *store.Tx) error { return tx.ReplaceRecoveryCodes(ctx, "alice", hashes, t0) }); err != nil {
 			t.Fatal(err)
 		}
-		if err := svc.Use(ctx, "alice", codes[4], client, t0); err != nil {
+		if err := svc.Use(ctx, "alice", codes[4], client, t0, nil); err != nil {
 			t.Errorf("Use of a NewSet code: %v", err)
 		}
 	})

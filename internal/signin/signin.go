@@ -14,7 +14,7 @@ import (
 	"github.com/smsretire/smsretire/internal/factor/totp"
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/limit"
-	"github.com/smsretire/smsretire/internal/notice"
+	"github.com/smsretire/smsretire/internal/recovery"
 	"github.com/smsretire/smsretire/internal/store"
 )
 
@@ -35,9 +35,6 @@ const (
 // ErrFailed is the one answer to a wrong account or a wrong code.
 var ErrFailed = errors.New("sign-in failed")
 
-// RecoveryUse uses up one of a user's recovery codes inside tx; false when it is not a live code.
-type RecoveryUse func(ctx context.Context, tx *store.Tx, userID, code string, now time.Time) (bool, error)
-
 // Service signs users in.
 type Service struct {
 	st       *store.SQL
@@ -45,11 +42,11 @@ type Service struct {
 	ident    *identity.Service
 	totp     *totp.Service
 	limits   *limit.Limiter
-	recovery RecoveryUse
+	recovery *recovery.Service
 }
 
 // New returns a sign-in service.
-func New(st *store.SQL, clk clock.Clock, ident *identity.Service, t *totp.Service, limits *limit.Limiter, recovery RecoveryUse) *Service {
+func New(st *store.SQL, clk clock.Clock, ident *identity.Service, t *totp.Service, limits *limit.Limiter, recovery *recovery.Service) *Service {
 	return &Service{st: st, clock: clk, ident: ident, totp: t, limits: limits, recovery: recovery}
 }
 
@@ -150,25 +147,13 @@ func (s *Service) Recovery(ctx context.Context, account, code string, c identity
 		return Result{}, err
 	}
 	if sub.UserID != "" {
-		used := false
-		err := s.st.InTx(ctx, func(tx *store.Tx) error {
-			ok, err := s.recovery(ctx, tx, sub.UserID, code, now)
-			if err != nil || !ok {
-				return err
-			}
-			used = true
-			if err := tx.AppendEvent(ctx, campaign.Event{UserID: sub.UserID, Type: "recovery.used", IP: c.IP, UserAgent: c.UserAgent, CreatedAt: now}); err != nil {
-				return err
-			}
-			if err := notice.Enqueue(ctx, tx, sub.UserID, notice.RecoveryUsed, "", c, now); err != nil {
-				return err
-			}
+		err := s.recovery.Use(ctx, sub.UserID, code, c, now, func(tx *store.Tx) error {
 			return tx.AppendEvent(ctx, event(sub.UserID, EventSucceeded, c, now, MethodRecovery))
 		})
-		if err != nil {
+		if err != nil && !errors.Is(err, recovery.ErrInvalid) {
 			return Result{}, err
 		}
-		if used {
+		if err == nil {
 			if err := s.limits.Succeed(ctx, sub.Key, MethodRecovery); err != nil {
 				return Result{}, err
 			}

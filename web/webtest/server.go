@@ -1,11 +1,10 @@
-// Package webtest serves the real portal on a loopback port for a test, with a fake clock, fresh
-// SQLite store and development keys, and reads its answers as HTML. It sits beside web, so that
-// nothing under internal/ imports the web layer.
+// Package webtest serves the real portal on a loopback port for a test, built by internal/app as
+// serve builds it, with a fake clock, a fresh SQLite store and development keys, and reads its
+// answers as HTML. It sits beside web, so that nothing under internal/ imports the web layer.
 package webtest
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"io"
 	"log/slog"
@@ -22,13 +21,12 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
-	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/app"
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/demo"
 	"github.com/smsretire/smsretire/internal/devbox"
 	"github.com/smsretire/smsretire/internal/i18n"
-	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/keyring"
 	"github.com/smsretire/smsretire/internal/mail"
 	"github.com/smsretire/smsretire/internal/outbox"
@@ -51,7 +49,10 @@ type serverOptions struct {
 	noDemo   bool
 	delivery *DeliveryOptions
 	config   []func(*config.Config)
-	deps     []func(*web.Deps)
+	parts    []func(*app.Parts)
+	store    *store.SQL
+	keys     *keyring.Keys
+	clock    *clock.Fake
 }
 
 // WithNow starts the fake clock at t instead of Now.
@@ -62,22 +63,35 @@ func WithConfig(fn func(*config.Config)) ServerOption {
 	return func(o *serverOptions) { o.config = append(o.config, fn) }
 }
 
-// WithDeps changes what web.New receives, for collaborators a test replaces (mailers, gateways).
-func WithDeps(fn func(*web.Deps)) ServerOption {
-	return func(o *serverOptions) { o.deps = append(o.deps, fn) }
+// WithParts changes what app.New receives, for collaborators a test replaces (a mailer, the
+// passkey providers, a development outbox, the code message builder).
+func WithParts(fn func(*app.Parts)) ServerOption {
+	return func(o *serverOptions) { o.parts = append(o.parts, fn) }
 }
 
-// DeliveryOptions choose the channels of the outbox worker that WithDelivery builds.
+// WithStore serves from st, a store the test opened and migrated (one PostgreSQL database shared
+// by several instances, say), instead of a fresh SQLite file. Demo users are seeded into it
+// unless WithoutDemoUsers.
+func WithStore(st *store.SQL) ServerOption { return func(o *serverOptions) { o.store = st } }
+
+// WithKeys uses k instead of freshly generated development keys, as instances of one deployment
+// share their configured keys.
+func WithKeys(k keyring.Keys) ServerOption { return func(o *serverOptions) { o.keys = &k } }
+
+// WithClock uses clk, shared with other instances, instead of a new fake clock at Now.
+func WithClock(clk *clock.Fake) ServerOption { return func(o *serverOptions) { o.clock = clk } }
+
+// DeliveryOptions choose the channels of the outbox worker.
 type DeliveryOptions struct {
 	SMTP        *testsupport.SMTPServer // email goes to this server over SMTP; nil: the log mailer
 	SMS         sms.Gateway             // nil: the log gateway, serve's default
 	MaxAttempts int                     // attempts before a message is given up; 0: --outbox-max-attempts
 }
 
-// WithDelivery gives the server what serve builds around it: an outbox worker with the SMS
-// gateway, the mailer and the views/message renderer, a development outbox the worker records into
-// (and /dev/outbox shows), and the check that tells the code page a message could not be sent.
-// Nothing runs in the background: Server.Deliver delivers what is due.
+// WithDelivery gives the outbox worker the test's channels: email over SMTP to a test server, an
+// SMS gateway, fewer attempts. Without it the worker uses serve's development channels (the log,
+// and the development outbox that /dev/outbox shows). Nothing runs in the background:
+// Server.Deliver delivers what is due.
 func WithDelivery(d DeliveryOptions) ServerOption { return func(o *serverOptions) { o.delivery = &d } }
 
 // WithoutDemoUsers leaves the store empty instead of seeding the demo users.
@@ -85,22 +99,22 @@ func WithoutDemoUsers() ServerOption { return func(o *serverOptions) { o.noDemo 
 
 // Server is the real portal, served on a loopback port for the duration of one test.
 type Server struct {
-	URL     string // http://127.0.0.1:PORT, no trailing slash
+	URL     string   // http://127.0.0.1:PORT, no trailing slash
+	App     *app.App // every service, as web.New received them
 	Store   *store.SQL
 	Clock   *clock.Fake
 	Keys    keyring.Keys
 	Config  config.Config
 	Catalog *i18n.Catalog
 	Users   []demo.User    // the seeded demo users
-	Devbox  *devbox.Box    // the development outbox; nil without WithDelivery
-	Outbox  *outbox.Worker // the delivery worker; nil without WithDelivery
-
-	signer *campaign.NoticeSigner
+	Devbox  *devbox.Box    // the development outbox (--demo, which test servers run with)
+	Outbox  *outbox.Worker // the delivery worker; Deliver runs it
 }
 
-// NewServer builds the portal with web.New against a fresh migrated SQLite store, generated
-// development keys, a fake clock at a fixed time and the demo users, and serves it on 127.0.0.1.
-// A message missing from the catalog fails the test. Everything stops when the test ends.
+// NewServer builds the portal with app.New and web.New against a fresh migrated SQLite store,
+// generated development keys, a fake clock at a fixed time and the demo users, in --demo, and
+// serves it on 127.0.0.1. A message missing from the catalog fails the test. Everything stops when
+// the test ends.
 func NewServer(t testing.TB, opts ...ServerOption) *Server {
 	t.Helper()
 	o := serverOptions{now: Now}
@@ -109,14 +123,11 @@ func NewServer(t testing.TB, opts ...ServerOption) *Server {
 	}
 	ctx := context.Background()
 
-	keys, _, err := keyring.Load(keyring.Env{}, t.TempDir(), true)
-	if err != nil {
-		t.Fatalf("dev keys: %v", err)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
+	t.Cleanup(func() { ln.Close() })
 	cfg := config.Default()
 	cfg.Addr = ln.Addr().String()
 	cfg.DataDir = t.TempDir()
@@ -124,57 +135,56 @@ func NewServer(t testing.TB, opts ...ServerOption) *Server {
 	for _, fn := range o.config {
 		fn(&cfg)
 	}
+	if o.delivery != nil && o.delivery.MaxAttempts > 0 {
+		cfg.OutboxMaxAttempts = o.delivery.MaxAttempts
+	}
 	if err := cfg.Validate(); err != nil {
-		ln.Close()
 		t.Fatalf("config: %v", err)
 	}
-
+	if o.keys == nil {
+		keys, _, err := keyring.Load(keyring.Env{}, t.TempDir(), true)
+		if err != nil {
+			t.Fatalf("dev keys: %v", err)
+		}
+		o.keys = &keys
+	}
+	if o.store == nil {
+		o.store = testsupport.SQLite(t)
+	}
+	if o.clock == nil {
+		o.clock = clock.NewFake(o.now)
+	}
 	cat, err := i18n.Load()
 	if err != nil {
-		ln.Close()
 		t.Fatalf("catalog: %v", err)
 	}
 	cat.OnMissing(func(lang, id string) { t.Errorf("message %q missing in %s", id, lang) })
 
-	st := testsupport.SQLite(t)
-	clk := clock.NewFake(o.now)
+	p := app.Parts{Config: cfg, Keys: *o.keys, Store: o.store, Catalog: cat, Render: message.NewRenderer(cat, cfg),
+		Clock: o.clock, Logger: testLogger(t)}
+	if o.delivery != nil {
+		p.SMS = o.delivery.SMS
+		if o.delivery.SMTP != nil {
+			if p.Mail, err = smtpMailer(o.delivery.SMTP, cfg.MailFrom); err != nil {
+				t.Fatalf("mailer: %v", err)
+			}
+		}
+	}
+	for _, fn := range o.parts {
+		fn(&p)
+	}
+	a, err := app.New(p)
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
 	var users []demo.User
 	if !o.noDemo {
-		users, err = demo.Seed(ctx, st, o.now, cfg.Location(), campaign.NewIDHasher(keys.Hash))
-		if err != nil {
-			ln.Close()
+		if users, err = demo.Seed(ctx, a.Store, o.clock.Now(), cfg.Location(), a.IDs); err != nil {
 			t.Fatalf("seed: %v", err)
 		}
 	}
-	signer, err := campaign.NewNoticeSigner(keys.Token)
+	e, err := web.New(a)
 	if err != nil {
-		ln.Close()
-		t.Fatalf("notice signer: %v", err)
-	}
-
-	deps := web.Deps{Config: cfg, Keys: keys, Store: st, Catalog: cat, Clock: clk, Logger: testLogger(t)}
-	var worker *outbox.Worker
-	if o.delivery != nil {
-		worker, err = buildWorker(*o.delivery, st, cat, cfg, clk, deps.Logger)
-		if err != nil {
-			ln.Close()
-			t.Fatalf("delivery: %v", err)
-		}
-		deps.Devbox = worker.Devbox
-		deps.DeliveryFailed = func(ctx context.Context, userID string, ch identity.Method) (bool, error) {
-			kind := store.OutboxSMS
-			if ch == identity.MethodEmail {
-				kind = store.OutboxEmail
-			}
-			return outbox.LastFailed(ctx, st, userID, kind, outbox.TemplateVerifyCode)
-		}
-	}
-	for _, fn := range o.deps {
-		fn(&deps)
-	}
-	e, err := web.New(deps)
-	if err != nil {
-		ln.Close()
 		t.Fatalf("web.New: %v", err)
 	}
 	ts := httptest.NewUnstartedServer(e)
@@ -183,51 +193,24 @@ func NewServer(t testing.TB, opts ...ServerOption) *Server {
 	ts.Start()
 	t.Cleanup(ts.Close) // runs before the store closes: cleanups run last first
 
-	srv := &Server{URL: ts.URL, Store: st, Clock: clk, Keys: keys, Config: cfg, Catalog: cat, Users: users, signer: signer}
-	if worker != nil {
-		srv.Outbox, srv.Devbox = worker, worker.Devbox
-	}
-	return srv
+	return &Server{URL: ts.URL, App: a, Store: a.Store, Clock: o.clock, Keys: a.Keys, Config: cfg, Catalog: cat, Users: users,
+		Devbox: a.Devbox, Outbox: a.Worker}
 }
 
-// buildWorker builds the outbox worker as serve does, with the test's channels.
-func buildWorker(d DeliveryOptions, st *store.SQL, cat *i18n.Catalog, cfg config.Config, clk clock.Clock, log *slog.Logger) (*outbox.Worker, error) {
-	w := &outbox.Worker{
-		Store:       st,
-		SMS:         d.SMS,
-		Render:      message.NewRenderer(cat, cfg),
-		Clock:       clk,
-		Log:         log.With("component", "outbox"),
-		MaxAttempts: cmp.Or(d.MaxAttempts, cfg.OutboxMaxAttempts),
-		Devbox:      devbox.New(0),
-	}
-	if w.SMS == nil {
-		w.SMS = sms.LogGateway{Log: w.Log}
-	}
-	if d.SMTP == nil {
-		w.Mail = mail.LogSender{Log: w.Log}
-		return w, nil
-	}
-	set, err := mail.ParseURL(d.SMTP.URL())
+// smtpMailer sends to the test SMTP server, trusting its certificate.
+func smtpMailer(srv *testsupport.SMTPServer, from string) (mail.Sender, error) {
+	set, err := mail.ParseURL(srv.URL())
 	if err != nil {
 		return nil, err
 	}
-	set.TLSConfig = d.SMTP.TLSConfig()
-	m, err := mail.NewSMTP(set, cfg.MailFrom)
-	if err != nil {
-		return nil, err
-	}
-	w.Mail = m
-	return w, nil
+	set.TLSConfig = srv.TLSConfig()
+	return mail.NewSMTP(set, from)
 }
 
 // Deliver runs the delivery worker over every message due now, as serve's worker does on its
-// next look, and returns how many went out. It needs WithDelivery.
+// next look, and returns how many went out.
 func (s *Server) Deliver(t testing.TB) int {
 	t.Helper()
-	if s.Outbox == nil {
-		t.Fatal("Deliver needs a server started WithDelivery")
-	}
 	n, err := s.Outbox.DeliverDue(context.Background())
 	if err != nil {
 		t.Fatalf("deliver: %v", err)
@@ -252,7 +235,7 @@ func CodeIn(text string) string {
 func (s *Server) LastCode(t testing.TB, to string) string {
 	t.Helper()
 	if s.Devbox == nil {
-		t.Fatal("LastCode needs a server started WithDelivery")
+		t.Fatal("LastCode needs the development outbox: a server in --demo")
 	}
 	msgs := s.Devbox.For(to)
 	if len(msgs) == 0 {
@@ -267,7 +250,7 @@ func (s *Server) LastCode(t testing.TB, to string) string {
 
 // NoticeToken signs a notice token for userID, valid for the configured link lifetime from now.
 func (s *Server) NoticeToken(userID string) string {
-	return s.signer.Sign(userID, s.Clock.Now().Add(s.Config.NoticeLinkTTL))
+	return s.App.Notices.Sign(userID, s.Clock.Now().Add(s.Config.NoticeLinkTTL))
 }
 
 // NoticeLink returns the absolute URL of userID's personal notice.

@@ -1,0 +1,257 @@
+// Package app builds smsretire once: from the configuration, the keys, the store and the message
+// catalog it makes every domain service and the outbox worker, each with the key label and
+// settings it must have everywhere. `smsretire serve`, the operator commands and the tests all
+// start from New, and web.New receives the App, so nothing is wired twice.
+//
+// To add a service, give App a field, build it in New from what is already built (in the order of
+// its dependencies) and document what it is; handlers reach it through the App.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/clock"
+	"github.com/smsretire/smsretire/internal/config"
+	"github.com/smsretire/smsretire/internal/devbox"
+	"github.com/smsretire/smsretire/internal/enroll"
+	"github.com/smsretire/smsretire/internal/factor/passkey"
+	"github.com/smsretire/smsretire/internal/factor/totp"
+	"github.com/smsretire/smsretire/internal/i18n"
+	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/internal/keyring"
+	"github.com/smsretire/smsretire/internal/limit"
+	"github.com/smsretire/smsretire/internal/mail"
+	"github.com/smsretire/smsretire/internal/outbox"
+	"github.com/smsretire/smsretire/internal/recovery"
+	"github.com/smsretire/smsretire/internal/sealbox"
+	"github.com/smsretire/smsretire/internal/signin"
+	"github.com/smsretire/smsretire/internal/sms"
+	"github.com/smsretire/smsretire/internal/store"
+	"github.com/smsretire/smsretire/internal/webhook"
+)
+
+// Parts are what the App is built from: the infrastructure a process opens (Open does that for
+// the commands; tests bring a fresh store and generated keys) and, for tests, collaborators that
+// replace the configured ones.
+type Parts struct {
+	Config  config.Config
+	Keys    keyring.Keys
+	Store   *store.SQL
+	Catalog *i18n.Catalog
+	// Render turns outbox messages into text in the recipient's language: views/message, which
+	// internal packages do not import, so the caller hands it in.
+	Render outbox.Renderer
+	Clock  clock.Clock  // clock.System{} when nil
+	Logger *slog.Logger // slog.Default() when nil
+
+	// Replacements; nil means as configured.
+	SMS       sms.Gateway        // --sms-gateway: the log gateway or the signed HTTP gateway
+	Mail      mail.Sender        // --smtp-url: SMTP, or the log when empty
+	Events    outbox.EventSender // --webhook-urls: the webhook sender, or none
+	Devbox    *devbox.Box        // --demo: a development outbox of devbox.DefaultCapacity, else none
+	Providers *passkey.Providers // passkey.DefaultProviders()
+	// CodeMessages builds the outbox item that carries a one-time code (outbox.CodeMessage);
+	// tests wrap it to read the codes they need.
+	CodeMessages identity.MessageFunc
+}
+
+// App is the assembled portal: the parts it was built from and every service, built once.
+type App struct {
+	Config  config.Config
+	Keys    keyring.Keys
+	Store   *store.SQL
+	Catalog *i18n.Catalog
+	Clock   clock.Clock
+	Logger  *slog.Logger
+
+	Notices   *campaign.NoticeSigner // signs and reads notice links
+	IDs       *campaign.IDHasher     // hashes the ID digits of the roster and the knowledge check
+	Identity  *identity.Service      // verification before enrollment
+	TOTP      *totp.Service          // authenticator apps, secrets sealed at rest
+	Passkeys  *passkey.Service       // WebAuthn ceremonies
+	Providers *passkey.Providers     // passkey provider names by AAGUID
+	Recovery  *recovery.Service      // recovery codes
+	Enroll    *enroll.Service        // adding, renaming and removing factors; retiring SMS
+	SignIn    *signin.Service        // signing in again with a new factor
+	Worker    *outbox.Worker         // delivers the outbox; serve runs it, tests call DeliverDue
+	Devbox    *devbox.Box            // the development outbox; nil unless --demo
+}
+
+// The labels of the keys derived from the hash key, one per use; changing one invalidates what
+// was stored under it.
+const (
+	labelCodes    = "codes"
+	labelRecovery = "recovery codes"
+	labelWebAuthn = "webauthn handle"
+)
+
+// New builds every service and the outbox worker from p.
+func New(p Parts) (*App, error) {
+	if p.Store == nil || p.Catalog == nil || p.Render == nil {
+		return nil, fmt.Errorf("app: a store, a catalog and a renderer are required")
+	}
+	a := &App{Config: p.Config, Keys: p.Keys, Store: p.Store, Catalog: p.Catalog, Clock: p.Clock, Logger: p.Logger,
+		Providers: p.Providers, Devbox: p.Devbox}
+	if a.Clock == nil {
+		a.Clock = clock.System{}
+	}
+	if a.Logger == nil {
+		a.Logger = slog.Default()
+	}
+	if a.Providers == nil {
+		a.Providers = passkey.DefaultProviders()
+	}
+	if a.Devbox == nil && a.Config.Demo {
+		a.Devbox = devbox.New(devbox.DefaultCapacity)
+	}
+	if p.CodeMessages == nil {
+		p.CodeMessages = identity.CodeMessage
+	}
+	cfg := a.Config
+	var err error
+	if a.Notices, err = campaign.NewNoticeSigner(a.Keys.Token); err != nil {
+		return nil, err
+	}
+	a.IDs = campaign.NewIDHasher(a.Keys.Hash)
+	a.Identity = identity.New(a.Store, a.Clock, keyring.Derive(a.Keys.Hash, labelCodes, 32), a.IDs, identity.Settings{
+		CodeTTL:            cfg.CodeTTL,
+		AssistTTL:          cfg.AssistCodeTTL,
+		ResendWait:         cfg.ResendWait,
+		SendsPerHour:       cfg.SendsPerHour,
+		MaxAttempts:        cfg.MaxCodeAttempts,
+		Lockout:            cfg.LockoutDuration,
+		ClientAttemptsHour: cfg.ClientAttemptsHour,
+		KnowledgeSuffices:  cfg.KnowledgeSuffices,
+		Region:             cfg.DefaultRegion,
+		Location:           cfg.Location(),
+		MinSendTime:        cfg.MinSendTime,
+	}, p.CodeMessages)
+	box, err := sealbox.New(a.Keys.Encryption)
+	if err != nil {
+		return nil, err
+	}
+	if a.TOTP, err = totp.New(a.Store, box, cfg.ServiceName); err != nil {
+		return nil, err
+	}
+	a.Passkeys, err = passkey.New(a.Store, a.Clock, keyring.Derive(a.Keys.Hash, labelWebAuthn, 32), passkey.Settings{
+		RPID: cfg.RPID, RPName: cfg.RPName, Origins: cfg.RPOriginList(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Recovery = recovery.New(a.Store, keyring.Derive(a.Keys.Hash, labelRecovery, 32))
+	a.Enroll = enroll.New(a.Store, a.Clock, a.Recovery.NewSet, enroll.Policy{
+		EmailCompletes: cfg.EmailFactor == "allowed",
+		CheckupAfter:   cfg.CheckupAfter,
+	})
+	limits := limit.New(a.Store, limit.Rules{MaxAttempts: cfg.MaxCodeAttempts, Lockout: cfg.LockoutDuration, ClientAttemptsHour: cfg.ClientAttemptsHour})
+	a.SignIn = signin.New(a.Store, a.Clock, a.Identity, a.TOTP, limits, a.Recovery)
+	if a.Worker, err = a.worker(p); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// worker builds the outbox worker: the SMS gateway (log or signed HTTP), the mailer (SMTP, or the
+// log without --smtp-url), the renderer and the webhook sender (none without --webhook-urls).
+func (a *App) worker(p Parts) (*outbox.Worker, error) {
+	cfg := a.Config
+	w := &outbox.Worker{
+		Store:       a.Store,
+		SMS:         p.SMS,
+		Mail:        p.Mail,
+		Events:      p.Events,
+		Render:      p.Render,
+		Clock:       a.Clock,
+		Log:         a.Logger.With("component", "outbox"),
+		MaxAttempts: cfg.OutboxMaxAttempts,
+		Poll:        cfg.OutboxPoll,
+		Devbox:      a.Devbox,
+	}
+	if urls := cfg.WebhookURLList(); w.Events == nil && len(urls) > 0 {
+		hooks, err := webhook.NewSender(urls, cfg.WebhookSecret, nil, a.Clock)
+		if err != nil {
+			return nil, err
+		}
+		w.Events = hooks
+	}
+	if w.SMS == nil {
+		switch cfg.SMSGateway {
+		case "http":
+			g, err := sms.NewHTTPGateway(cfg.SMSURL, cfg.SMSSecret, nil, a.Clock)
+			if err != nil {
+				return nil, err
+			}
+			w.SMS = g
+		default:
+			w.SMS = sms.LogGateway{Log: w.Log}
+		}
+	}
+	if w.Mail == nil {
+		if cfg.SMTPURL == "" {
+			w.Mail = mail.LogSender{Log: w.Log}
+			return w, nil
+		}
+		set, err := mail.ParseURL(cfg.SMTPURL)
+		if err != nil {
+			return nil, err
+		}
+		if w.Mail, err = mail.NewSMTP(set, cfg.MailFrom); err != nil {
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+// WarnDevelopmentChannels logs, for serve, which messages go to the log instead of being sent:
+// fine with --demo, a mistake in production.
+func (a *App) WarnDevelopmentChannels() {
+	if a.Config.Demo {
+		return
+	}
+	if _, ok := a.Worker.SMS.(sms.LogGateway); ok {
+		a.Logger.Warn("sms-gateway=log: text messages, codes included, go to the log and are not sent; development only")
+	}
+	if _, ok := a.Worker.Mail.(mail.LogSender); ok {
+		a.Logger.Warn("no smtp-url: email, codes included, goes to the log and is not sent; development only")
+	}
+}
+
+// Open reads the keys (generating development keys into --data-dir when allowDevKeys), opens the
+// database of --database-url and applies its pending migrations: the infrastructure of a process,
+// for New. The caller closes the store.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger, allowDevKeys bool) (keyring.Keys, *store.SQL, error) {
+	env := keyring.Env{Session: cfg.SessionKey, Token: cfg.TokenKey, Hash: cfg.HashKey, Encryption: cfg.EncryptionKeys}
+	keys, generated, err := keyring.Load(env, cfg.DataDir, allowDevKeys)
+	if err != nil {
+		return keyring.Keys{}, nil, err
+	}
+	if generated {
+		log.Warn("generated development keys; configure SMSRETIRE_*_KEY(S) in production", "dir", cfg.DataDir)
+	} else if !env.Configured() {
+		log.Warn("using development keys from the data directory", "dir", cfg.DataDir)
+	}
+	db, err := config.ParseDatabaseURL(cfg.DatabaseURL)
+	if err != nil {
+		return keyring.Keys{}, nil, err
+	}
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		return keyring.Keys{}, nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return keyring.Keys{}, nil, err
+	}
+	return keys, st, nil
+}
+
+// NoticeLink returns the absolute URL of a user's personal notice, signed for --notice-link-ttl
+// from now: what operators send and `smsretire notice-link` prints. Its path is web's
+// notice.show route.
+func (a *App) NoticeLink(userID string) string {
+	return a.Config.BaseURL + "/notice/" + a.Notices.Sign(userID, a.Clock.Now().Add(a.Config.NoticeLinkTTL))
+}
