@@ -84,7 +84,7 @@ type Settings struct {
 	MaxAttempts        int           // wrong answers before a method locks
 	Lockout            time.Duration // how long a locked method stays locked
 	ClientAttemptsHour int           // wrong answers per client and hour
-	ClientSendsHour    int           // codes requested per client and hour
+	ClientSendsHour    int           // codes sent per client and clock hour
 	KnowledgeSuffices  bool          // the knowledge check alone verifies
 	Region             string        // for phone numbers without country code
 	Location           *time.Location
@@ -235,63 +235,73 @@ func (s *Service) send(ctx context.Context, sub Subject, spec codeSpec, c Client
 	if sub.Key == "" {
 		return Sent{}, ErrNotIdentified
 	}
-	if err := s.clientSendAllowed(ctx, c, now); err != nil {
-		return Sent{}, err
-	}
 	if until, err := s.limits.LockedUntil(ctx, sub.Key, string(spec.method), now); err != nil {
 		return Sent{}, err
 	} else if !until.IsZero() {
 		return Sent{}, ErrLocked{Until: until}
 	}
-	if until, err := s.st.LockedUntil(ctx, "resend:"+sub.Key, now); err != nil {
-		return Sent{}, err
-	} else if !until.IsZero() {
-		return Sent{}, ErrResendWait{Until: until}
-	}
-	slot, free, err := s.sendSlot(ctx, sub.Key, now)
-	if err != nil {
-		return Sent{}, err
-	}
-	if slot == "" {
-		return Sent{}, ErrSendLimit{Until: free}
-	}
 	sent := Sent{ExpiresAt: now.Add(s.set.CodeTTL), ResendAt: now.Add(s.set.ResendWait)}
-	if sub.UserID != "" {
-		if err := s.sendToUser(ctx, sub, spec, c, now); err != nil {
-			return Sent{}, err
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := s.takeSendSlots(ctx, tx, sub.Key, c, now, sent.ResendAt); err != nil {
+			return err
 		}
-	}
-	if err := s.st.Lock(ctx, slot, now.Add(time.Hour)); err != nil {
-		return Sent{}, err
-	}
-	if err := s.st.Lock(ctx, "resend:"+sub.Key, sent.ResendAt); err != nil {
+		if sub.UserID == "" {
+			return nil
+		}
+		return s.sendToUser(ctx, tx, sub, spec, c, now)
+	})
+	if err != nil {
 		return Sent{}, err
 	}
 	return sent, nil
 }
 
-// sendSlot finds a free one of the subject's SendsPerHour send slots. A send holds its slot for
-// an hour, so at most SendsPerHour codes go out in any hour, not only in each clock hour. When
-// every slot is held, slot is "" and free is when the first comes free.
-func (s *Service) sendSlot(ctx context.Context, subKey string, now time.Time) (slot string, free time.Time, err error) {
+// takeSendSlots reserves a send inside tx, before the code is made: the subject's resend hold
+// until resendAt; a free one of the subject's SendsPerHour send slots, each held for an hour, so
+// at most SendsPerHour codes go out in any hour, not only in each clock hour; and one of the
+// client's ClientSendsHour sends in the clock hour. Each is taken by a statement that checks and
+// takes at once; the resend hold, taken first, makes racing sends for one subject wait for each
+// other on PostgreSQL (SQLite writes one transaction at a time anyway). What was taken stays
+// taken only if the code is stored in the same transaction; a refused send takes nothing.
+func (s *Service) takeSendSlots(ctx context.Context, tx *store.Tx, subKey string, c Client, now, resendAt time.Time) error {
+	ok, until, err := tx.Hold(ctx, "resend:"+subKey, resendAt, now)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrResendWait{Until: until}
+	}
+	slot := false
+	var free time.Time
 	for i := range s.set.SendsPerHour {
-		key := "send:" + subKey + ":" + strconv.Itoa(i)
-		until, err := s.st.LockedUntil(ctx, key, now)
+		ok, until, err := tx.Hold(ctx, "send:"+subKey+":"+strconv.Itoa(i), now.Add(time.Hour), now)
 		if err != nil {
-			return "", time.Time{}, err
+			return err
 		}
-		if until.IsZero() {
-			return key, time.Time{}, nil
+		if ok {
+			slot = true
+			break
 		}
 		if free.IsZero() || until.Before(free) {
 			free = until
 		}
 	}
-	return "", free, nil
+	if !slot {
+		return ErrSendLimit{Until: free}
+	}
+	hour := now.Truncate(time.Hour)
+	ok, err = tx.TakeCounter(ctx, "send-ip:"+c.IP, hour, hour.Add(time.Hour), s.set.ClientSendsHour, now)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrClientLimited{Until: hour.Add(time.Hour)}
+	}
+	return nil
 }
 
-func (s *Service) sendToUser(ctx context.Context, sub Subject, spec codeSpec, c Client, now time.Time) error {
-	u, err := s.st.UserByID(ctx, sub.UserID)
+func (s *Service) sendToUser(ctx context.Context, tx *store.Tx, sub Subject, spec codeSpec, c Client, now time.Time) error {
+	u, err := tx.UserByID(ctx, sub.UserID)
 	if err != nil {
 		return err
 	}
@@ -316,19 +326,17 @@ func (s *Service) sendToUser(ctx context.Context, sub Subject, spec codeSpec, c 
 	if err != nil {
 		return fmt.Errorf("send code: %w", err)
 	}
-	return s.st.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.VoidCodes(ctx, u.ID, spec.purpose, now); err != nil {
-			return err
-		}
-		if _, err := tx.InsertCode(ctx, store.Code{UserID: u.ID, Purpose: spec.purpose, Channel: string(spec.channel), Target: target,
-			Hash: s.hash(spec.purpose, u.ID, code), CreatedAt: now, ExpiresAt: now.Add(s.set.CodeTTL)}); err != nil {
-			return err
-		}
-		if _, err := tx.EnqueueOutbox(ctx, msg); err != nil {
-			return err
-		}
-		return tx.AppendEvent(ctx, event(u.ID, EventCodeSent, c, now, map[string]string{"method": string(spec.method)}))
-	})
+	if err := tx.VoidCodes(ctx, u.ID, spec.purpose, now); err != nil {
+		return err
+	}
+	if _, err := tx.InsertCode(ctx, store.Code{UserID: u.ID, Purpose: spec.purpose, Channel: string(spec.channel), Target: target,
+		Hash: s.hash(spec.purpose, u.ID, code), CreatedAt: now, ExpiresAt: now.Add(s.set.CodeTTL)}); err != nil {
+		return err
+	}
+	if _, err := tx.EnqueueOutbox(ctx, msg); err != nil {
+		return err
+	}
+	return tx.AppendEvent(ctx, event(u.ID, EventCodeSent, c, now, map[string]string{"method": string(spec.method)}))
 }
 
 // CheckCode checks a code sent to the subject's phone or email. On success the user is verified;
@@ -415,27 +423,42 @@ func (s *Service) matchCode(ctx context.Context, sub Subject, m Method, purpose,
 	return MatchedCode{ID: stored.ID, UserID: stored.UserID, Target: stored.Target}, nil
 }
 
-// match checks a normalised code against the subject's live code for purpose, counting a wrong
-// answer against the limits. It consumes nothing.
+// match checks a normalised code against the subject's live code for purpose. The answer is
+// reserved against the limits before it is checked, counted when wrong and given back when right
+// or when it is the right code that a racing request used first. It consumes nothing.
 func (s *Service) match(ctx context.Context, sub Subject, m Method, purpose, code string, c Client, now time.Time) (store.Code, error) {
 	if sub.Key == "" {
 		return store.Code{}, ErrNotIdentified
 	}
-	if err := s.attemptAllowed(ctx, sub, m, c, now); err != nil {
-		return store.Code{}, err
-	}
-	if sub.UserID == "" {
-		return store.Code{}, s.fail(ctx, sub, m, c, now, "unknown")
-	}
-	stored, err := s.st.LatestCode(ctx, sub.UserID, purpose)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Code{}, s.fail(ctx, sub, m, c, now, "no_code")
-	}
+	a, err := s.limits.Reserve(ctx, sub.Key, string(m), c.IP, now)
 	if err != nil {
 		return store.Code{}, err
 	}
-	if !hmac.Equal(stored.Hash, s.hash(purpose, sub.UserID, code)) {
-		return store.Code{}, s.fail(ctx, sub, m, c, now, "wrong")
+	defer a.Void(ctx)
+	if sub.UserID == "" {
+		return store.Code{}, s.fail(ctx, a, sub, m, c, now, "unknown")
+	}
+	hash := s.hash(purpose, sub.UserID, code)
+	stored, err := s.st.LatestCode(ctx, sub.UserID, purpose)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.Code{}, err
+	}
+	if err != nil || !hmac.Equal(stored.Hash, hash) {
+		spent, serr := s.st.CodeSpent(ctx, sub.UserID, purpose, hash, now)
+		if serr != nil {
+			return store.Code{}, serr
+		}
+		if spent { // the right code, used already: recorded, but no wrong answer
+			if err := s.st.AppendEvent(ctx, event(sub.UserID, EventFailed, c, now, map[string]string{"method": string(m), "reason": "used"})); err != nil {
+				return store.Code{}, err
+			}
+			return store.Code{}, ErrCodeExpired
+		}
+		reason := "wrong"
+		if err != nil {
+			reason = "no_code"
+		}
+		return store.Code{}, s.fail(ctx, a, sub, m, c, now, reason)
 	}
 	if !now.Before(stored.ExpiresAt) {
 		if err := s.st.AppendEvent(ctx, event(sub.UserID, EventFailed, c, now, map[string]string{"method": string(m), "reason": "expired"})); err != nil {
@@ -443,7 +466,7 @@ func (s *Service) match(ctx context.Context, sub Subject, m Method, purpose, cod
 		}
 		return store.Code{}, ErrCodeExpired
 	}
-	if err := s.limits.Succeed(ctx, sub.Key, string(m)); err != nil {
+	if err := a.Right(ctx); err != nil {
 		return store.Code{}, err
 	}
 	return stored, nil
@@ -489,12 +512,14 @@ func (s *Service) CheckKnowledge(ctx context.Context, sub Subject, phoneInput, l
 	if perr != nil || derr != nil {
 		return KnowledgeResult{}, ErrKnowledgeForm
 	}
-	if err := s.attemptAllowed(ctx, sub, MethodKnowledge, c, now); err != nil {
+	a, err := s.limits.Reserve(ctx, sub.Key, string(MethodKnowledge), c.IP, now)
+	if err != nil {
 		return KnowledgeResult{}, err
 	}
+	defer a.Void(ctx)
 	if sub.UserID == "" {
 		s.ids.Hash("", digits) // the same work as for a real account
-		return KnowledgeResult{}, s.fail(ctx, sub, MethodKnowledge, c, now, "unknown")
+		return KnowledgeResult{}, s.fail(ctx, a, sub, MethodKnowledge, c, now, "unknown")
 	}
 	u, err := s.st.UserByID(ctx, sub.UserID)
 	if err != nil {
@@ -507,7 +532,7 @@ func (s *Service) CheckKnowledge(ctx context.Context, sub Subject, phoneInput, l
 	idOK := s.ids.Match(u.ID, digits, stored)
 	phoneOK := hmac.Equal([]byte(e164), []byte(u.Phone))
 	if !idOK || !phoneOK {
-		return KnowledgeResult{}, s.fail(ctx, sub, MethodKnowledge, c, now, "wrong")
+		return KnowledgeResult{}, s.fail(ctx, a, sub, MethodKnowledge, c, now, "wrong")
 	}
 	res := KnowledgeResult{User: u, Verified: s.set.KnowledgeSuffices}
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
@@ -519,7 +544,7 @@ func (s *Service) CheckKnowledge(ctx context.Context, sub Subject, phoneInput, l
 	if err != nil {
 		return KnowledgeResult{}, err
 	}
-	if err := s.limits.Succeed(ctx, sub.Key, string(MethodKnowledge)); err != nil {
+	if err := a.Right(ctx); err != nil {
 		return KnowledgeResult{}, err
 	}
 	res.User, err = s.st.UserByID(ctx, u.ID)
@@ -561,44 +586,35 @@ func (s *Service) LockedUntil(ctx context.Context, sub Subject, m Method) (time.
 	return s.limits.LockedUntil(ctx, sub.Key, string(m), s.clock.Now())
 }
 
-func (s *Service) clientSendAllowed(ctx context.Context, c Client, now time.Time) error {
-	hour := now.Truncate(time.Hour)
-	n, err := s.st.Hit(ctx, "send-ip:"+c.IP, hour, hour.Add(time.Hour), now)
-	if err != nil {
-		return err
-	}
-	if n > s.set.ClientSendsHour {
-		return ErrClientLimited{Until: hour.Add(time.Hour)}
-	}
-	return nil
-}
-
-func (s *Service) attemptAllowed(ctx context.Context, sub Subject, m Method, c Client, now time.Time) error {
-	return s.limits.Allowed(ctx, sub.Key, string(m), c.IP, now)
-}
-
-// fail counts a wrong answer for the account's method and for the client, locks the method at
-// the limit, and records the failure in the history of a known account.
-func (s *Service) fail(ctx context.Context, sub Subject, m Method, c Client, now time.Time, reason string) error {
-	ferr, locked := s.limits.Fail(ctx, sub.Key, string(m), c.IP, now)
-	var lockedErr ErrLocked
-	if !errors.As(ferr, &lockedErr) {
+// fail counts the reserved answer as wrong, locks the method at the limit, and records the failure
+// (and the lock) in the history of a known account, in one transaction. It is counted even when
+// the request has ended meanwhile.
+func (s *Service) fail(ctx context.Context, a *limit.Attempt, sub Subject, m Method, c Client, now time.Time, reason string) error {
+	ctx = context.WithoutCancel(ctx)
+	var verdict error
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		locked, v := a.Wrong(ctx, tx, now)
+		var lockedErr ErrLocked
 		var wrong ErrWrong
-		if !errors.As(ferr, &wrong) {
-			return ferr // a store error
+		if !errors.As(v, &lockedErr) && !errors.As(v, &wrong) {
+			return v // a store error
 		}
-	}
-	if sub.UserID != "" {
-		if err := s.st.AppendEvent(ctx, event(sub.UserID, EventFailed, c, now, map[string]string{"method": string(m), "reason": reason})); err != nil {
+		verdict = v
+		if sub.UserID == "" {
+			return nil
+		}
+		if err := tx.AppendEvent(ctx, event(sub.UserID, EventFailed, c, now, map[string]string{"method": string(m), "reason": reason})); err != nil {
 			return err
 		}
 		if locked {
-			if err := s.st.AppendEvent(ctx, event(sub.UserID, EventLocked, c, now, map[string]string{"method": string(m), "until": lockedErr.Until.UTC().Format(time.RFC3339)})); err != nil {
-				return err
-			}
+			return tx.AppendEvent(ctx, event(sub.UserID, EventLocked, c, now, map[string]string{"method": string(m), "until": lockedErr.Until.UTC().Format(time.RFC3339)}))
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	return ferr
+	return verdict
 }
 
 func (s *Service) hash(purpose, userID, code string) []byte {

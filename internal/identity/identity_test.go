@@ -30,6 +30,8 @@ type fixture struct {
 	clk   *clock.Fake
 	mu    sync.Mutex
 	codes map[string]string // user ID + channel → last code sent
+	set   identity.Settings
+	msg   identity.MessageFunc
 }
 
 func newFixture(t testing.TB, st *store.SQL, mod func(*identity.Settings)) *fixture {
@@ -53,8 +55,14 @@ func newFixture(t testing.TB, st *store.SQL, mod func(*identity.Settings)) *fixt
 		f.mu.Unlock()
 		return identity.CodeMessage(u, m)
 	}
-	f.svc = identity.New(st, f.clk, bytes.Repeat([]byte{9}, 32), ids, set, msg)
+	f.set, f.msg = set, msg
+	f.svc = f.on(st)
 	return f
+}
+
+// on returns the fixture's service over another handle on the same database: a second instance.
+func (f *fixture) on(st *store.SQL) *identity.Service {
+	return identity.New(st, f.clk, bytes.Repeat([]byte{9}, 32), ids, f.set, f.msg)
 }
 
 func (f *fixture) code(userID string, ch identity.Method) string {

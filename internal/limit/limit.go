@@ -1,9 +1,18 @@
-// Package limit counts wrong answers per account and method and per client in the database, and
-// locks a method for an account after too many, so the limits hold across instances and restarts.
+// Package limit limits answers — codes, knowledge checks, sign-in codes — per account and method
+// and per client, in the database, so the limits hold across instances and restarts.
+//
+// Every answer is a reservation taken before it is checked: Reserve takes, in one transaction,
+// one of the client's answers for the clock hour and one of the account's answers for the method,
+// each with a statement that checks and takes at once. So of any number of parallel requests at
+// most the limit are checked. A wrong answer keeps its slots; the answer that uses up the
+// account's last one locks the method for the lockout, and every answer after it is refused, even
+// a right one. A right answer, or one that proves nothing wrong (the right code that a racing
+// request used first), gives its slots back.
 package limit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -33,10 +42,10 @@ func (e ErrWrong) Error() string { return fmt.Sprintf("wrong answer, %d attempts
 type Rules struct {
 	MaxAttempts        int           // wrong answers per account and method before it locks
 	Lockout            time.Duration // how long a locked method stays locked
-	ClientAttemptsHour int           // wrong answers per client and hour
+	ClientAttemptsHour int           // wrong answers per client and clock hour
 }
 
-// Limiter applies the rules through the store's counters and locks.
+// Limiter applies the rules through the store's answer rows and counters.
 type Limiter struct {
 	st    *store.SQL
 	rules Rules
@@ -48,70 +57,119 @@ func New(st *store.SQL, r Rules) *Limiter { return &Limiter{st: st, rules: r} }
 // Rules returns the rules in force.
 func (l *Limiter) Rules() Rules { return l.rules }
 
-// Allowed returns ErrClientLimited or ErrLocked when the client or the account's method may not
-// try now, nil otherwise. It counts nothing.
-func (l *Limiter) Allowed(ctx context.Context, account, method, ip string, now time.Time) error {
-	hour := now.Truncate(time.Hour)
-	n, err := l.st.Count(ctx, "fail-ip:"+ip, hour, now)
+// Attempt is one answer reserved by Reserve. It ends with exactly one of Wrong, Right or Void;
+// Void after either of the others does nothing, so callers defer it for their error paths.
+type Attempt struct {
+	l       *Limiter
+	key     string // account:method in answer_limits
+	client  string // the client's counter
+	hour    time.Time
+	settled bool
+}
+
+// Reserve takes an answer for the account's method from the client, before the answer is
+// checked. It returns ErrClientLimited when the client used up its answers for the hour, and
+// ErrLocked when the method is locked for the account — or when every answer left is being
+// checked by a parallel request, so that none may be checked beyond the limit.
+func (l *Limiter) Reserve(ctx context.Context, account, method, ip string, now time.Time) (*Attempt, error) {
+	a := &Attempt{l: l, key: answerKey(account, method), client: "fail-ip:" + ip, hour: now.Truncate(time.Hour)}
+	var refused error
+	err := l.st.InTx(ctx, func(tx *store.Tx) error {
+		ok, err := tx.TakeCounter(ctx, a.client, a.hour, a.hour.Add(time.Hour), l.rules.ClientAttemptsHour, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			refused = ErrClientLimited{Until: a.hour.Add(time.Hour)}
+			return refused
+		}
+		state, ok, err := tx.TakeAnswer(ctx, a.key, l.rules.MaxAttempts, now.Add(l.rules.Lockout), now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			refused = ErrLocked{Until: state.ExpiresAt}
+			return refused // rolls back the client's answer too
+		}
+		return nil
+	})
+	if refused != nil {
+		return nil, refused
+	}
 	if err != nil {
+		return nil, fmt.Errorf("reserve an answer: %w", err)
+	}
+	return a, nil
+}
+
+// Wrong counts the reserved answer as wrong, inside tx so the caller's history entry goes with
+// it. The error is ErrWrong with the answers left, or ErrLocked when this answer used up the
+// last one — locked is then true, so the caller can record the lock — or a store error.
+func (a *Attempt) Wrong(ctx context.Context, tx *store.Tx, now time.Time) (locked bool, err error) {
+	if a.settled {
+		return false, errors.New("wrong: attempt already settled")
+	}
+	state, err := tx.FailAnswer(ctx, a.key, now.Add(a.l.rules.Lockout))
+	if err != nil {
+		return false, err
+	}
+	a.settled = true // a rolled-back transaction keeps the answer pending until the row runs out
+	if left := a.l.rules.MaxAttempts - state.Failed; left > 0 {
+		return false, ErrWrong{Remaining: left}
+	}
+	return state.Failed == a.l.rules.MaxAttempts, ErrLocked{Until: state.ExpiresAt}
+}
+
+// Right ends the reserved answer as right: the account's wrong answers for the method are
+// forgotten and the client's answer is given back.
+func (a *Attempt) Right(ctx context.Context) error {
+	if a.settled {
+		return nil
+	}
+	a.settled = true
+	ctx = context.WithoutCancel(ctx)
+	if err := a.l.st.RightAnswer(ctx, a.key); err != nil {
 		return err
 	}
-	if n >= l.rules.ClientAttemptsHour {
-		return ErrClientLimited{Until: hour.Add(time.Hour)}
+	return a.l.st.GiveBackCounter(ctx, a.client, a.hour)
+}
+
+// Void gives the reserved answer back uncounted: it was not checked (a store error, a request
+// that ended) or proved nothing wrong, like the right code that a racing request used first.
+// After Wrong or Right it does nothing.
+func (a *Attempt) Void(ctx context.Context) error {
+	if a.settled {
+		return nil
 	}
-	until, err := l.LockedUntil(ctx, account, method, now)
-	if err != nil {
+	a.settled = true
+	ctx = context.WithoutCancel(ctx)
+	if err := a.l.st.ReturnAnswer(ctx, a.key); err != nil {
 		return err
 	}
-	if !until.IsZero() {
-		return ErrLocked{Until: until}
-	}
-	return nil
+	return a.l.st.GiveBackCounter(ctx, a.client, a.hour)
 }
 
 // LockedUntil tells until when the account's method is locked; zero when it is not.
 func (l *Limiter) LockedUntil(ctx context.Context, account, method string, now time.Time) (time.Time, error) {
-	return l.st.LockedUntil(ctx, lockKey(account, method), now)
-}
-
-// Fail counts a wrong answer for the account's method and for the client. It returns ErrWrong
-// with the attempts left, or ErrLocked when this answer used up the last one; locked reports the
-// latter, so the caller can record it.
-func (l *Limiter) Fail(ctx context.Context, account, method, ip string, now time.Time) (err error, locked bool) {
-	hour := now.Truncate(time.Hour)
-	if _, err := l.st.Hit(ctx, "fail-ip:"+ip, hour, hour.Add(time.Hour), now); err != nil {
-		return err, false
-	}
-	n, err := l.st.Hit(ctx, failKey(account, method), time.Unix(0, 0), now.Add(l.rules.Lockout), now)
+	state, err := l.st.AnswersAt(ctx, answerKey(account, method), now)
 	if err != nil {
-		return err, false
+		return time.Time{}, err
 	}
-	if n < l.rules.MaxAttempts {
-		return ErrWrong{Remaining: l.rules.MaxAttempts - n}, false
+	if state.Failed >= l.rules.MaxAttempts {
+		return state.ExpiresAt, nil
 	}
-	until := now.Add(l.rules.Lockout)
-	if err := l.st.Lock(ctx, lockKey(account, method), until); err != nil {
-		return err, false
-	}
-	if err := l.st.ResetCounters(ctx, failKey(account, method)); err != nil {
-		return err, false
-	}
-	return ErrLocked{Until: until}, true
+	return time.Time{}, nil
 }
 
-// Succeed clears the account's wrong answers for the method.
-func (l *Limiter) Succeed(ctx context.Context, account, method string) error {
-	return l.st.ResetCounters(ctx, failKey(account, method))
-}
-
-// Unlock lifts a lock early, for support staff.
-func (l *Limiter) Unlock(ctx context.Context, account, method string) error {
-	if err := l.st.Unlock(ctx, lockKey(account, method)); err != nil {
-		return err
+// Forgive forgets the account's wrong answers for the methods, ending their locks: the user
+// proved possession of the account another way.
+func (l *Limiter) Forgive(ctx context.Context, account string, methods ...string) error {
+	for _, m := range methods {
+		if err := l.st.ForgetWrongAnswers(context.WithoutCancel(ctx), answerKey(account, m)); err != nil {
+			return err
+		}
 	}
-	return l.st.ResetCounters(ctx, failKey(account, method))
+	return nil
 }
 
-func failKey(account, method string) string { return "fail:" + account + ":" + method }
-
-func lockKey(account, method string) string { return "lock:" + account + ":" + method }
+func answerKey(account, method string) string { return account + ":" + method }

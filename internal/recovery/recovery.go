@@ -184,7 +184,8 @@ func (s *Service) Regenerate(ctx context.Context, userID string, c identity.Clie
 // Use redeems one of the user's unused codes, in one transaction: it marks the code used, records
 // recovery.used in the history, writes the security notice to the registered email and then runs
 // then (when not nil), which adds what the caller's own change needs, such as the sign-in event.
-// ErrInvalid when input is not such a code. A code works once, even under racing requests.
+// ErrInvalid when input is not such a code; when it is one of the user's codes used already it
+// is also store.ErrSpent. A code works once, even under racing requests.
 // Limiting wrong attempts is the caller's (internal/limit).
 func (s *Service) Use(ctx context.Context, userID, input string, c identity.Client, now time.Time, then func(tx *store.Tx) error) error {
 	code, ok := Normalize(input)
@@ -194,6 +195,9 @@ func (s *Service) Use(ctx context.Context, userID, input string, c identity.Clie
 	hash := Hash(s.key, userID, code)
 	return s.st.InTx(ctx, func(tx *store.Tx) error {
 		used, err := tx.UseRecoveryCode(ctx, userID, hash, now)
+		if errors.Is(err, store.ErrSpent) {
+			return fmt.Errorf("%w: %w", ErrInvalid, err) // also store.ErrSpent: the caller may not count it as a guess
+		}
 		if err != nil {
 			return err
 		}

@@ -57,15 +57,20 @@ type Result struct {
 }
 
 // TOTP signs in with a code from an authenticator app enrolled on the account named by account.
+// The answer is reserved against the limits before it is checked; the right code that a racing
+// request used first counts as no wrong answer.
 func (s *Service) TOTP(ctx context.Context, account, code string, c identity.Client) (Result, error) {
 	now := s.clock.Now()
 	sub, err := s.ident.Find(ctx, account)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := s.limits.Allowed(ctx, sub.Key, MethodTOTP, c.IP, now); err != nil {
+	a, err := s.limits.Reserve(ctx, sub.Key, MethodTOTP, c.IP, now)
+	if err != nil {
 		return Result{}, err
 	}
+	defer a.Void(ctx)
+	replayed := false
 	if sub.UserID != "" {
 		factors, err := s.st.Factors(ctx, sub.UserID)
 		if err != nil {
@@ -76,15 +81,23 @@ func (s *Service) TOTP(ctx context.Context, account, code string, c identity.Cli
 				continue
 			}
 			err := s.totp.Check(ctx, f, code, now)
-			if err == nil {
+			switch {
+			case err == nil:
+				if err := a.Right(ctx); err != nil {
+					return Result{}, err
+				}
 				return s.succeed(ctx, sub, MethodTOTP, f.ID, c, now)
-			}
-			if !errors.Is(err, totp.ErrWrongCode) && !errors.Is(err, totp.ErrReplayed) {
+			case errors.Is(err, totp.ErrReplayed):
+				replayed = true
+			case !errors.Is(err, totp.ErrWrongCode):
 				return Result{}, err
 			}
 		}
 	}
-	return Result{}, s.fail(ctx, sub, MethodTOTP, c, now)
+	if replayed {
+		return Result{}, ErrFailed // the right code, used already: the same answer, not counted
+	}
+	return Result{}, s.fail(ctx, a, sub, MethodTOTP, c, now)
 }
 
 // SendEmailCode sends a sign-in code to the email factor of the account named by account, or
@@ -136,34 +149,39 @@ func (s *Service) EmailCode(ctx context.Context, sub identity.Subject, code stri
 	return Result{UserID: sub.UserID, FactorID: factorID}, nil
 }
 
-// Recovery signs in with one of the account's recovery codes, using it up.
+// Recovery signs in with one of the account's recovery codes, using it up. The right code that a
+// racing request used first counts as no wrong answer.
 func (s *Service) Recovery(ctx context.Context, account, code string, c identity.Client) (Result, error) {
 	now := s.clock.Now()
 	sub, err := s.ident.Find(ctx, account)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := s.limits.Allowed(ctx, sub.Key, MethodRecovery, c.IP, now); err != nil {
+	a, err := s.limits.Reserve(ctx, sub.Key, MethodRecovery, c.IP, now)
+	if err != nil {
 		return Result{}, err
 	}
+	defer a.Void(ctx)
 	if sub.UserID != "" {
 		err := s.recovery.Use(ctx, sub.UserID, code, c, now, func(tx *store.Tx) error {
 			return tx.AppendEvent(ctx, event(sub.UserID, EventSucceeded, c, now, MethodRecovery))
 		})
-		if err != nil && !errors.Is(err, recovery.ErrInvalid) {
-			return Result{}, err
-		}
-		if err == nil {
-			if err := s.limits.Succeed(ctx, sub.Key, MethodRecovery); err != nil {
+		switch {
+		case err == nil:
+			if err := a.Right(ctx); err != nil {
 				return Result{}, err
 			}
 			if err := s.Completed(ctx, sub.UserID, c); err != nil {
 				return Result{}, err
 			}
 			return Result{UserID: sub.UserID}, nil
+		case errors.Is(err, store.ErrSpent):
+			return Result{}, ErrFailed // the right code, used already: the same answer, not counted
+		case !errors.Is(err, recovery.ErrInvalid):
+			return Result{}, err
 		}
 	}
-	return Result{}, s.fail(ctx, sub, MethodRecovery, c, now)
+	return Result{}, s.fail(ctx, a, sub, MethodRecovery, c, now)
 }
 
 // Passkey records a passkey sign-in that internal/factor/passkey verified.
@@ -177,9 +195,15 @@ func (s *Service) Passkey(ctx context.Context, userID string, factorID int64, c 
 // EventCheckupCompleted records that a user signed in after the check-up reminder fell due.
 const EventCheckupCompleted campaign.EventType = "checkup.completed"
 
-// Completed clears a due check-up after any successful sign-in, and records it.
+// Completed runs after any successful sign-in: the user proved possession of the account, so
+// the wrong sign-in answers of every method are forgiven, ending their locks (someone who knows
+// the user's phone number cannot keep an authenticator app locked for a user who signs in with a
+// passkey or a recovery code); and a due check-up is cleared and recorded.
 func (s *Service) Completed(ctx context.Context, userID string, c identity.Client) error {
 	now := s.clock.Now()
+	if err := s.limits.Forgive(ctx, identity.ForUser(userID, false).Key, MethodTOTP, MethodEmail, MethodRecovery); err != nil {
+		return err
+	}
 	done, err := s.st.CompleteCheckup(ctx, userID, now)
 	if err != nil || !done {
 		return err
@@ -188,9 +212,6 @@ func (s *Service) Completed(ctx context.Context, userID string, c identity.Clien
 }
 
 func (s *Service) succeed(ctx context.Context, sub identity.Subject, method string, factorID int64, c identity.Client, now time.Time) (Result, error) {
-	if err := s.limits.Succeed(ctx, sub.Key, method); err != nil {
-		return Result{}, err
-	}
 	if err := s.st.AppendEvent(ctx, event(sub.UserID, EventSucceeded, c, now, method)); err != nil {
 		return Result{}, err
 	}
@@ -200,24 +221,32 @@ func (s *Service) succeed(ctx context.Context, sub identity.Subject, method stri
 	return Result{UserID: sub.UserID, FactorID: factorID}, nil
 }
 
-// fail counts a wrong answer and records it for a known account; the answer is ErrFailed, or the
-// lock, or the client limit — the same for an unknown account.
-func (s *Service) fail(ctx context.Context, sub identity.Subject, method string, c identity.Client, now time.Time) error {
-	ferr, _ := s.limits.Fail(ctx, sub.Key, method, c.IP, now)
-	if sub.UserID != "" {
-		if err := s.st.AppendEvent(ctx, event(sub.UserID, EventFailed, c, now, method)); err != nil {
-			return err
+// fail counts the reserved answer as wrong and records it for a known account, in one
+// transaction; the answer is ErrFailed, or the lock — the same for an unknown account.
+func (s *Service) fail(ctx context.Context, a *limit.Attempt, sub identity.Subject, method string, c identity.Client, now time.Time) error {
+	ctx = context.WithoutCancel(ctx)
+	var verdict error
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		_, v := a.Wrong(ctx, tx, now)
+		var locked limit.ErrLocked
+		var wrong limit.ErrWrong
+		switch {
+		case errors.As(v, &locked):
+			verdict = v
+		case errors.As(v, &wrong):
+			verdict = ErrFailed
+		default:
+			return v // a store error
 		}
+		if sub.UserID == "" {
+			return nil
+		}
+		return tx.AppendEvent(ctx, event(sub.UserID, EventFailed, c, now, method))
+	})
+	if err != nil {
+		return err
 	}
-	var locked limit.ErrLocked
-	var wrong limit.ErrWrong
-	switch {
-	case errors.As(ferr, &locked):
-		return ferr
-	case errors.As(ferr, &wrong):
-		return ErrFailed
-	}
-	return ferr
+	return verdict
 }
 
 func event(userID string, typ campaign.EventType, c identity.Client, now time.Time, method string) campaign.Event {

@@ -74,3 +74,15 @@ func (tx *Tx) ConsumeCode(ctx context.Context, id int64, now time.Time) (bool, e
 	n, err := res.RowsAffected()
 	return n == 1, err
 }
+
+// CodeSpent reports whether the user's code for purpose with this hash was used and would still
+// be live: the right code, redeemed already — by a racing request of the same user, most likely.
+func (s *SQL) CodeSpent(ctx context.Context, userID, purpose string, hash []byte, now time.Time) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM codes WHERE user_id = ? AND purpose = ? AND code_hash = ?
+		AND consumed_at IS NOT NULL AND expires_at > ?`), userID, purpose, hash, ms(now)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("code spent: %w", err)
+	}
+	return n > 0, nil
+}

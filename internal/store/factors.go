@@ -224,15 +224,27 @@ func (tx *Tx) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []
 }
 
 // UseRecoveryCode marks the user's unused recovery code with this hash used; false when there is
-// none, so each code works once even under racing requests.
+// none, so each code works once even under racing requests. When the code is the user's but used
+// already (by a racing request, most likely), the error is ErrSpent.
 func (tx *Tx) UseRecoveryCode(ctx context.Context, userID string, hash []byte, now time.Time) (bool, error) {
 	res, err := tx.tx.ExecContext(ctx, tx.s.q(`UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`),
 		ms(now), userID, hash)
 	if err != nil {
 		return false, fmt.Errorf("use recovery code: %w", err)
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return n == 1, err
+	}
+	var used int
+	err = tx.tx.QueryRowContext(ctx, tx.s.q(`SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND code_hash = ? AND used_at IS NOT NULL`),
+		userID, hash).Scan(&used)
+	if err != nil {
+		return false, fmt.Errorf("use recovery code: %w", err)
+	}
+	if used > 0 {
+		return false, ErrSpent
+	}
+	return false, nil
 }
 
 // RecoveryCodesLeft counts a user's unused recovery codes.

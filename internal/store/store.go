@@ -186,3 +186,6 @@ func nullMS(t time.Time) sql.NullInt64 {
 
 // ErrNotFound reports a row that does not exist.
 var ErrNotFound = errors.New("not found")
+
+// ErrSpent reports a single-use secret that was right but is used up already.
+var ErrSpent = errors.New("already used")
