@@ -97,6 +97,12 @@ func (h *handler) signInFailed(c echo.Context, err error, account, field string)
 	if errors.As(err, &wrong) {
 		return h.signInError(c, http.StatusUnprocessableEntity, account, field, p.T.T("signin.err.failed"))
 	}
+	var locked identity.ErrLocked
+	if errors.As(err, &locked) {
+		// Say which way is paused and which still work: another factor signs in and ends the lock.
+		msg := p.T.Tf(signInLockedMessage(field), map[string]any{"Time": h.clockTime(locked.Until), "Minutes": minutesUntil(h.now(), locked.Until)})
+		return h.signInError(c, http.StatusTooManyRequests, account, field, msg)
+	}
 	msg, status, ok := h.verifyMessage(p, err, 6)
 	if !ok {
 		return err
@@ -130,4 +136,15 @@ func (h *handler) afterSignIn(c echo.Context) string {
 
 func (h *handler) signedInSession(c echo.Context, uid, method string, factorID int64) error {
 	return h.startSignedInSession(c, uid, method)
+}
+
+// signInLockedMessage names the message for a locked way to sign in, by the field it was typed in.
+func signInLockedMessage(field string) string {
+	switch {
+	case strings.HasPrefix(field, "totp-"):
+		return "signin.err.locked.totp"
+	case strings.HasPrefix(field, "email-"):
+		return "signin.err.locked.email"
+	}
+	return "signin.err.locked.recovery"
 }
