@@ -17,6 +17,7 @@ import (
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/keyring"
 	"github.com/smsretire/smsretire/internal/testsupport"
+	"github.com/smsretire/smsretire/web/webtest"
 )
 
 // atOnce is how many requests a burst sends at once.
@@ -82,9 +83,10 @@ func TestVerifyCodeSend_ParallelPostsSendOneCodeAMinuteAndFiveAnHour(t *testing.
 		if got := outboxTopics(t, srv.Store, "demo-zh")["verify.code"]; got != want {
 			t.Errorf("round %d: %d codes sent in all, want %d", round, got, want)
 		}
-		if round == 1 && (countStatus(statuses, http.StatusSeeOther) != 1 || countStatus(statuses, http.StatusTooManyRequests) != atOnce-1) {
-			t.Errorf("round 1: %d posts led to the code form and %d were told to wait, want 1 and %d", countStatus(statuses, http.StatusSeeOther),
-				countStatus(statuses, http.StatusTooManyRequests), atOnce-1)
+		// The one that sent leads to the code form; the others are told to wait, or, once the
+		// browser's cookie says a code is on its way, led to its form too. Nothing fails.
+		if ok := countStatus(statuses, http.StatusSeeOther) + countStatus(statuses, http.StatusTooManyRequests); ok != atOnce {
+			t.Errorf("round %d: %d posts answered other than 303 or 429: %v", round, atOnce-ok, statuses)
 		}
 		srv.Clock.Advance(61 * time.Second)
 	}
@@ -100,7 +102,7 @@ func TestTwoInstances_ParallelSendsAndGuessesHoldTheLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := clock.NewFake(testsupport.Now)
+	clk := clock.NewFake(webtest.Now)
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	if _, err := demo.Seed(ctx, sa, clk.Now(), loc, campaign.NewIDHasher(keys.Hash)); err != nil {
 		t.Fatal(err)
@@ -131,7 +133,7 @@ func TestTwoInstances_ParallelSendsAndGuessesHoldTheLimits(t *testing.T) {
 		clk.Advance(61 * time.Second)
 	}
 	msgs := gateway.messages()
-	right := testsupport.CodeIn(msgs[len(msgs)-1].Text)
+	right := webtest.CodeIn(msgs[len(msgs)-1].Text)
 	wrong := wrongOf(right)
 
 	statuses := postAtOnce(t, browser, bases, "/verify/code/check", url.Values{"code": {wrong}}, atOnce)
@@ -160,7 +162,7 @@ func TestTwoInstances_ParallelSendsAndGuessesHoldTheLimits(t *testing.T) {
 
 // enrolledWithRecovery verifies a user, enrolls an authenticator app and returns its secret and
 // one of the recovery codes shown after it.
-func enrolledWithRecovery(t *testing.T, srv *testsupport.Server, userID string) (secret, recoveryCode string) {
+func enrolledWithRecovery(t *testing.T, srv *webtest.Server, userID string) (secret, recoveryCode string) {
 	t.Helper()
 	c := verifiedClient(t, srv, userID)
 	secret = secretFrom(t, srv.Get(t, c, "/enroll/totp", nil))
@@ -187,10 +189,10 @@ func TestSignInTOTP_LockSaysWhatStillWorksAndAnotherWayEndsIt(t *testing.T) {
 			srv.Clock.Advance(30 * time.Second)
 			right, _ := totp.CodeAt(secret, srv.Clock.Now())
 			wrong := wrongOf(right)
-			lockOut := func(account string) *testsupport.Response {
+			lockOut := func(account string) *webtest.Response {
 				t.Helper()
 				stranger := srv.Client()
-				var r *testsupport.Response
+				var r *webtest.Response
 				for i := 1; i <= 5; i++ {
 					r = srv.PostForm(t, stranger, "/signin/totp", url.Values{"account": {account}, "code": {wrong}}, cookieLang(lang))
 					if i < 5 && r.StatusCode != http.StatusUnprocessableEntity {
