@@ -157,7 +157,7 @@ func TestCheckup_ReminderFallsDueAndSigningInClearsIt(t *testing.T) {
 	srv := fastServer(t)
 	ctx := context.Background()
 	secret := enrolledTOTP(t, srv, "demo-zh")
-	due, err := srv.Store.ClaimOutbox(ctx, srv.Clock.Now().Add(27*24*time.Hour), 100, time.Minute)
+	due, err := srv.Store.ClaimOutbox(ctx, store.OutboxClaim{Now: srv.Clock.Now().Add(27 * 24 * time.Hour), Limit: 100, Lease: time.Minute, Owner: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestCheckup_ReminderFallsDueAndSigningInClearsIt(t *testing.T) {
 			t.Fatal("the check-up reminder is due before 28 days")
 		}
 	}
-	later, _ := srv.Store.ClaimOutbox(ctx, srv.Clock.Now().Add(28*24*time.Hour+time.Minute), 100, time.Minute)
+	later, _ := srv.Store.ClaimOutbox(ctx, store.OutboxClaim{Now: srv.Clock.Now().Add(28*24*time.Hour + time.Minute), Limit: 100, Lease: time.Minute, Owner: "test"})
 	found := 0
 	for _, it := range later {
 		if it.Topic == "checkup.reminder" {

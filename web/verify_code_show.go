@@ -8,6 +8,7 @@ import (
 
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/internal/outbox"
 	"github.com/smsretire/smsretire/internal/phone"
 	"github.com/smsretire/smsretire/views"
 )
@@ -63,14 +64,14 @@ func (h *handler) codeModel(c echo.Context, ch identity.Method) (views.VerifyCod
 			m.Target = campaign.MaskEmail(u.Email)
 		}
 	}
-	// Only an identified account hears that its code could not be sent: after a look-up, which
-	// may name anyone, the words would tell that the account exists.
+	// Only an identified account hears that its code is delayed or could not be sent: after a
+	// look-up, which may name anyone, the words would tell that the account exists.
 	if sub.Identified && sub.UserID != "" {
-		failed, err := h.ident.CodeDeliveryFailed(h.ctx(c), sub.UserID, ch)
+		d, err := h.ident.CodeDelivery(h.ctx(c), sub.UserID, ch)
 		if err != nil {
 			return m, err
 		}
-		m.DeliveryFailed = failed
+		m.DeliveryDelayed, m.DeliveryFailed = d == outbox.DeliveryDelayed, d == outbox.DeliveryFailed
 	}
 	return m, nil
 }

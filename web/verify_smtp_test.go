@@ -132,7 +132,10 @@ func TestVerifyEmail_GivenUpMessageIsReportedOnTheCodePage(t *testing.T) {
 	r := v.get("/verify/code")
 	wantStatus(t, r, http.StatusOK)
 	checkPage(t, s, r, i18n.English, "verify.code.title")
-	if got, want := strings.TrimSpace(r.Doc.Find(`main .alert-error[role="alert"]`).Text()), s.Catalog.For(i18n.English).T("verify.code.delivery_failed"); got != want {
+	if got, want := strings.TrimSpace(r.Doc.Find(`main .alert-error[role="alert"] p`).First().Text()), s.Catalog.For(i18n.English).T("verify.code.delivery_failed"); got != want {
 		t.Errorf("alert %q, want %q", got, want)
+	}
+	if strings.Contains(mainText(r.Doc), "We sent") {
+		t.Errorf("a page that says the code could not be sent also says it was sent: %q", mainText(r.Doc))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -686,11 +687,15 @@ func TestVerifyCode_SaysWhenTheCodeCouldNotBeSent(t *testing.T) {
 		r = v.get("/verify/code")
 		checkPage(t, s, r, lang, "verify.code.title")
 		alert := r.Doc.Find(`main .alert-error[role="alert"]`)
-		if got, want := strings.TrimSpace(alert.Text()), s.Catalog.For(lang).T("verify.code.delivery_failed"); got != want {
+		if got, want := strings.TrimSpace(alert.Find("p").First().Text()), s.Catalog.For(lang).T("verify.code.delivery_failed"); got != want {
 			t.Errorf("%s: alert %q, want %q", lang, got, want)
 		}
-		if r.Doc.Find(`main a[href="/verify"]`).Length() == 0 {
-			t.Errorf("%s: no way to another method", lang)
+		if alert.Find(`a[href="/verify"]`).Length() == 0 {
+			t.Errorf("%s: the alert offers no other method", lang)
+		}
+		sent := s.Catalog.For(lang).Tf("verify.code.sent_phone_masked", map[string]any{"Target": phone.Mask(zhPhone)})
+		if strings.Contains(mainText(r.Doc), sent) {
+			t.Errorf("%s: the page says both that the code could not be sent and %q", lang, sent)
 		}
 	}
 	// Email still works, and its page has no failure to report.
@@ -701,6 +706,74 @@ func TestVerifyCode_SaysWhenTheCodeCouldNotBeSent(t *testing.T) {
 	}
 	s.Deliver(t)
 	wantRedirect(t, v.check(s.LastCode(t, zhEmail)), "/verify/done")
+}
+
+// flakyGateway answers 500 while down, as a gateway in trouble does: worth another attempt.
+type flakyGateway struct {
+	mu   sync.Mutex
+	down bool
+}
+
+func (g *flakyGateway) Send(context.Context, sms.Message) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.down {
+		return errors.New("sms gateway answered 500 Internal Server Error")
+	}
+	return nil
+}
+
+// After the first failed attempt at the newest code, the page says at once that the code is
+// delayed and offers the other methods, and no longer says that the code was sent; once it goes
+// out, the page says so again.
+func TestVerifyCode_SaysTheCodeIsDelayedAfterOneFailedAttempt(t *testing.T) {
+	g := &flakyGateway{down: true}
+	s := webtest.NewServer(t, webtest.WithDelivery(webtest.DeliveryOptions{SMS: g}))
+	v := newVisitor(t, s, nil)
+	v.openNotice("demo-zh")
+	v.send("phone")
+	if r := v.get("/verify/code"); r.Doc.Find(".alert-warning[role=status]").Length() != 0 {
+		t.Fatal("delayed before any attempt")
+	}
+	s.Deliver(t) // one attempt, answered 500: retried in 5 s
+	for _, lang := range i18n.Languages {
+		tr := s.Catalog.For(lang)
+		v.h.Set("Cookie", "lang="+lang)
+		r := v.get("/verify/code")
+		checkPage(t, s, r, lang, "verify.code.title")
+		alert := r.Doc.Find(`main .alert-warning[role="status"]`)
+		if got, want := strings.TrimSpace(alert.Find("p").First().Text()), tr.T("verify.code.delivery_delayed"); got != want {
+			t.Errorf("%s: alert %q, want %q", lang, got, want)
+		}
+		if alert.Find(`a[href="/verify"]`).Length() != 1 {
+			t.Errorf("%s: the alert offers no other method", lang)
+		}
+		target := phone.Mask(zhPhone)
+		if sent := tr.Tf("verify.code.sent_phone_masked", map[string]any{"Target": target}); strings.Contains(mainText(r.Doc), sent) {
+			t.Errorf("%s: a delayed code is said to be sent: %q", lang, sent)
+		}
+		if sending := tr.Tf("verify.code.sending_phone_masked", map[string]any{"Target": target}); !strings.Contains(mainText(r.Doc), sending) {
+			t.Errorf("%s: the page does not say %q", lang, sending)
+		}
+		if r.Doc.Find(".alert-error").Length() != 0 {
+			t.Errorf("%s: a delayed code is reported as failed", lang)
+		}
+	}
+	g.mu.Lock()
+	g.down = false
+	g.mu.Unlock()
+	s.Clock.Advance(10 * time.Second)
+	if n := s.Deliver(t); n != 1 {
+		t.Fatalf("delivered %d after the gateway recovered", n)
+	}
+	v.h.Set("Cookie", "lang="+i18n.English)
+	r := v.get("/verify/code")
+	if r.Doc.Find(".alert-warning[role=status], .alert-error").Length() != 0 {
+		t.Error("the page still reports trouble after the code went out")
+	}
+	if sent := s.Catalog.For(i18n.English).Tf("verify.code.sent_phone_masked", map[string]any{"Target": phone.Mask(zhPhone)}); !strings.Contains(mainText(r.Doc), sent) {
+		t.Errorf("the page does not say %q", sent)
+	}
 }
 
 func TestVerifyChoose_AfterTheDeadlinePhoneIsClosedAndOthersOffered(t *testing.T) {

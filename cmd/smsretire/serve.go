@@ -67,8 +67,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	stopWorker() // it finishes the message in hand
+	stopWorker() // it finishes the messages in hand
 	<-workerDone
+	if c, ok := worker.Mail.(io.Closer); ok {
+		c.Close() // QUIT on the idle SMTP connections
+	}
 	c.log.Info("stopped")
 	return nil
 }

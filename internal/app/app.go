@@ -133,6 +133,8 @@ func New(p Parts) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The one-time codes in the outbox are sealed with the keys of the TOTP secrets.
+	a.Store.SealSecretsWith(box)
 	if a.TOTP, err = totp.New(a.Store, box, cfg.ServiceName); err != nil {
 		return nil, err
 	}

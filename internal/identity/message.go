@@ -36,12 +36,13 @@ func CodeMessage(u campaign.User, m Message) (store.OutboxItem, error) {
 	return store.OutboxItem{Kind: kind, Topic: m.Template, UserID: u.ID, Payload: payload, CreatedAt: m.Now}, nil
 }
 
-// CodeDeliveryFailed reports whether the newest verification code message to the user on the
-// channel (phone or email) was given up, so the code page can say so and offer another method.
-func (s *Service) CodeDeliveryFailed(ctx context.Context, userID string, ch Method) (bool, error) {
+// CodeDelivery tells how the newest verification code message to the user on the channel (phone
+// or email) is doing, so the code page can say at once that it is delayed or could not be sent,
+// and offer another method.
+func (s *Service) CodeDelivery(ctx context.Context, userID string, ch Method) (outbox.Delivery, error) {
 	kind := store.OutboxSMS
 	if ch == MethodEmail {
 		kind = store.OutboxEmail
 	}
-	return outbox.LastFailed(ctx, s.st, userID, kind, outbox.TemplateVerifyCode)
+	return outbox.LatestDelivery(ctx, s.st, userID, kind, outbox.TemplateVerifyCode)
 }

@@ -1,5 +1,6 @@
 // Package mail sends email over SMTP with go-mail: STARTTLS or implicit TLS, text and HTML in
-// one multipart/alternative message. Without an SMTP server, LogSender writes mail to the log.
+// one multipart/alternative message, over connections kept open and reused. Without an SMTP
+// server, LogSender writes mail to the log.
 package mail
 
 import (
@@ -12,13 +13,19 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
 )
 
 // Message is one email with a plain-text and an HTML body.
 type Message struct {
+	// ID is the same on every attempt at one message: the Message-ID is ID@ the sender's
+	// domain, so that mail clients show a duplicate (at-least-once delivery) once. Empty: a
+	// random Message-ID.
+	ID      string
 	To      string
 	Subject string
 	Text    string
@@ -140,15 +147,42 @@ func redactErr(err error, raw string) error {
 	return err
 }
 
-// SMTP sends each message over a new connection to the configured server.
+// SMTP sends messages to the configured server over connections it keeps open and reuses: a
+// connection that finished a message waits, idle, for the next one (up to MaxIdle of them, each
+// for at most IdleTimeout), so a busy portal does not pay for a TCP, TLS and AUTH exchange on
+// every message. Send is safe for concurrent use; each send has a connection to itself.
 type SMTP struct {
-	set  Settings
-	from string
+	set    Settings
+	from   string
+	domain string         // of the sender's address: the right-hand side of Message-IDs
+	dialer *gomail.Client // the settings; it dials the connections
+
+	// MaxIdle is how many idle connections are kept (DefaultMaxIdle); IdleTimeout is how long
+	// one is kept unused (DefaultIdleTimeout), well below the 5 minutes after which servers may
+	// close it (RFC 5321 4.5.3.2.7). Set them before the first Send.
+	MaxIdle     int
+	IdleTimeout time.Duration
+
+	mu     sync.Mutex
+	idle   []idleConn // most recently used last
+	closed bool
 }
+
+type idleConn struct {
+	c     *smtp.Client
+	since time.Time
+}
+
+// Defaults of the connection pool.
+const (
+	DefaultMaxIdle     = 8
+	DefaultIdleTimeout = time.Minute
+)
 
 // NewSMTP returns a sender from the address from ("Name <addr@example.com>").
 func NewSMTP(set Settings, from string) (*SMTP, error) {
-	if _, err := netmail.ParseAddress(from); err != nil {
+	addr, err := netmail.ParseAddress(from)
+	if err != nil {
 		return nil, fmt.Errorf("mail-from %q: %w", from, err)
 	}
 	if set.Host == "" {
@@ -157,11 +191,18 @@ func NewSMTP(set Settings, from string) (*SMTP, error) {
 	if set.Timeout <= 0 {
 		set.Timeout = DefaultTimeout
 	}
-	return &SMTP{set: set, from: from}, nil
+	s := &SMTP{set: set, from: from, MaxIdle: DefaultMaxIdle, IdleTimeout: DefaultIdleTimeout}
+	s.domain = addr.Address[strings.LastIndex(addr.Address, "@")+1:]
+	if s.dialer, err = gomail.NewClient(set.Host, s.options()...); err != nil {
+		return nil, fmt.Errorf("smtp: %w", err)
+	}
+	return s, nil
 }
 
 // Send delivers m as multipart/alternative (text, then HTML). A 5xx answer to the message is
-// permanent; connection, TLS and authentication trouble and 4xx answers are temporary.
+// permanent; connection, TLS and authentication trouble and 4xx answers are temporary. ctx
+// bounds the wait for a connection; each exchange with the server times out after the
+// configured Timeout.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
 	msg := gomail.NewMsg()
 	if err := msg.From(s.from); err != nil {
@@ -172,25 +213,98 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	}
 	msg.Subject(m.Subject)
 	msg.SetDate()
-	msg.SetMessageID()
+	if m.ID != "" {
+		msg.SetMessageIDWithValue(m.ID + "@" + s.domain)
+	} else {
+		msg.SetMessageID()
+	}
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	if m.HTML != "" {
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
 	}
-	client, err := gomail.NewClient(s.set.Host, s.options()...)
-	if err != nil {
-		return fmt.Errorf("smtp: %w", err)
-	}
 	ctx, cancel := context.WithTimeout(ctx, s.set.Timeout)
 	defer cancel()
-	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
+	for {
+		conn, reused, err := s.conn(ctx)
+		if err != nil {
+			return fmt.Errorf("smtp %s: %w", s.addr(), err)
+		}
+		err = s.dialer.SendWithSMTPClient(conn, msg)
+		if err == nil {
+			s.release(conn)
+			return nil
+		}
+		s.discard(conn)
 		var se *gomail.SendError
+		if reused && errors.As(err, &se) && se.Reason == gomail.ErrConnCheck {
+			continue // the server closed the idle connection: nothing was sent; take another
+		}
 		if errors.As(err, &se) && se.ErrorCode() >= 500 {
 			return permanent{fmt.Errorf("smtp %s: %w", s.addr(), err)}
 		}
 		return fmt.Errorf("smtp %s: %w", s.addr(), err)
 	}
-	return nil
+}
+
+// conn returns an idle connection, or a new one; reused tells which.
+func (s *SMTP) conn(ctx context.Context) (c *smtp.Client, reused bool, err error) {
+	now := time.Now()
+	s.mu.Lock()
+	var stale []*smtp.Client
+	for len(s.idle) > 0 && now.Sub(s.idle[0].since) > s.IdleTimeout {
+		stale = append(stale, s.idle[0].c)
+		s.idle = s.idle[1:]
+	}
+	if n := len(s.idle); n > 0 {
+		c = s.idle[n-1].c
+		s.idle = s.idle[:n-1]
+	}
+	s.mu.Unlock()
+	for _, old := range stale {
+		go s.dialer.CloseWithSMTPClient(old)
+	}
+	if c != nil {
+		return c, true, nil
+	}
+	c, err = s.dialer.DialToSMTPClientWithContext(ctx)
+	return c, false, err
+}
+
+// release keeps a connection that finished a message for the next one, or closes it when
+// enough are idle.
+func (s *SMTP) release(c *smtp.Client) {
+	s.mu.Lock()
+	if !s.closed && len(s.idle) < s.MaxIdle {
+		s.idle = append(s.idle, idleConn{c: c, since: time.Now()})
+		c = nil
+	}
+	s.mu.Unlock()
+	if c != nil {
+		s.dialer.CloseWithSMTPClient(c)
+	}
+}
+
+// discard drops a connection that failed: its state is unknown.
+func (s *SMTP) discard(c *smtp.Client) {
+	if c != nil {
+		c.Close()
+	}
+}
+
+// Close says goodbye (QUIT) on every idle connection; connections sending when it is called
+// are closed when they finish.
+func (s *SMTP) Close() error {
+	s.mu.Lock()
+	idle := s.idle
+	s.idle, s.closed = nil, true
+	s.mu.Unlock()
+	var errs []error
+	for _, ic := range idle {
+		if err := s.dialer.CloseWithSMTPClient(ic.c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (s *SMTP) addr() string { return s.set.Host + ":" + strconv.Itoa(s.set.Port) }

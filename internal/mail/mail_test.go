@@ -3,8 +3,11 @@ package mail_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/smsretire/smsretire/internal/mail"
 	"github.com/smsretire/smsretire/internal/testsupport"
@@ -167,5 +170,91 @@ func TestSMTP_ClassifiesFailures(t *testing.T) {
 func TestNewSMTP_RefusesABadSender(t *testing.T) {
 	if _, err := mail.NewSMTP(mail.Settings{Host: "h", Port: 25}, "not an address"); err == nil {
 		t.Error("accepted a bad From")
+	}
+}
+
+// Messages share connections: one connection carries a run of messages, concurrent senders get
+// one each, and the pool keeps no more than MaxIdle.
+func TestSMTP_ReusesConnections(t *testing.T) {
+	srv := testsupport.StartSMTP(t, testsupport.SMTPOptions{Username: "mailer", Password: "s3cret"})
+	s := sender(t, srv)
+	defer s.Close()
+	for i := range 5 {
+		if err := s.Send(context.Background(), mail.Message{To: fmt.Sprintf("u%d@example.com", i), Subject: "s", Text: "t"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, conns := len(srv.Messages()), srv.Connections(); got != 5 || conns != 1 {
+		t.Fatalf("%d messages over %d connections, want 5 over 1", got, conns)
+	}
+	for _, m := range srv.Messages() {
+		if !m.TLS || m.User != "mailer" {
+			t.Errorf("a reused connection lost TLS or authentication: %+v", m)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 12)
+	for i := range 12 {
+		wg.Go(func() {
+			errs <- s.Send(context.Background(), mail.Message{To: fmt.Sprintf("p%d@example.com", i), Subject: "s", Text: "t"})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, conns := len(srv.Messages()), srv.Connections(); got != 17 || conns > 13 {
+		t.Errorf("%d messages over %d connections, want 17 over at most 13", got, conns)
+	}
+}
+
+// A connection the server dropped while idle (a restart, an idle timeout) is replaced without
+// losing the message; an idle connection older than IdleTimeout is not used at all.
+func TestSMTP_ReplacesAConnectionTheServerClosed(t *testing.T) {
+	srv := testsupport.StartSMTP(t, testsupport.SMTPOptions{})
+	s := sender(t, srv)
+	defer s.Close()
+	send := func(to string) {
+		t.Helper()
+		if err := s.Send(context.Background(), mail.Message{To: to, Subject: "s", Text: "t"}); err != nil {
+			t.Fatalf("send to %s: %v", to, err)
+		}
+	}
+	send("a@example.com")
+	srv.Stop()
+	srv.Start()
+	send("b@example.com")
+	if got, conns := len(srv.Messages()), srv.Connections(); got != 2 || conns != 2 {
+		t.Fatalf("%d messages over %d connections, want 2 over 2", got, conns)
+	}
+	s.IdleTimeout = time.Nanosecond
+	send("c@example.com")
+	if conns := srv.Connections(); conns != 3 {
+		t.Errorf("an expired idle connection was used: %d connections, want 3", conns)
+	}
+}
+
+// The Message-ID comes from the message's ID, so a second attempt at one message has the same.
+func TestSMTP_MessageIDFromTheMessage(t *testing.T) {
+	srv := testsupport.StartSMTP(t, testsupport.SMTPOptions{})
+	s := sender(t, srv)
+	defer s.Close()
+	for range 2 {
+		if err := s.Send(context.Background(), mail.Message{ID: "outbox-7.1795852800000", To: "a@example.com", Subject: "s", Text: "t"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Send(context.Background(), mail.Message{To: "a@example.com", Subject: "s", Text: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Messages()
+	if got[0].Header("Message-Id") != "<outbox-7.1795852800000@example.com>" || got[1].Header("Message-Id") != got[0].Header("Message-Id") {
+		t.Errorf("Message-IDs %q and %q", got[0].Header("Message-Id"), got[1].Header("Message-Id"))
+	}
+	if id := got[2].Header("Message-Id"); id == "" || id == got[0].Header("Message-Id") {
+		t.Errorf("a message without ID got Message-ID %q", id)
 	}
 }

@@ -1,7 +1,8 @@
 // Package outbox delivers what the transactional outbox holds: text messages, email and (later)
 // webhook events. A change and its message are written in one transaction (store.Tx.EnqueueOutbox
 // with an item built here); the Worker claims due items, renders them in the user's language,
-// sends them, retries with backoff and marks them sent or failed, erasing the one-time code.
+// sends them, retries with backoff and marks them sent or failed. The one-time code of a message
+// is sealed by the store and never written to the database in plaintext.
 package outbox
 
 import (
@@ -33,8 +34,9 @@ const (
 //	{"to": "+8613800000001", "locale": "zh-Hans", "template": "verify.code",
 //	 "data": {"minutes": "10"}, "secret": "493817"}
 //
-// The secret is the plaintext one-time code; it lives only here, and the store erases it when
-// the item is sent or given up.
+// The secret is the plaintext one-time code. It exists only in memory: the store seals it
+// before the row is written (store.SQL.SealSecretsWith) and opens it for the worker that claims
+// the item, and drops the sealed copy when the item is sent or given up.
 type Message struct {
 	To       string            `json:"to"`     // E.164 phone number or email address
 	Locale   string            `json:"locale"` // zh-Hans or en
@@ -116,16 +118,36 @@ func DecodeEvent(payload []byte) (Event, error) {
 	return e, nil
 }
 
-// LastFailed reports whether the newest message of kind ("sms" or "email") on topic to a user
-// was given up, so the portal can say "we could not send; try another method". A message still
-// being retried has not failed.
-func LastFailed(ctx context.Context, st *store.SQL, userID, kind, topic string) (bool, error) {
+// Delivery is what became of a message so far, as the verification page tells the user.
+type Delivery int
+
+// The states of a message's delivery.
+const (
+	DeliveryNone    Delivery = iota // there is no such message
+	DeliveryPending                 // waiting for, or in, its first attempt
+	DeliveryDelayed                 // an attempt failed; it is being tried again
+	DeliveryFailed                  // given up: it will not be sent
+	DeliverySent                    // handed to the SMS gateway or the mail server
+)
+
+// LatestDelivery tells how the newest message of kind ("sms" or "email") on topic to a user is
+// doing, so the portal can say at once, from the first failed attempt, that a code is delayed
+// and offer another method, and later that it could not be sent.
+func LatestDelivery(ctx context.Context, st *store.SQL, userID, kind, topic string) (Delivery, error) {
 	it, err := st.LatestOutboxForUser(ctx, userID, kind, topic)
 	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
+		return DeliveryNone, nil
 	}
 	if err != nil {
-		return false, err
+		return DeliveryNone, err
 	}
-	return it.Status == store.OutboxFailed, nil
+	switch {
+	case it.Status == store.OutboxSent:
+		return DeliverySent, nil
+	case it.Status == store.OutboxFailed:
+		return DeliveryFailed, nil
+	case it.LastError != "":
+		return DeliveryDelayed, nil
+	}
+	return DeliveryPending, nil
 }

@@ -402,7 +402,7 @@ func TestDeliverDue_TakesOverFromAWorkerThatDied(t *testing.T) {
 		clk := clock.NewFake(t0)
 		w := &outbox.Worker{Store: s, SMS: g, Render: renderer(t), Clock: clk, Log: quietLog(), Lease: time.Minute}
 		ids := enqueue(t, s, outbox.SMS("u1", "+8613800000001", "en", "verify.code", outbox.CodeData(10*time.Minute), "493817", t0))
-		if _, err := s.ClaimOutbox(ctx, t0, 10, time.Minute); err != nil { // the worker that died
+		if _, err := s.ClaimOutbox(ctx, store.OutboxClaim{Now: t0, Limit: 10, Lease: time.Minute, Owner: "dead"}); err != nil { // the worker that died
 			t.Fatal(err)
 		}
 		if n, err := w.DeliverDue(ctx); n != 0 || err != nil || len(g.sent) != 0 {
@@ -418,9 +418,14 @@ func TestDeliverDue_TakesOverFromAWorkerThatDied(t *testing.T) {
 	})
 }
 
-type events struct{ got []outbox.Event }
+type events struct {
+	mu  sync.Mutex
+	got []outbox.Event
+}
 
 func (e *events) Send(_ context.Context, ev outbox.Event) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.got = append(e.got, ev)
 	return nil
 }
@@ -464,11 +469,11 @@ func (b *blocking) Send(ctx context.Context, m sms.Message) error {
 	return b.gateway.Send(ctx, m)
 }
 
-// Run stops when its context ends, but finishes the message in hand and hands the rest back.
+// Run stops when its context ends, but finishes the message in hand and claims no more.
 func TestRun_FinishesTheItemInHandOnShutdown(t *testing.T) {
 	s := testsupport.SQLite(t)
 	g := &blocking{started: make(chan struct{}), release: make(chan struct{})}
-	w := &outbox.Worker{Store: s, SMS: g, Render: renderer(t), Clock: clock.NewFake(t0), Log: quietLog(), Poll: time.Hour}
+	w := &outbox.Worker{Store: s, SMS: g, Render: renderer(t), Clock: clock.NewFake(t0), Log: quietLog(), Poll: time.Hour, Concurrency: 1}
 	var items []store.OutboxItem
 	for i := range 3 {
 		items = append(items, outbox.SMS(fmt.Sprint("u", i), fmt.Sprint("+861380000000", i), "en", "verify.code", outbox.CodeData(10*time.Minute), "493817", t0))
@@ -491,8 +496,8 @@ func TestRun_FinishesTheItemInHandOnShutdown(t *testing.T) {
 	if len(g.sent) != 1 {
 		t.Errorf("sent %d, want only the item in hand", len(g.sent))
 	}
-	// The rest were handed back unattempted: a new worker takes them at once.
-	claimed, err := s.ClaimOutbox(ctx, t0, 10, time.Minute)
+	// The rest were left unattempted: a new worker takes them at once.
+	claimed, err := s.ClaimOutbox(ctx, store.OutboxClaim{Now: t0, Limit: 10, Lease: time.Minute, Owner: "next"})
 	if err != nil || len(claimed) != 2 || claimed[0].Attempts != 1 || claimed[1].Attempts != 1 {
 		t.Errorf("after shutdown: %+v, %v", claimed, err)
 	}
@@ -520,38 +525,48 @@ func TestDeliverDue_OneFailureDoesNotStopTheRest(t *testing.T) {
 	}
 }
 
-func TestLastFailed_TellsTheUserWeCouldNotSend(t *testing.T) {
+func TestLatestDelivery_TellsTheUserFromTheFirstFailedAttempt(t *testing.T) {
 	s := testsupport.SQLite(t)
-	g := &gateway{fail: errors.New("unreachable")}
+	g := &gateway{fail: errors.New("gateway answered 500")}
 	clk := clock.NewFake(t0)
 	w := &outbox.Worker{Store: s, SMS: g, Render: renderer(t), Clock: clk, Log: quietLog(), MaxAttempts: 2}
-	failed := func() bool {
+	state := func(kind string) outbox.Delivery {
 		t.Helper()
-		f, err := outbox.LastFailed(ctx, s, "u1", store.OutboxSMS, outbox.TemplateVerifyCode)
+		d, err := outbox.LatestDelivery(ctx, s, "u1", kind, outbox.TemplateVerifyCode)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return f
+		return d
 	}
-	if failed() {
-		t.Fatal("failed with no message at all")
+	if d := state(store.OutboxSMS); d != outbox.DeliveryNone {
+		t.Fatalf("no message at all: %v", d)
 	}
 	enqueue(t, s, outbox.SMS("u1", "+8613800000001", "en", "verify.code", outbox.CodeData(10*time.Minute), "493817", t0))
+	if d := state(store.OutboxSMS); d != outbox.DeliveryPending {
+		t.Errorf("before the first attempt: %v", d)
+	}
 	w.DeliverDue(ctx)
-	if failed() {
-		t.Error("failed while still retrying")
+	if d := state(store.OutboxSMS); d != outbox.DeliveryDelayed {
+		t.Errorf("after the first failed attempt: %v, want delayed", d)
 	}
 	clk.Advance(time.Minute)
 	w.DeliverDue(ctx)
-	if !failed() {
-		t.Error("not failed after the last attempt")
+	if d := state(store.OutboxSMS); d != outbox.DeliveryFailed {
+		t.Errorf("after the last attempt: %v, want failed", d)
 	}
-	if f, _ := outbox.LastFailed(ctx, s, "u1", store.OutboxEmail, outbox.TemplateVerifyCode); f {
-		t.Error("the email channel reported the SMS failure")
+	if d := state(store.OutboxEmail); d != outbox.DeliveryNone {
+		t.Errorf("the email channel reported the SMS: %v", d)
 	}
-	// A new code sent afterwards starts afresh.
+	// A new code sent afterwards starts afresh, and goes out.
+	g.mu.Lock()
+	g.fail = nil
+	g.mu.Unlock()
 	enqueue(t, s, outbox.SMS("u1", "+8613800000001", "en", "verify.code", outbox.CodeData(10*time.Minute), "222222", clk.Now()))
-	if failed() {
-		t.Error("a new message still reports the old failure")
+	if d := state(store.OutboxSMS); d != outbox.DeliveryPending {
+		t.Errorf("a new message still reports the old failure: %v", d)
+	}
+	w.DeliverDue(ctx)
+	if d := state(store.OutboxSMS); d != outbox.DeliverySent {
+		t.Errorf("after delivery: %v", d)
 	}
 }

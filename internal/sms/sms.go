@@ -63,7 +63,8 @@ type HTTPGateway struct {
 const DefaultTimeout = 15 * time.Second
 
 // NewHTTPGateway returns a gateway posting to url. client may be nil for one with DefaultTimeout
-// that does not follow redirects.
+// that does not follow redirects and keeps enough connections to the gateway open for the
+// outbox worker's concurrent deliveries.
 func NewHTTPGateway(url, secret string, client *http.Client, clk clock.Clock) (*HTTPGateway, error) {
 	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
 		return nil, fmt.Errorf("sms gateway url %q: want http(s)://", url)
@@ -72,7 +73,10 @@ func NewHTTPGateway(url, secret string, client *http.Client, clk clock.Clock) (*
 		return nil, errors.New("sms gateway: no signing secret")
 	}
 	if client == nil {
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.MaxIdleConnsPerHost = 16 // the default 2 would reconnect for most of 8 concurrent sends
 		client = &http.Client{
+			Transport:     transport,
 			Timeout:       DefaultTimeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}

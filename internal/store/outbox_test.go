@@ -35,6 +35,16 @@ func codeItem(userID, kind string, at time.Time) store.OutboxItem {
 		Payload: []byte(`{"to":"+8613800000001","locale":"en","template":"verify.code","data":{"minutes":"10"},"secret":"493817"}`)}
 }
 
+// claim leases due items of any kind to the worker "w1".
+func claim(t *testing.T, s *store.SQL, now time.Time, limit int) []store.OutboxItem {
+	t.Helper()
+	got, err := s.ClaimOutbox(context.Background(), store.OutboxClaim{Now: now, Limit: limit, Lease: lease, Owner: "w1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
 func ids(items []store.OutboxItem) []int64 {
 	out := []int64{}
 	for _, it := range items {
@@ -63,21 +73,21 @@ func TestClaimOutbox_LeasesDueItemsUntilTheLeaseEnds(t *testing.T) {
 		first := enqueue(t, s, codeItem("u1", store.OutboxSMS, t0))
 		later := enqueue(t, s, codeItem("u2", store.OutboxEmail, t0.Add(time.Minute)))
 
-		got, err := s.ClaimOutbox(ctx, t0, 10, lease)
+		got, err := s.ClaimOutbox(ctx, store.OutboxClaim{Now: t0, Limit: 10, Lease: lease, Owner: "w1"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != 1 || got[0].ID != first || got[0].Attempts != 1 || got[0].Status != store.OutboxPending {
 			t.Fatalf("claim at t0 = %+v, want only item %d on its first attempt", got, first)
 		}
-		if !strings.Contains(string(got[0].Payload), `"secret":"493817"`) || got[0].Kind != store.OutboxSMS || got[0].UserID != "u1" {
+		if got[0].Secret != "493817" || got[0].SecretErr != nil || got[0].Kind != store.OutboxSMS || got[0].UserID != "u1" || got[0].LeasedBy != "w1" {
 			t.Errorf("claimed item lacks what delivery needs: %+v", got[0])
 		}
-		if again, err := s.ClaimOutbox(ctx, t0.Add(30*time.Second), 10, lease); err != nil || len(again) != 0 {
+		if again, err := s.ClaimOutbox(ctx, store.OutboxClaim{Now: t0.Add(30 * time.Second), Limit: 10, Lease: lease, Owner: "w1"}); err != nil || len(again) != 0 {
 			t.Fatalf("claim while leased = %v, %v; want nothing", ids(again), err)
 		}
 		// The worker holding the first item died: its lease ends and the item comes back.
-		after, err := s.ClaimOutbox(ctx, t0.Add(lease), 10, lease)
+		after, err := s.ClaimOutbox(ctx, store.OutboxClaim{Now: t0.Add(lease), Limit: 10, Lease: lease, Owner: "w1"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,14 +104,14 @@ func TestClaimOutbox_HonoursLimitOldestFirst(t *testing.T) {
 		for i := range 5 {
 			want = append(want, enqueue(t, s, codeItem(fmt.Sprint("u", i), store.OutboxSMS, t0.Add(time.Duration(i)*time.Second))))
 		}
-		got, err := s.ClaimOutbox(ctx, t0.Add(time.Hour), 3, lease)
+		got, err := s.ClaimOutbox(ctx, store.OutboxClaim{Now: t0.Add(time.Hour), Limit: 3, Lease: lease, Owner: "w1"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if fmt.Sprint(ids(got)) != fmt.Sprint(want[:3]) {
 			t.Errorf("claimed %v, want %v", ids(got), want[:3])
 		}
-		rest, err := s.ClaimOutbox(ctx, t0.Add(time.Hour), 3, lease)
+		rest, err := s.ClaimOutbox(ctx, store.OutboxClaim{Now: t0.Add(time.Hour), Limit: 3, Lease: lease, Owner: "w1"})
 		if err != nil || fmt.Sprint(ids(rest)) != fmt.Sprint(want[3:]) {
 			t.Errorf("second claim %v, %v; want %v", ids(rest), err, want[3:])
 		}
@@ -112,10 +122,10 @@ func TestMarkOutboxSent_ErasesTheSecret(t *testing.T) {
 	testsupport.EachStore(t, func(t *testing.T, s *store.SQL) {
 		ctx := context.Background()
 		id := enqueue(t, s, codeItem("u1", store.OutboxSMS, t0))
-		if _, err := s.ClaimOutbox(ctx, t0, 10, lease); err != nil {
+		if _, err := s.ClaimOutbox(ctx, store.OutboxClaim{Now: t0, Limit: 10, Lease: lease, Owner: "w1"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.MarkOutboxSent(ctx, id, t0.Add(time.Second)); err != nil {
+		if err := s.MarkOutboxSent(ctx, t0.Add(time.Second), id); err != nil {
 			t.Fatal(err)
 		}
 		p := storedPayload(t, s, id)
@@ -132,7 +142,7 @@ func TestMarkOutboxSent_ErasesTheSecret(t *testing.T) {
 		if it.Status != store.OutboxSent || !it.SentAt.Equal(t0.Add(time.Second)) || it.LastError != "" {
 			t.Errorf("after sent = %+v", it)
 		}
-		if again, err := s.ClaimOutbox(ctx, t0.Add(time.Hour), 10, lease); err != nil || len(again) != 0 {
+		if again, err := s.ClaimOutbox(ctx, store.OutboxClaim{Now: t0.Add(time.Hour), Limit: 10, Lease: lease, Owner: "w1"}); err != nil || len(again) != 0 {
 			t.Errorf("a sent item was claimed again: %v, %v", ids(again), err)
 		}
 	})
@@ -142,10 +152,10 @@ func TestMarkOutboxFailed_ErasesTheSecretAndKeepsTheError(t *testing.T) {
 	testsupport.EachStore(t, func(t *testing.T, s *store.SQL) {
 		ctx := context.Background()
 		id := enqueue(t, s, codeItem("u1", store.OutboxEmail, t0))
-		if _, err := s.ClaimOutbox(ctx, t0, 10, lease); err != nil {
+		if _, err := s.ClaimOutbox(ctx, store.OutboxClaim{Now: t0, Limit: 10, Lease: lease, Owner: "w1"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.MarkOutboxFailed(ctx, id, t0.Add(time.Minute), "550 mailbox unavailable"); err != nil {
+		if err := s.MarkOutboxFailed(ctx, id, "w1", t0.Add(time.Minute), "550 mailbox unavailable"); err != nil {
 			t.Fatal(err)
 		}
 		if p := storedPayload(t, s, id); strings.Contains(p, "493817") {
@@ -165,20 +175,20 @@ func TestMarkOutboxRetry_SchedulesTheNextAttempt(t *testing.T) {
 	testsupport.EachStore(t, func(t *testing.T, s *store.SQL) {
 		ctx := context.Background()
 		id := enqueue(t, s, codeItem("u1", store.OutboxSMS, t0))
-		if _, err := s.ClaimOutbox(ctx, t0, 10, lease); err != nil {
+		if _, err := s.ClaimOutbox(ctx, store.OutboxClaim{Now: t0, Limit: 10, Lease: lease, Owner: "w1"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.MarkOutboxRetry(ctx, id, t0.Add(5*time.Second), "gateway answered 503"); err != nil {
+		if err := s.MarkOutboxRetry(ctx, id, "w1", t0.Add(5*time.Second), "gateway answered 503"); err != nil {
 			t.Fatal(err)
 		}
-		if early, err := s.ClaimOutbox(ctx, t0.Add(4*time.Second), 10, lease); err != nil || len(early) != 0 {
+		if early, err := s.ClaimOutbox(ctx, store.OutboxClaim{Now: t0.Add(4 * time.Second), Limit: 10, Lease: lease, Owner: "w1"}); err != nil || len(early) != 0 {
 			t.Fatalf("claimed before its next attempt: %v, %v", ids(early), err)
 		}
-		got, err := s.ClaimOutbox(ctx, t0.Add(5*time.Second), 10, lease)
+		got, err := s.ClaimOutbox(ctx, store.OutboxClaim{Now: t0.Add(5 * time.Second), Limit: 10, Lease: lease, Owner: "w1"})
 		if err != nil || len(got) != 1 {
 			t.Fatalf("claim at the next attempt = %v, %v", ids(got), err)
 		}
-		if got[0].Attempts != 2 || got[0].LastError != "gateway answered 503" || !strings.Contains(string(got[0].Payload), "493817") {
+		if got[0].Attempts != 2 || got[0].LastError != "gateway answered 503" || got[0].Secret != "493817" {
 			t.Errorf("retried item = %+v", got[0])
 		}
 	})
@@ -188,17 +198,17 @@ func TestMarkOutbox_LeavesFinishedItemsAlone(t *testing.T) {
 	testsupport.EachStore(t, func(t *testing.T, s *store.SQL) {
 		ctx := context.Background()
 		id := enqueue(t, s, codeItem("u1", store.OutboxSMS, t0))
-		if _, err := s.ClaimOutbox(ctx, t0, 10, lease); err != nil {
+		if _, err := s.ClaimOutbox(ctx, store.OutboxClaim{Now: t0, Limit: 10, Lease: lease, Owner: "w1"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.MarkOutboxSent(ctx, id, t0); err != nil {
+		if err := s.MarkOutboxSent(ctx, t0, id); err != nil {
 			t.Fatal(err)
 		}
 		// A second worker whose lease ran out reports late; the item stays sent.
-		if err := s.MarkOutboxRetry(ctx, id, t0.Add(time.Minute), "late"); err != nil {
+		if err := s.MarkOutboxRetry(ctx, id, "w1", t0.Add(time.Minute), "late"); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.MarkOutboxFailed(ctx, id, t0.Add(time.Minute), "late"); err != nil {
+		if err := s.MarkOutboxFailed(ctx, id, "w1", t0.Add(time.Minute), "late"); err != nil {
 			t.Fatal(err)
 		}
 		it, err := s.LatestOutboxForUser(ctx, "u1", store.OutboxSMS, "verify.code")
@@ -212,13 +222,13 @@ func TestReleaseOutbox_ReturnsTheItemUncounted(t *testing.T) {
 	testsupport.EachStore(t, func(t *testing.T, s *store.SQL) {
 		ctx := context.Background()
 		id := enqueue(t, s, codeItem("u1", store.OutboxSMS, t0))
-		if _, err := s.ClaimOutbox(ctx, t0, 10, lease); err != nil {
+		if _, err := s.ClaimOutbox(ctx, store.OutboxClaim{Now: t0, Limit: 10, Lease: lease, Owner: "w1"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.ReleaseOutbox(ctx, id); err != nil {
+		if err := s.ReleaseOutbox(ctx, id, "w1"); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.ClaimOutbox(ctx, t0, 10, lease)
+		got, err := s.ClaimOutbox(ctx, store.OutboxClaim{Now: t0, Limit: 10, Lease: lease, Owner: "w1"})
 		if err != nil || len(got) != 1 || got[0].Attempts != 1 {
 			t.Errorf("claim after release = %+v, %v", got, err)
 		}
@@ -270,9 +280,9 @@ func TestRecentOutbox_NeverShowsSecrets(t *testing.T) {
 				t.Errorf("recent payload = %s", it.Payload)
 			}
 		}
-		// The pending items still carry their code for the worker.
-		if p := storedPayload(t, s, a); !strings.Contains(p, "493817") {
-			t.Errorf("RecentOutbox erased the stored secret of a pending item: %s", p)
+		// The pending items still carry their code, sealed, for the worker.
+		if got := claim(t, s, t0, 10); len(got) != 2 || got[0].Secret != "493817" || got[1].Secret != "493817" {
+			t.Errorf("claimed after RecentOutbox: %+v", got)
 		}
 	})
 }
@@ -305,7 +315,7 @@ func TestClaimOutbox_ConcurrentClaimersNeverShareAnItem(t *testing.T) {
 				defer wg.Done()
 				<-start
 				for {
-					got, err := s.ClaimOutbox(ctx, t0, 4, lease)
+					got, err := s.ClaimOutbox(ctx, store.OutboxClaim{Now: t0, Limit: 4, Lease: lease, Owner: "w1"})
 					if err != nil {
 						errs <- err
 						return
@@ -337,4 +347,151 @@ func TestClaimOutbox_ConcurrentClaimersNeverShareAnItem(t *testing.T) {
 			t.Fatalf("claimed %d items, want %d", len(claimedBy), items)
 		}
 	})
+}
+
+func TestClaimOutbox_TakesOnlyTheKindAsked(t *testing.T) {
+	testsupport.EachStore(t, func(t *testing.T, s *store.SQL) {
+		ctx := context.Background()
+		sms := enqueue(t, s, codeItem("u1", store.OutboxSMS, t0))
+		email := enqueue(t, s, codeItem("u1", store.OutboxEmail, t0))
+		got, err := s.ClaimOutbox(ctx, store.OutboxClaim{Now: t0, Kind: store.OutboxEmail, Limit: 10, Lease: lease, Owner: "w1"})
+		if err != nil || fmt.Sprint(ids(got)) != fmt.Sprint([]int64{email}) {
+			t.Fatalf("email claim = %v, %v; want %d", ids(got), err, email)
+		}
+		got, err = s.ClaimOutbox(ctx, store.OutboxClaim{Now: t0, Kind: store.OutboxSMS, Limit: 10, Lease: lease, Owner: "w1"})
+		if err != nil || fmt.Sprint(ids(got)) != fmt.Sprint([]int64{sms}) {
+			t.Fatalf("sms claim = %v, %v; want %d", ids(got), err, sms)
+		}
+	})
+}
+
+// A heartbeat keeps a delivery's item from other workers beyond the first lease; only the
+// holder can extend it, and once the heartbeats stop the item comes free a lease later.
+func TestExtendOutboxLeases_KeepsTheItemWhileTheHolderLives(t *testing.T) {
+	testsupport.EachStore(t, func(t *testing.T, s *store.SQL) {
+		ctx := context.Background()
+		id := enqueue(t, s, codeItem("u1", store.OutboxSMS, t0))
+		claim(t, s, t0, 10) // by w1, until t0+lease
+		other := func(at time.Time) []store.OutboxItem {
+			t.Helper()
+			got, err := s.ClaimOutbox(ctx, store.OutboxClaim{Now: at, Limit: 10, Lease: lease, Owner: "w2"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		if n, err := s.ExtendOutboxLeases(ctx, "w2", []int64{id}, t0.Add(10*lease)); err != nil || n != 0 {
+			t.Fatalf("another worker extended the lease: %d, %v", n, err)
+		}
+		beat := t0.Add(lease / 2)
+		if n, err := s.ExtendOutboxLeases(ctx, "w1", []int64{id}, beat.Add(lease)); err != nil || n != 1 {
+			t.Fatalf("heartbeat extended %d, %v", n, err)
+		}
+		if got := other(t0.Add(lease)); len(got) != 0 {
+			t.Fatalf("taken over despite the heartbeat: %v", ids(got))
+		}
+		// The heartbeats stop (the worker died): a lease after the last one, w2 takes over.
+		got := other(beat.Add(lease))
+		if len(got) != 1 || got[0].ID != id || got[0].LeasedBy != "w2" || got[0].Attempts != 2 {
+			t.Fatalf("after the last lease: %+v", got)
+		}
+		// The dead worker's late word changes nothing of w2's claim.
+		if n, err := s.ExtendOutboxLeases(ctx, "w1", []int64{id}, beat.Add(10*lease)); err != nil || n != 0 {
+			t.Errorf("the old holder extended a lease it lost: %d, %v", n, err)
+		}
+		if err := s.MarkOutboxRetry(ctx, id, "w1", t0, "late"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ReleaseOutbox(ctx, id, "w1"); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.ClaimOutbox(ctx, store.OutboxClaim{Now: beat.Add(lease), Limit: 10, Lease: lease, Owner: "w3"}); err != nil || len(got) != 0 {
+			t.Errorf("the old holder's retry or release freed w2's item for w3: %v, %v", ids(got), err)
+		}
+	})
+}
+
+// Workers hear of an item when its transaction commits, never when it rolls back.
+func TestWatchOutbox_HearsCommitsOnly(t *testing.T) {
+	testsupport.EachStore(t, func(t *testing.T, s *store.SQL) {
+		ctx := context.Background()
+		var mu sync.Mutex
+		var heard []string
+		stop := s.WatchOutbox(func(kind string) {
+			mu.Lock()
+			heard = append(heard, kind)
+			mu.Unlock()
+		})
+		errRollback := errors.New("roll back")
+		err := s.InTx(ctx, func(tx *store.Tx) error {
+			if _, err := tx.EnqueueOutbox(ctx, codeItem("u1", store.OutboxSMS, t0)); err != nil {
+				return err
+			}
+			return errRollback
+		})
+		if !errors.Is(err, errRollback) {
+			t.Fatal(err)
+		}
+		err = s.InTx(ctx, func(tx *store.Tx) error {
+			for _, kind := range []string{store.OutboxEmail, store.OutboxEmail, store.OutboxEvent} {
+				if _, err := tx.EnqueueOutbox(ctx, codeItem("u1", kind, t0)); err != nil {
+					return err
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(heard) != 0 {
+				t.Errorf("heard %v before the commit", heard)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop()
+		enqueue(t, s, codeItem("u1", store.OutboxSMS, t0))
+		mu.Lock()
+		defer mu.Unlock()
+		if fmt.Sprint(heard) != "[email event]" {
+			t.Errorf("heard %v, want [email event] once each", heard)
+		}
+	})
+}
+
+// On PostgreSQL an instance hears, through LISTEN/NOTIFY, of items another instance commits.
+func TestListenOutbox_WakesAnotherInstance(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, b := testsupport.PostgresPair(t)
+	heard := make(chan string, 16)
+	go b.ListenOutbox(ctx, func(kind string) { heard <- kind }, func(err error) { t.Logf("listen: %v", err) })
+	wait := func(want string) {
+		t.Helper()
+		select {
+		case got := <-heard:
+			if got != want {
+				t.Fatalf("heard %q, want %q", got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("did not hear %q", want)
+		}
+	}
+	for _, kind := range store.OutboxKinds {
+		wait(kind) // listening now: whatever came before is to be looked at
+	}
+	err := a.InTx(ctx, func(tx *store.Tx) error {
+		_, err := tx.EnqueueOutbox(ctx, store.OutboxItem{Kind: store.OutboxEvent, Topic: "user.migrated", CreatedAt: t0, Payload: []byte(`{}`)})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(store.OutboxEvent)
+	// A rolled-back item sends no notification.
+	a.InTx(ctx, func(tx *store.Tx) error {
+		tx.EnqueueOutbox(ctx, codeItem("u1", store.OutboxSMS, t0))
+		return errors.New("roll back")
+	})
+	enqueue(t, a, codeItem("u1", store.OutboxEmail, t0))
+	wait(store.OutboxEmail)
 }

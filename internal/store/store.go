@@ -21,6 +21,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/smsretire/smsretire/internal/config"
+	"github.com/smsretire/smsretire/internal/sealbox"
 )
 
 //go:embed migrations
@@ -39,6 +40,9 @@ const (
 type SQL struct {
 	db      *sql.DB
 	dialect Dialect
+	url     string       // PostgreSQL: the connection URL, for the LISTEN connection
+	box     *sealbox.Box // seals one-time codes in outbox payloads; see SealSecretsWith
+	wake    outboxWake   // who hears of committed outbox items in this process
 }
 
 // Open connects to the database named by db. It does not migrate; call Migrate.
@@ -75,7 +79,7 @@ func Open(ctx context.Context, db config.Database) (*SQL, error) {
 			h.Close()
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		return &SQL{db: h, dialect: Postgres}, nil
+		return &SQL{db: h, dialect: Postgres, url: db.URL}, nil
 	}
 	return nil, fmt.Errorf("open store: unknown driver %q", db.Driver)
 }
@@ -150,6 +154,9 @@ type querier interface {
 type Tx struct {
 	s  *SQL
 	tx *sql.Tx
+	// enqueued marks the outbox kinds this transaction wrote, whose workers are woken once it
+	// commits.
+	enqueued kindSet
 }
 
 // InTx runs fn in one transaction: committed when fn returns nil, rolled back otherwise.
@@ -158,12 +165,16 @@ func (s *SQL) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&Tx{s: s, tx: tx}); err != nil {
+	t := &Tx{s: s, tx: tx}
+	if err := fn(t); err != nil {
 		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if t.enqueued != 0 {
+		s.wake.notify(t.enqueued)
 	}
 	return nil
 }

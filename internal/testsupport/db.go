@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/smsretire/smsretire/internal/config"
+	"github.com/smsretire/smsretire/internal/keyring"
+	"github.com/smsretire/smsretire/internal/sealbox"
 	"github.com/smsretire/smsretire/internal/store"
 )
 
@@ -23,7 +25,8 @@ func PostgresURL() string {
 	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 }
 
-// SQLite opens a migrated store in a fresh file.
+// SQLite opens a migrated store in a fresh file. Its outbox seals codes with a random key (see
+// Sealbox); a test that shares the database with another handle gives both the same box.
 func SQLite(t testing.TB) *store.SQL {
 	t.Helper()
 	ctx := context.Background()
@@ -35,7 +38,20 @@ func SQLite(t testing.TB) *store.SQL {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	s.SealSecretsWith(Sealbox(t))
 	return s
+}
+
+// Sealbox returns a box with one fresh random key, as SMSRETIRE_ENCRYPTION_KEYS would configure.
+func Sealbox(t testing.TB) *sealbox.Box {
+	t.Helper()
+	key := make([]byte, 32)
+	rand.Read(key)
+	box, err := sealbox.New([]keyring.EncKey{{ID: "test", Key: key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return box
 }
 
 // PostgresDatabase creates a fresh schema on the test server and returns a URL whose connections
@@ -84,6 +100,7 @@ func Postgres(t testing.TB) *store.SQL {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	s.SealSecretsWith(Sealbox(t))
 	return s
 }
 

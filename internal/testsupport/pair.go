@@ -9,11 +9,12 @@ import (
 
 // PostgresPair opens two store handles on one fresh, migrated schema of the test server, as two
 // instances of a deployment would: each has its own connection pool, so only the database can
-// make them agree.
+// make them agree. Both seal outbox codes with one key, as instances configured alike do.
 func PostgresPair(t testing.TB) (a, b *store.SQL) {
 	t.Helper()
 	ctx := context.Background()
 	db := PostgresDatabase(t)
+	box := Sealbox(t)
 	handles := make([]*store.SQL, 2)
 	for i := range handles {
 		s, err := store.Open(ctx, db)
@@ -21,6 +22,7 @@ func PostgresPair(t testing.TB) (a, b *store.SQL) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
+		s.SealSecretsWith(box)
 		handles[i] = s
 	}
 	if err := handles[0].Migrate(ctx); err != nil {

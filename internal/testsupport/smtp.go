@@ -51,15 +51,17 @@ type SMTPServer struct {
 	ln       net.Listener
 	received []ReceivedMail
 	reject   bool
+	conns    int // connections accepted
 }
 
 // ReceivedMail is one message as the server accepted it.
 type ReceivedMail struct {
 	From string
 	To   []string
-	Data []byte // the message as sent: headers and body
-	TLS  bool   // the connection was encrypted
-	User string // the authenticated user, or ""
+	Data []byte    // the message as sent: headers and body
+	TLS  bool      // the connection was encrypted
+	User string    // the authenticated user, or ""
+	At   time.Time // when the server accepted it
 }
 
 // StartSMTP starts a server for the duration of the test.
@@ -135,6 +137,13 @@ func (s *SMTPServer) RejectRecipients(reject bool) {
 	s.reject = reject
 }
 
+// Connections reports how many connections the server has accepted so far.
+func (s *SMTPServer) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
+}
+
 // Messages returns what the server accepted so far, in order.
 func (s *SMTPServer) Messages() []ReceivedMail {
 	s.mu.Lock()
@@ -153,6 +162,7 @@ func (s *SMTPServer) serve(ln net.Listener) {
 	srv.MaxMessageBytes = 10 << 20
 	srv.EnableSMTPUTF8 = true
 	srv.ErrorLog = discardLogger{}
+	ln = countingListener{Listener: ln, s: s}
 	switch {
 	case s.opts.ImplicitTLS:
 		ln = tls.NewListener(ln, s.tls)
@@ -163,6 +173,22 @@ func (s *SMTPServer) serve(ln net.Listener) {
 	s.srv, s.ln = srv, ln
 	s.mu.Unlock()
 	go srv.Serve(ln)
+}
+
+// countingListener counts the connections the server accepts.
+type countingListener struct {
+	net.Listener
+	s *SMTPServer
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.s.mu.Lock()
+		l.s.conns++
+		l.s.mu.Unlock()
+	}
+	return c, err
 }
 
 type smtpSession struct {
@@ -218,7 +244,7 @@ func (ss *smtpSession) Data(r io.Reader) error {
 	_, isTLS := ss.conn.TLSConnectionState()
 	ss.server.mu.Lock()
 	defer ss.server.mu.Unlock()
-	ss.server.received = append(ss.server.received, ReceivedMail{From: ss.from, To: append([]string(nil), ss.to...), Data: b, TLS: isTLS || ss.tls, User: ss.user})
+	ss.server.received = append(ss.server.received, ReceivedMail{From: ss.from, To: append([]string(nil), ss.to...), Data: b, TLS: isTLS || ss.tls, User: ss.user, At: time.Now()})
 	return nil
 }
 
