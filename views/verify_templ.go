@@ -643,7 +643,7 @@ func VerifyCodeForm(m VerifyCodePage) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 54, "<form method=\"post\" action=\"/verify/code/check\" class=\"stack\" id=\"code-form\" hx-post=\"/verify/code/check\" hx-target=\"#code-form\" hx-swap=\"outerHTML\" novalidate>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 54, "<form method=\"post\" action=\"/verify/code/check\" class=\"stack\" id=\"code-form\" data-hx-post=\"/verify/code/check\" data-hx-target=\"#code-form\" data-hx-swap=\"outerHTML\" novalidate>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1349,7 +1349,7 @@ func VerifyResend(m VerifyCodePage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 107, "<form method=\"post\" action=\"/verify/code/send\" hx-post=\"/verify/code/send\" hx-target=\"#resend\" hx-swap=\"outerHTML\"><input type=\"hidden\" name=\"channel\" value=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 107, "<form method=\"post\" action=\"/verify/code/send\" data-hx-post=\"/verify/code/send\" data-hx-target=\"#resend\" data-hx-swap=\"outerHTML\"><input type=\"hidden\" name=\"channel\" value=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -987,7 +987,7 @@ func TestVerifyCodeCheck_HTMXGetsTheFormFragmentOrARedirect(t *testing.T) {
 		t.Errorf("htmx got a whole page: %.200s", body)
 	}
 	form := r.Doc.Find("form#code-form")
-	if form.Length() != 1 || form.AttrOr("hx-post", "") != "/verify/code/check" || form.AttrOr("action", "") != "/verify/code/check" {
+	if form.Length() != 1 || form.AttrOr("data-hx-post", "") != "/verify/code/check" || form.AttrOr("action", "") != "/verify/code/check" {
 		t.Fatalf("no code form to swap in: %s", body)
 	}
 	codeError(t, r, tr.TN("verify.err.wrong", 4, nil))

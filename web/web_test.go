@@ -102,7 +102,7 @@ func rawKeys(doc *goquery.Document) []string {
 
 // cspProblems lists markup that a CSP without 'unsafe-inline' would block or that runs code from
 // attributes: inline scripts, scripts from elsewhere, style attributes and <style> elements, and
-// event handler attributes (on*, hx-on*).
+// event handler attributes (on*, hx-on*, data-hx-on*).
 func cspProblems(doc *goquery.Document) []string {
 	var out []string
 	doc.Find("script").Each(func(_ int, s *goquery.Selection) {
@@ -120,7 +120,7 @@ func cspProblems(doc *goquery.Document) []string {
 	doc.Find("*").Each(func(_ int, s *goquery.Selection) {
 		for _, a := range s.Nodes[0].Attr {
 			k := strings.ToLower(a.Key)
-			if k == "style" || strings.HasPrefix(k, "on") || strings.HasPrefix(k, "hx-on") {
+			if k == "style" || strings.HasPrefix(k, "on") || strings.HasPrefix(k, "hx-on") || strings.HasPrefix(k, "data-hx-on") {
 				out = append(out, "<"+s.Nodes[0].Data+" "+a.Key+"=…>")
 			}
 		}
@@ -141,9 +141,9 @@ func TestRawKeys_FindsKeysButNotText(t *testing.T) {
 func TestCSPProblems_FindsInlineCode(t *testing.T) {
 	doc := webtest.ParseHTML(t, []byte(`<html><head><script>alert(1)</script>
 		<script src="https://cdn.example/x.js"></script><script src="/static/js/app.js"></script><style>p{}</style></head>
-		<body><p style="color:red">x</p><button onclick="go()">y</button><div hx-on:click="go()"></div></body></html>`))
-	if got := len(cspProblems(doc)); got != 6 {
-		t.Errorf("found %d problems, want 6: %q", got, cspProblems(doc))
+		<body><p style="color:red">x</p><button onclick="go()">y</button><div hx-on:click="go()"></div><div data-hx-on:click="go()"></div></body></html>`))
+	if got := len(cspProblems(doc)); got != 7 {
+		t.Errorf("found %d problems, want 7: %q", got, cspProblems(doc))
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/labstack/echo/v4"
 
 	"github.com/smsretire/smsretire/internal/app"
 	"github.com/smsretire/smsretire/internal/clock"
@@ -109,6 +110,7 @@ type Server struct {
 	Users   []demo.User    // the seeded demo users
 	Devbox  *devbox.Box    // the development outbox (--demo, which test servers run with)
 	Outbox  *outbox.Worker // the delivery worker; Deliver runs it
+	Echo    *echo.Echo     // the server's router, for tests that walk every route
 }
 
 // NewServer builds the portal with app.New and web.New against a fresh migrated SQLite store,
@@ -193,7 +195,7 @@ func NewServer(t testing.TB, opts ...ServerOption) *Server {
 	ts.Start()
 	t.Cleanup(ts.Close) // runs before the store closes: cleanups run last first
 
-	return &Server{URL: ts.URL, App: a, Store: a.Store, Clock: o.clock, Keys: a.Keys, Config: cfg, Catalog: cat, Users: users,
+	return &Server{URL: ts.URL, App: a, Echo: e, Store: a.Store, Clock: o.clock, Keys: a.Keys, Config: cfg, Catalog: cat, Users: users,
 		Devbox: a.Devbox, Outbox: a.Worker}
 }
 

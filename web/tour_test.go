@@ -1,0 +1,251 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/smsretire/smsretire/internal/config"
+	"github.com/smsretire/smsretire/internal/factor/totp"
+	"github.com/smsretire/smsretire/web/webtest"
+)
+
+// stop is one answer the tour collected: a page of the portal in one state.
+type stop struct {
+	name   string            // the page and its state, such as "verify code/wrong code"
+	resp   *webtest.Response // what the portal answered
+	client *http.Client      // whose cookies asked for it, so a browser can open the same page
+}
+
+// fragment reports whether the answer is an htmx fragment rather than a whole document.
+func (s stop) fragment() bool {
+	return !strings.HasPrefix(strings.ToLower(strings.TrimSpace(string(s.resp.Body))), "<!doctype html>")
+}
+
+// firstLoad reports whether a browser reaches the page by opening its URL, so that the page and
+// everything it links are loaded afresh: a GET answered with a whole HTML document.
+func (s stop) firstLoad() bool {
+	return s.resp.Request.Method == http.MethodGet && isHTML(s.resp) && !s.fragment()
+}
+
+func isHTML(r *webtest.Response) bool {
+	return strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") && len(r.Body) > 0
+}
+
+// tourServer is a server for the tour: codes are delivered to the development outbox at once,
+// and sends do not wait.
+func tourServer(t *testing.T, opts ...webtest.ServerOption) *webtest.Server {
+	return webtest.NewServer(t, append([]webtest.ServerOption{
+		webtest.WithDelivery(webtest.DeliveryOptions{}),
+		webtest.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }),
+	}, opts...)...)
+}
+
+// tour walks every page of the portal in one language, the way users reach them, and returns
+// each answer: every page opened by its URL, every form re-rendered with its errors (422), both
+// htmx fragments, the refusals (401, 403, 404, 405, 410, 413, 429) and the development outbox.
+// It uses up the demo users of s, so each language needs its own server. Every step that should
+// lead somewhere is checked, so that a stop is the state its name says.
+func tour(t *testing.T, s *webtest.Server, lang string) []stop {
+	t.Helper()
+	var stops []stop
+	newClient := func() *http.Client {
+		c := s.Client()
+		u, _ := url.Parse(s.URL)
+		c.Jar.SetCookies(u, []*http.Cookie{{Name: "lang", Value: lang, Path: "/"}})
+		return c
+	}
+	hx := http.Header{"HX-Request": {"true"}, "HX-Request-Type": {"partial"}}
+	record := func(name string, c *http.Client, r *webtest.Response, status int) *webtest.Response {
+		t.Helper()
+		if r.StatusCode != status {
+			t.Fatalf("tour %s (%s %s): status %d, want %d\n%s", name, r.Request.Method, r.Request.URL.Path, r.StatusCode, status, mainText(r.Doc))
+		}
+		stops = append(stops, stop{name: name, resp: r, client: c})
+		return r
+	}
+	get := func(name string, c *http.Client, path string, status int) *webtest.Response {
+		t.Helper()
+		return record(name, c, s.Get(t, c, path, nil), status)
+	}
+	post := func(name string, c *http.Client, path string, form url.Values, header http.Header, status int) *webtest.Response {
+		t.Helper()
+		return record(name, c, s.PostForm(t, c, path, form, header), status)
+	}
+	// step is a post that leads on with a redirect; it is not a page of its own.
+	step := func(c *http.Client, path string, form url.Values, to string) {
+		t.Helper()
+		r := s.PostForm(t, c, path, form, nil)
+		if r.StatusCode != http.StatusSeeOther || (to != "" && r.Header.Get("Location") != to) {
+			t.Fatalf("tour: POST %s: %d to %q, want 303 to %q\n%s", path, r.StatusCode, r.Header.Get("Location"), to, mainText(r.Doc))
+		}
+	}
+
+	// Anyone.
+	anon := newClient()
+	get("home", anon, "/", http.StatusOK)
+	post("home/account missing", anon, "/find", url.Values{"account": {" "}}, nil, http.StatusUnprocessableEntity)
+	get("faq", anon, "/faq", http.StatusOK)
+	get("notice", anon, "/notice/"+s.NoticeToken("demo-zh"), http.StatusOK)
+	get("notice/past due", anon, "/notice/"+s.NoticeToken("demo-late"), http.StatusOK)
+	get("notice/due today, no name", anon, "/notice/"+s.NoticeToken("demo-today"), http.StatusOK)
+	get("notice/link broken", anon, "/notice/n1.broken", http.StatusNotFound)
+	expiring := s.NoticeToken("demo-soon")
+	s.Clock.Advance(s.Config.NoticeLinkTTL + time.Second)
+	get("notice/link expired", anon, "/notice/"+expiring, http.StatusGone)
+	s.Clock.Set(webtest.Now)
+	get("not found", anon, "/no/such/page", http.StatusNotFound)
+	post("method not allowed", anon, "/faq", url.Values{}, nil, http.StatusNotFound)
+	post("cross-origin post refused", anon, "/find", url.Values{"account": {"demo-zh"}},
+		http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://attacker.example"}}, http.StatusForbidden)
+	post("post too large", anon, "/find", url.Values{"account": {strings.Repeat("1", 70<<10)}}, nil, http.StatusRequestEntityTooLarge)
+	get("enroll/not verified", anon, "/enroll", http.StatusForbidden)
+	get("security/not signed in", anon, "/security", http.StatusUnauthorized)
+	get("signin", anon, "/signin", http.StatusOK)
+	post("signin/app/account missing", anon, "/signin/totp", url.Values{"account": {""}, "code": {"123456"}}, nil, http.StatusUnprocessableEntity)
+	post("signin/app/wrong code", anon, "/signin/totp", url.Values{"account": {"demo-hk"}, "code": {"000000"}}, nil, http.StatusUnprocessableEntity)
+	post("signin/recovery/code missing", anon, "/signin/recovery", url.Values{"account": {"demo-hk"}, "code": {""}}, nil, http.StatusUnprocessableEntity)
+
+	// Look-up by a stranger: the account is named but not identified, until the knowledge check.
+	finder := newClient()
+	step(finder, "/find", url.Values{"account": {"demo-en"}}, "/verify")
+	get("verify/looked up", finder, "/verify", http.StatusOK)
+	get("verify knowledge", finder, "/verify/knowledge", http.StatusOK)
+	post("verify knowledge/fields missing", finder, "/verify/knowledge", url.Values{"phone": {""}, "last4": {""}}, nil, http.StatusUnprocessableEntity)
+	post("verify knowledge/wrong", finder, "/verify/knowledge", url.Values{"phone": {"13800138009"}, "last4": {"0000"}}, nil, http.StatusUnprocessableEntity)
+	step(finder, "/verify/knowledge", url.Values{"phone": {"13800138002"}, "last4": {"4567"}}, "/verify")
+	get("verify/knowledge passed", finder, "/verify", http.StatusOK)
+
+	// From the notice link to a retired SMS.
+	user := newClient()
+	get("notice/opened by its user", user, "/notice/"+s.NoticeToken("demo-zh"), http.StatusOK)
+	get("verify/identified", user, "/verify", http.StatusOK)
+	get("verify assist", user, "/verify/assist", http.StatusOK)
+	post("verify assist/wrong code", user, "/verify/assist", url.Values{"code": {"12345678"}}, nil, http.StatusUnprocessableEntity)
+	step(user, "/verify/code/send", url.Values{"channel": {"phone"}}, "/verify/code")
+	get("verify code", user, "/verify/code", http.StatusOK)
+	post("verify code/code missing", user, "/verify/code/check", url.Values{"code": {""}}, nil, http.StatusUnprocessableEntity)
+	post("verify code/wrong code (htmx)", user, "/verify/code/check", url.Values{"code": {"000000"}}, hx, http.StatusUnprocessableEntity)
+	post("verify code/resend too early (htmx)", user, "/verify/code/send", url.Values{"channel": {"phone"}, "resend": {"1"}}, hx, http.StatusTooManyRequests)
+	s.Clock.Advance(61 * time.Second)
+	post("verify code/resent (htmx)", user, "/verify/code/send", url.Values{"channel": {"phone"}, "resend": {"1"}}, hx, http.StatusOK)
+	post("verify/bad channel", user, "/verify/code/send", url.Values{"channel": {"pigeon"}}, nil, http.StatusBadRequest)
+	s.Deliver(t)
+	step(user, "/verify/code/check", url.Values{"code": {s.LastCode(t, zhPhone)}}, "/verify/done")
+	get("verify done", user, "/verify/done", http.StatusOK)
+
+	get("enroll", user, "/enroll", http.StatusOK)
+	get("enroll passkey", user, "/enroll/passkey", http.StatusOK)
+	app := get("enroll app", user, "/enroll/totp", http.StatusOK)
+	post("enroll app/code missing", user, "/enroll/totp", url.Values{"code": {""}}, nil, http.StatusUnprocessableEntity)
+	post("enroll app/wrong code", user, "/enroll/totp", url.Values{"code": {"000000"}}, nil, http.StatusUnprocessableEntity)
+	secret := secretFrom(t, app)
+	code, err := totp.CodeAt(secret, s.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	step(user, "/enroll/totp", url.Values{"code": {code}}, "/enroll/recovery")
+	get("enroll recovery codes", user, "/enroll/recovery", http.StatusOK)
+	step(user, "/enroll/recovery/done", url.Values{"next": {"/enroll/done"}}, "")
+	get("enroll done/SMS retired", user, "/enroll/done", http.StatusOK)
+	get("enroll recovery codes/gone", user, "/enroll/recovery", http.StatusOK)
+
+	// Signed in: another factor, My security.
+	s.Clock.Advance(30 * time.Second)
+	code, _ = totp.CodeAt(secret, s.Clock.Now())
+	signedIn := newClient()
+	step(signedIn, "/signin/totp", url.Values{"account": {"demo-zh"}, "code": {code}}, "")
+	get("enroll email", signedIn, "/enroll/email", http.StatusOK)
+	post("enroll email/bad address", signedIn, "/enroll/email", url.Values{"email": {"not an address"}}, nil, http.StatusUnprocessableEntity)
+	post("enroll email/wait to send", signedIn, "/enroll/email", url.Values{"email": {"second@example.com"}}, nil, http.StatusTooManyRequests)
+	s.Clock.Advance(61 * time.Second)
+	step(signedIn, "/enroll/email", url.Values{"email": {"second@example.com"}}, "/enroll/email")
+	get("enroll email/code sent", signedIn, "/enroll/email", http.StatusOK)
+	post("enroll email/wrong code", signedIn, "/enroll/email/confirm", url.Values{"code": {"000000"}}, nil, http.StatusUnprocessableEntity)
+	s.Deliver(t)
+	step(signedIn, "/enroll/email/confirm", url.Values{"code": {s.LastCode(t, "second@example.com")}}, "/enroll/done")
+	get("enroll done/factor added", signedIn, "/enroll/done", http.StatusOK)
+	get("security", signedIn, "/security", http.StatusOK)
+	factors, err := s.Store.Factors(context.Background(), "demo-zh")
+	if err != nil || len(factors) < 2 {
+		t.Fatalf("tour: factors of demo-zh: %v, %v", factors, err)
+	}
+	id := itoa(factors[0].ID)
+	post("security/rename/name missing", signedIn, "/security/factors/"+id+"/rename", url.Values{"name": {""}}, nil, http.StatusUnprocessableEntity)
+	post("security/remove/not confirmed", signedIn, "/security/factors/"+id+"/remove", url.Values{"confirm": {"no"}}, nil, http.StatusUnprocessableEntity)
+	step(signedIn, "/security/recovery/regenerate", nil, "/enroll/recovery")
+	get("enroll recovery codes/regenerated", signedIn, "/enroll/recovery", http.StatusOK)
+	s.Clock.Advance(11 * time.Minute)
+	get("signin/step up", signedIn, "/signin?next=%2Fsecurity&stepup=1", http.StatusOK)
+
+	// Sign in by email code.
+	byEmail := newClient()
+	post("signin/email/account missing", byEmail, "/signin/email/send", url.Values{"account": {""}}, nil, http.StatusUnprocessableEntity)
+	step(byEmail, "/signin/email/send", url.Values{"account": {"demo-zh"}}, "/signin")
+	get("signin/email code sent", byEmail, "/signin", http.StatusOK)
+	post("signin/email/wrong code", byEmail, "/signin/email/check", url.Values{"code": {"000000"}}, nil, http.StatusUnprocessableEntity)
+
+	s.Deliver(t)
+	get("development outbox", anon, "/dev/outbox", http.StatusOK)
+	return stops
+}
+
+// routeOf returns the route that answered r, as "METHOD path" of e.Routes(), or "" when none did.
+func routeOf(e *echo.Echo, r *http.Request) string {
+	c := e.NewContext(nil, nil)
+	e.Router().Find(r.Method, r.URL.Path, c)
+	for _, rt := range e.Routes() {
+		if rt.Method == r.Method && rt.Path == c.Path() {
+			return rt.Method + " " + rt.Path
+		}
+	}
+	return ""
+}
+
+// withoutPages are the routes that never answer with a page, and why the tour leaves them out.
+var withoutPages = map[string]string{
+	"POST /lang":                         "redirects back",
+	"POST /enroll/passkey/options":       "JSON for the passkey script",
+	"POST /enroll/passkey/finish":        "JSON for the passkey script",
+	"POST /enroll/email/reset":           "redirects to the address form",
+	"GET /enroll/recovery.txt":           "a text file",
+	"POST /enroll/recovery/done":         "redirects on",
+	"POST /signin/passkey/options":       "JSON for the passkey script",
+	"POST /signin/passkey/finish":        "JSON for the passkey script",
+	"POST /signout":                      "redirects home",
+	"POST /security/recovery/regenerate": "redirects to the new codes",
+	"POST /security/sessions/end":        "redirects to My security",
+	"POST /security/sessions/end-others": "redirects to My security",
+	"GET /healthz":                       "plain text for probes",
+	"GET /readyz":                        "plain text for probes",
+	"GET /static/*":                      "static files",
+}
+
+// TestTour_VisitsEveryPage makes sure the tour, which the HTML, header and page-weight checks
+// rely on, sees a page from every route that renders one, so a new page cannot escape them.
+func TestTour_VisitsEveryPage(t *testing.T) {
+	s := tourServer(t)
+	seen := map[string]bool{}
+	for _, st := range tour(t, s, "en") {
+		if isHTML(st.resp) {
+			seen[routeOf(s.Echo, st.resp.Request)] = true
+		}
+	}
+	for _, rt := range s.Echo.Routes() {
+		key := rt.Method + " " + rt.Path
+		if _, ok := withoutPages[key]; ok {
+			if seen[key] {
+				t.Errorf("%s is listed as rendering no page, but the tour got one from it", key)
+			}
+			continue
+		}
+		if !seen[key] {
+			t.Errorf("the tour saw no page from %s (%s): add it to tour(), or to withoutPages saying why", key, rt.Name)
+		}
+	}
+}
