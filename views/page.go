@@ -19,7 +19,7 @@ type Page struct {
 	HTMX         bool // an htmx request: render the fragment without the layout
 	SupportEmail string
 	SupportPhone string
-	AssetVersion string
+	AssetVersion string // the static files' version, the first segment of their URLs
 	Demo         bool
 	SignedIn     bool
 	Location     *time.Location
@@ -37,9 +37,10 @@ func (p Page) OtherLang() string {
 	return i18n.English
 }
 
-// Asset returns the URL of a static file, with a version so browsers can cache it for long.
+// Asset returns the URL of a static file under the files' version, so browsers may cache it for
+// ever; scripts' relative imports resolve under the same version.
 func (p Page) Asset(path string) string {
-	return "/static/" + path + "?v=" + p.AssetVersion
+	return "/static/" + p.AssetVersion + "/" + path
 }
 
 // Date writes a date the long way in the page language: 2026年12月31日 or 31 December 2026.

@@ -18,27 +18,48 @@ const langCookie = "lang"
 
 // middleware installs the stack, outermost first.
 func (h *handler) middleware(e *echo.Echo) {
+	// The hardening headers come first, so that every answer has them: the trailing-slash
+	// redirect below answers before routing.
+	e.Pre(h.securityHeaders)
 	e.Pre(headAsGet)
 	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusMovedPermanently}))
+	e.Use(headStaysHead)
 	e.Use(middleware.RequestID())
 	e.Use(h.requestLogger())
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		h.log.Error("panic", "err", err, "request_id", requestID(c), "stack", string(stack))
 		return err
 	}}))
-	// Headers and the page context come before anything that can refuse a request, so that every
-	// error page is hardened and in the user's language.
-	e.Use(h.securityHeaders)
+	// The page context comes before anything that can refuse a request, so that every error page
+	// is in the user's language.
 	e.Use(h.pageContext)
 	e.Use(middleware.BodyLimit("64K"))
 	e.Use(crossOriginProtection())
 }
 
-// headAsGet answers HEAD like GET; net/http drops the body of a HEAD response.
+// headAsGet routes HEAD like GET: Echo's router reads the method of the request that net/http
+// holds, so the method is changed there until routing is done (see headStaysHead).
 func headAsGet(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if c.Request().Method == http.MethodHead {
-			c.Request().Method = http.MethodGet
+		if r := c.Request(); r.Method == http.MethodHead {
+			r.Method = http.MethodGet
+			c.Set(headKey, r)
+		}
+		return next(c)
+	}
+}
+
+const headKey = "head_request"
+
+// headStaysHead runs after routing: it gives net/http back its HEAD request, so that no body is
+// sent after the headers (a body there would be read as the answer to the client's next request
+// on the connection), and the handlers a copy that says GET.
+func headStaysHead(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if head, ok := c.Get(headKey).(*http.Request); ok {
+			get := *head
+			head.Method = http.MethodHead
+			c.SetRequest(&get)
 		}
 		return next(c)
 	}
@@ -92,8 +113,8 @@ func (h *handler) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		if h.cfg.SecureCookies() {
 			hd.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 		}
+		hd.Set("Cache-Control", "no-store") // a static file that is found says how to cache it
 		if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
-			hd.Set("Cache-Control", "no-store")
 			hd.Add("Vary", "Cookie, Accept-Language, HX-Request")
 		}
 		return next(c)
@@ -176,20 +197,4 @@ func (h *handler) pageFor(c echo.Context, userLocale string) views.Page {
 		}
 	}
 	return p
-}
-
-// staticHandler serves embedded files; versioned URLs may be cached for a year.
-func staticHandler(fs http.Handler) http.Handler {
-	return http.StripPrefix("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/") || r.URL.Path == "" {
-			http.NotFound(w, r)
-			return
-		}
-		if r.URL.Query().Get("v") != "" {
-			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		} else {
-			w.Header().Set("Cache-Control", "public, max-age=300")
-		}
-		fs.ServeHTTP(w, r)
-	}))
 }

@@ -1,12 +1,6 @@
 package web
 
-import (
-	"net/http"
-
-	"github.com/labstack/echo/v4"
-
-	"github.com/smsretire/smsretire/static"
-)
+import "github.com/labstack/echo/v4"
 
 // routes lists every URL of the portal.
 func (h *handler) routes(e *echo.Echo) {
@@ -70,5 +64,5 @@ func (h *handler) routes(e *echo.Echo) {
 	// Ops: probes and static files.
 	e.GET("/healthz", h.healthz).Name = "healthz"
 	e.GET("/readyz", h.readyz).Name = "readyz"
-	e.GET("/static/*", echo.WrapHandler(staticHandler(http.FileServerFS(static.FS())))).Name = "static"
+	e.GET("/static/*", echo.WrapHandler(staticServe(h.assets))).Name = "static"
 }

@@ -36,6 +36,7 @@ type handler struct {
 	sessions     *sessions.CookieStore
 	loc          *time.Location
 	assetVersion string
+	assets       *static.Set
 	ident        *identity.Service
 	enroll       *enroll.Service
 	totp         *totp.Service
@@ -46,6 +47,10 @@ type handler struct {
 
 // New builds the Echo server with every route and middleware, on the services of a.
 func New(a *app.App) (*echo.Echo, error) {
+	assets, err := static.Files()
+	if err != nil {
+		return nil, err
+	}
 	h := &handler{
 		app:          a,
 		cfg:          a.Config,
@@ -55,7 +60,8 @@ func New(a *app.App) (*echo.Echo, error) {
 		log:          a.Logger,
 		sessions:     newCookieStore(a.Config, a.Keys),
 		loc:          a.Config.Location(),
-		assetVersion: static.Version(),
+		assetVersion: assets.Version,
+		assets:       assets,
 		ident:        a.Identity,
 		enroll:       a.Enroll,
 		totp:         a.TOTP,

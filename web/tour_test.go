@@ -54,6 +54,14 @@ func tourServer(t *testing.T, opts ...webtest.ServerOption) *webtest.Server {
 func tour(t *testing.T, s *webtest.Server, lang string) []stop {
 	t.Helper()
 	var stops []stop
+	tourVisit(t, s, lang, func(st stop) { stops = append(stops, st) })
+	return stops
+}
+
+// tourVisit walks the tour and calls visit at each stop, while the server is in that state (its
+// clock included).
+func tourVisit(t *testing.T, s *webtest.Server, lang string, visit func(stop)) {
+	t.Helper()
 	newClient := func() *http.Client {
 		c := s.Client()
 		u, _ := url.Parse(s.URL)
@@ -66,7 +74,7 @@ func tour(t *testing.T, s *webtest.Server, lang string) []stop {
 		if r.StatusCode != status {
 			t.Fatalf("tour %s (%s %s): status %d, want %d\n%s", name, r.Request.Method, r.Request.URL.Path, r.StatusCode, status, mainText(r.Doc))
 		}
-		stops = append(stops, stop{name: name, resp: r, client: c})
+		visit(stop{name: name, resp: r, client: c})
 		return r
 	}
 	get := func(name string, c *http.Client, path string, status int) *webtest.Response {
@@ -77,13 +85,14 @@ func tour(t *testing.T, s *webtest.Server, lang string) []stop {
 		t.Helper()
 		return record(name, c, s.PostForm(t, c, path, form, header), status)
 	}
-	// step is a post that leads on with a redirect; it is not a page of its own.
+	// step is a post that leads on with a redirect: an answer without a page.
 	step := func(c *http.Client, path string, form url.Values, to string) {
 		t.Helper()
 		r := s.PostForm(t, c, path, form, nil)
 		if r.StatusCode != http.StatusSeeOther || (to != "" && r.Header.Get("Location") != to) {
 			t.Fatalf("tour: POST %s: %d to %q, want 303 to %q\n%s", path, r.StatusCode, r.Header.Get("Location"), to, mainText(r.Doc))
 		}
+		visit(stop{name: "redirect from POST " + path, resp: r, client: c})
 	}
 
 	// Anyone.
@@ -192,7 +201,6 @@ func tour(t *testing.T, s *webtest.Server, lang string) []stop {
 
 	s.Deliver(t)
 	get("development outbox", anon, "/dev/outbox", http.StatusOK)
-	return stops
 }
 
 // routeOf returns the route that answered r, as "METHOD path" of e.Routes(), or "" when none did.
