@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"mime"
 	"path"
+	"strings"
 	"sync"
 
 	"github.com/andybalholm/brotli"
@@ -59,7 +60,7 @@ func build() (*Set, error) {
 	set := &Set{files: map[string]*File{}}
 	all := sha256.New()
 	err := fs.WalkDir(files, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil || d.IsDir() || strings.HasPrefix(path.Base(name), ".") {
 			return err
 		}
 		b, err := files.ReadFile(name)

@@ -41,8 +41,10 @@ func TestFiles_CompressedFormsDecodeToTheFile(t *testing.T) {
 			t.Errorf("%s: brotli form does not decode to the file (%v)", name, err)
 		}
 	}
-	if _, ok := set.Open("static.go"); ok {
-		t.Error("static.go is served")
+	for _, name := range []string{"static.go", "vendor/.gitkeep"} {
+		if _, ok := set.Open(name); ok {
+			t.Errorf("%s is served", name)
+		}
 	}
 }
 
