@@ -137,6 +137,7 @@ func tourVisit(t *testing.T, s *webtest.Server, lang string, visit func(stop)) {
 	get("verify assist", user, "/verify/assist", http.StatusOK)
 	post("verify assist/wrong code", user, "/verify/assist", url.Values{"code": {"12345678"}}, nil, http.StatusUnprocessableEntity)
 	step(user, "/verify/code/send", url.Values{"channel": {"phone"}}, "/verify/code")
+	s.Deliver(t) // each code on its own: the worker sends queued messages concurrently
 	get("verify code", user, "/verify/code", http.StatusOK)
 	post("verify code/code missing", user, "/verify/code/check", url.Values{"code": {""}}, nil, http.StatusUnprocessableEntity)
 	post("verify code/wrong code (htmx)", user, "/verify/code/check", url.Values{"code": {"000000"}}, hx, http.StatusUnprocessableEntity)
