@@ -19,8 +19,9 @@ import (
 	"github.com/smsretire/smsretire/internal/testsupport"
 )
 
-// maxPageWeight is the most a page may transfer on its first load, everything it loads included.
-const maxPageWeight = 60 << 10
+// maxPageWeight is the most a page may transfer on its first load, everything it loads included:
+// 60 KB, counted as 60,000 bytes.
+const maxPageWeight = 60_000
 
 // TestBrowser_PageWeight opens every page of the tour that a browser reaches by its URL, in both
 // languages, in headless Chromium with its cache off, as on a first visit, and adds up the bytes
