@@ -20,8 +20,9 @@ const DefaultCopyChunk = 100_000
 
 // CopyUsers loads roster entries into the users table on PostgreSQL, streaming them with COPY
 // into a temporary staging table and merging that with one INSERT … ON CONFLICT (id) DO UPDATE,
-// which leaves each user's state alone, and one INSERT of a roster.added or roster.updated
-// history event per user. next returns the entries one at a time, false after the last; only a
+// which leaves each user's state alone and skips a user whose row is equal to what is stored
+// (no update, no history), and one INSERT of a roster.added or roster.updated history event per
+// user added or changed. next returns the entries one at a time, false after the last; only a
 // chunk of rows is in flight, so memory stays flat however many there are. Each chunk of chunk
 // rows is one transaction; when a later entry repeats a user ID, the later one wins and the
 // repetition counts as an update, as UpsertUsers counts them. On an error the chunks already
@@ -50,6 +51,7 @@ func (s *SQL) CopyUsers(ctx context.Context, next func() (campaign.RosterEntry, 
 			res, more, err = copyUsersChunk(ctx, sc.Conn(), next, chunk, now)
 			total.Added += res.Added
 			total.Updated += res.Updated
+			total.Unchanged += res.Unchanged
 			if err != nil {
 				return err
 			}
@@ -103,7 +105,7 @@ func copyUsersChunk(ctx context.Context, c *pgx.Conn, next func() (campaign.Rost
 	}
 	// The latest row of each user wins; xmax = 0 marks a row this statement inserted rather than
 	// updated.
-	var added, updated int
+	var distinct, added, updated int
 	err = tx.QueryRow(ctx, `WITH src AS (
 			SELECT DISTINCT ON (id) id, phone, email, name, locale, deadline, id_last4_hash
 			FROM roster_staging ORDER BY id, seq DESC
@@ -113,13 +115,14 @@ func copyUsersChunk(ctx context.Context, c *pgx.Conn, next func() (campaign.Rost
 			ON CONFLICT (id) DO UPDATE SET phone = excluded.phone, email = excluded.email,
 				name = excluded.name, locale = excluded.locale, deadline = excluded.deadline,
 				id_last4_hash = excluded.id_last4_hash, updated_at = excluded.updated_at
+			WHERE `+changedRoster+`
 			RETURNING id, (xmax = 0) AS added
 		), history AS (
 			INSERT INTO events (user_id, type, detail, actor, created_at)
 			SELECT id, CASE WHEN added THEN $2 ELSE $3 END, '{}', 'system', $1 FROM up
 		)
-		SELECT count(*) FILTER (WHERE added), count(*) FILTER (WHERE NOT added) FROM up`,
-		ms(now), string(campaign.EventRosterAdded), string(campaign.EventRosterUpdated)).Scan(&added, &updated)
+		SELECT (SELECT count(*) FROM src), count(*) FILTER (WHERE added), count(*) FILTER (WHERE NOT added) FROM up`,
+		ms(now), string(campaign.EventRosterAdded), string(campaign.EventRosterUpdated)).Scan(&distinct, &added, &updated)
 	if err != nil {
 		return res, false, fmt.Errorf("copy users: merge: %w", err)
 	}
@@ -127,5 +130,5 @@ func copyUsersChunk(ctx context.Context, c *pgx.Conn, next func() (campaign.Rost
 		return res, false, fmt.Errorf("copy users: commit: %w", err)
 	}
 	// Rows that repeated a user within the chunk were merged into one: each counts as an update.
-	return UpsertResult{Added: added, Updated: updated + rows - added - updated}, more, nil
+	return UpsertResult{Added: added, Updated: updated + rows - distinct, Unchanged: distinct - added - updated}, more, nil
 }

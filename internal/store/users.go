@@ -99,11 +99,18 @@ func (s *SQL) IDLast4Hash(ctx context.Context, userID string) ([]byte, error) {
 
 // UpsertResult counts what an upsert did.
 type UpsertResult struct {
-	Added, Updated int
+	Added, Updated, Unchanged int
 }
 
+// changedRoster is the condition under which a roster row updates the user it names: some field
+// differs. An equal row changes nothing, not even updated_at, and writes no history.
+const changedRoster = `users.phone IS DISTINCT FROM excluded.phone OR users.email IS DISTINCT FROM excluded.email
+	OR users.name IS DISTINCT FROM excluded.name OR users.locale IS DISTINCT FROM excluded.locale
+	OR users.deadline IS DISTINCT FROM excluded.deadline OR users.id_last4_hash IS DISTINCT FROM excluded.id_last4_hash`
+
 // UpsertUsers adds or updates roster entries by ID in one transaction, leaving each user's state
-// alone, and records an event for each. Entries must have distinct IDs.
+// alone, and records an event for each user added or changed; an entry equal to the stored user
+// changes nothing. Entries must have distinct IDs.
 func (s *SQL) UpsertUsers(ctx context.Context, entries []campaign.RosterEntry, now time.Time) (UpsertResult, error) {
 	var res UpsertResult
 	err := s.InTx(ctx, func(tx *Tx) error {
@@ -112,7 +119,8 @@ func (s *SQL) UpsertUsers(ctx context.Context, entries []campaign.RosterEntry, n
 			VALUES (?, ?, ?, ?, ?, ?, ?, 'notified', ?, ?)
 			ON CONFLICT (id) DO UPDATE SET phone = excluded.phone, email = excluded.email,
 				name = excluded.name, locale = excluded.locale, deadline = excluded.deadline,
-				id_last4_hash = excluded.id_last4_hash, updated_at = excluded.updated_at`))
+				id_last4_hash = excluded.id_last4_hash, updated_at = excluded.updated_at
+			WHERE `+changedRoster))
 		if err != nil {
 			return fmt.Errorf("upsert users: %w", err)
 		}
@@ -134,14 +142,23 @@ func (s *SQL) UpsertUsers(ctx context.Context, entries []campaign.RosterEntry, n
 			if e.IDLast4Hash != nil {
 				hash = e.IDLast4Hash
 			}
-			if _, err := upsert.ExecContext(ctx, e.ID, e.Phone, e.Email, e.Name, e.Locale, e.Deadline.String(), hash, at, at); err != nil {
+			r, err := upsert.ExecContext(ctx, e.ID, e.Phone, e.Email, e.Name, e.Locale, e.Deadline.String(), hash, at, at)
+			if err != nil {
+				return fmt.Errorf("upsert user %s: %w", e.ID, err)
+			}
+			changed, err := r.RowsAffected()
+			if err != nil {
 				return fmt.Errorf("upsert user %s: %w", e.ID, err)
 			}
 			typ := campaign.EventRosterUpdated
-			if !existing[e.ID] {
+			switch {
+			case !existing[e.ID]:
 				typ = campaign.EventRosterAdded
 				res.Added++
-			} else {
+			case changed == 0:
+				res.Unchanged++
+				continue
+			default:
 				res.Updated++
 			}
 			if _, err := event.ExecContext(ctx, e.ID, string(typ), at); err != nil {
