@@ -55,6 +55,11 @@ func importRoster(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		Region:    c.cfg.DefaultRegion,
 		Hasher:    a.IDs,
 		OnProblem: func(p roster.Problem) { fmt.Fprintf(out, "%s: %s\n", c.args[0], p) },
+		OnFormat: func(f roster.Format) {
+			for _, note := range f.Notes() {
+				fmt.Fprintf(out, "%s: %s\n", c.args[0], note)
+			}
+		},
 	}
 	var sum roster.Summary
 	if a.Store.Dialect() == store.Postgres {
@@ -64,7 +69,21 @@ func importRoster(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		sum, err = roster.Import(ctx, f, a.Store, opt)
 	}
 	fmt.Fprintln(out, sum)
-	return err
+	if err != nil {
+		return err
+	}
+	if sum.Rejected > 0 {
+		return rowsRejected(sum.Rejected)
+	}
+	return nil
+}
+
+// rowsRejected ends an import that loaded the good rows and refused others: exit code 3, so a
+// script notices.
+type rowsRejected int
+
+func (n rowsRejected) Error() string {
+	return fmt.Sprintf("%d rows rejected (listed above); the other rows loaded", int(n))
 }
 
 func noticeLink(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {

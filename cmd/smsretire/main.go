@@ -31,6 +31,8 @@ Usage:
 
 Every flag can also be set with an environment variable SMSRETIRE_<FLAG>, such as
 SMSRETIRE_DATABASE_URL for --database-url. Run "smsretire serve -h" for the flags.
+
+Exit status: 0 done; 1 failed; 2 bad usage; 3 (import) some rows were rejected, the others loaded.
 `
 
 func main() {
@@ -74,6 +76,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		if errors.As(err, &ue) {
 			fmt.Fprintf(stderr, "smsretire %s: %v\n", args[0], err)
 			return 2
+		}
+		var rejected rowsRejected
+		if errors.As(err, &rejected) {
+			fmt.Fprintf(stderr, "smsretire %s: %v\n", args[0], err)
+			return 3
 		}
 		fmt.Fprintf(stderr, "smsretire %s: %v\n", args[0], err)
 		return 1

@@ -2,16 +2,15 @@ package roster
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/smsretire/smsretire/internal/campaign"
-	"github.com/smsretire/smsretire/internal/phone"
 	"github.com/smsretire/smsretire/internal/store"
 )
 
@@ -20,38 +19,27 @@ type Copier interface {
 	CopyUsers(ctx context.Context, next func() (campaign.RosterEntry, bool, error), chunk int, now time.Time) (store.UpsertResult, error)
 }
 
-// ImportCopy streams the CSV from r into st with COPY, opt.BatchSize rows per transaction
-// (store.DefaultCopyChunk when 0). It reads, validates and reports rows exactly as Import does,
-// and counts alike, but memory stays flat however long the file: good rows stream to the
-// database as they are read, at most about 65,000 of them checked ahead, and PostgreSQL merges a
-// chunk at a time. Rows are checked on every core (phone numbers are the costly part) while the
-// file is read in order, and problems are reported in file order. It fails only on an unreadable
-// header or file or a store error; chunks already loaded then stay.
+// ImportCopy streams the roster file from r into st with COPY, opt.BatchSize rows per transaction
+// (store.DefaultCopyChunk when 0). It reads files, reports rows and counts exactly as Import
+// does, but memory stays flat however long the file (but for about 20 bytes a row to refuse a
+// user ID named twice): good rows stream to the database as they are read, at most about 65,000
+// of them checked ahead, and PostgreSQL merges a chunk at a time. Rows are checked on every core
+// (phone numbers are the costly part) while the file is read in order, and problems are reported
+// in file order. It fails only on a file in no encoding it knows or an unreadable header, before
+// any row is loaded, or on an unreadable file or a store error; chunks already loaded then stay.
 func ImportCopy(ctx context.Context, r io.Reader, st Copier, opt Options) (Summary, error) {
-	if opt.Region == "" {
-		opt.Region = phone.DefaultRegion
-	}
-	if opt.OnProblem == nil {
-		opt.OnProblem = func(Problem) {}
-	}
-	if opt.Now.IsZero() {
-		opt.Now = time.Now()
-	}
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if err != nil {
-		return Summary{}, fmt.Errorf("read header: %w", err)
-	}
-	idx, err := columnIndex(header)
+	opt.defaults()
+	src, idx, err := openSource(r)
 	if err != nil {
 		return Summary{}, err
 	}
-	rows := startChecking(cr, idx, opt, runtime.GOMAXPROCS(0))
+	opt.OnFormat(src.format)
+	rows := startChecking(src, idx, opt, runtime.GOMAXPROCS(0))
 	defer rows.stop()
 	res, err := st.CopyUsers(ctx, rows.next, opt.BatchSize, opt.Now)
 	sum := rows.sum
-	sum.Added, sum.Updated = res.Added, res.Updated
+	sum.Format = src.format
+	sum.Added, sum.Updated, sum.Unchanged = res.Added, res.Updated, res.Unchanged
 	if err != nil {
 		return sum, fmt.Errorf("import: %w", err)
 	}
@@ -63,11 +51,11 @@ const (
 	runsInReach = 256 // runs read ahead of the database, at most: about 65,000 rows
 )
 
-// rawRow is one record as read, or the syntax error in its place.
+// rawRow is one line as read, or why it could not be read.
 type rawRow struct {
-	line   int
-	fields []string
-	syntax string // the CSV syntax error, when the record could not be read
+	line    int
+	text    string
+	problem string // why the line could not be read
 }
 
 // run is a stretch of consecutive rows: read together, checked by one checker, handed out in
@@ -77,6 +65,7 @@ type run struct {
 	readErr  error // the file broke off after these rows
 	rows     int
 	entries  []campaign.RosterEntry
+	lines    []int // of the entries
 	problems []Problem
 }
 
@@ -90,39 +79,38 @@ type checkedRows struct {
 	cur     run
 	i       int
 	sum     Summary
+	seen    *seenIDs
 }
 
-func startChecking(cr *csv.Reader, idx map[string]int, opt Options, checkers int) *checkedRows {
-	c := &checkedRows{opt: opt, ordered: make(chan chan run, runsInReach), quit: make(chan struct{})}
+func startChecking(src *source, idx map[string]int, opt Options, checkers int) *checkedRows {
+	c := &checkedRows{opt: opt, ordered: make(chan chan run, runsInReach), quit: make(chan struct{}), seen: newSeenIDs()}
 	type job struct {
 		r   run
 		out chan run
 	}
 	jobs := make(chan job)
 	c.done.Add(1 + checkers)
-	go func() { // the reader: the only one to touch cr
+	go func() { // the reader: the only one to touch src
 		defer c.done.Done()
 		defer close(jobs)
 		defer close(c.ordered)
 		for end := false; !end; {
 			var r run
 			for len(r.raw) < runRows {
-				rec, err := cr.Read()
+				text, err := src.next()
 				if errors.Is(err, io.EOF) {
 					end = true
 					break
 				}
-				var pe *csv.ParseError
-				if errors.As(err, &pe) {
-					r.raw = append(r.raw, rawRow{line: pe.StartLine, syntax: pe.Err.Error()})
+				if errors.Is(err, errLineTooLong) || errors.As(err, new(errNotText)) {
+					r.raw = append(r.raw, rawRow{line: src.line, problem: err.Error()})
 					continue
 				}
 				if err != nil {
-					r.readErr, end = fmt.Errorf("read csv: %w", err), true
+					r.readErr, end = err, true
 					break
 				}
-				line, _ := cr.FieldPos(0)
-				r.raw = append(r.raw, rawRow{line: line, fields: rec})
+				r.raw = append(r.raw, rawRow{line: src.line, text: text})
 			}
 			out := make(chan run, 1)
 			select {
@@ -140,20 +128,26 @@ func startChecking(cr *csv.Reader, idx map[string]int, opt Options, checkers int
 	for range checkers {
 		go func() {
 			defer c.done.Done()
+			var fields []string
 			for j := range jobs {
 				r := j.r
 				for _, raw := range r.raw {
 					r.rows++
-					if raw.fields == nil {
-						r.problems = append(r.problems, Problem{Line: raw.line, Reason: raw.syntax})
+					problem := raw.problem
+					if problem == "" {
+						fields, problem = splitLine(raw.text, src.format.Separator, fields)
+					}
+					if problem != "" {
+						r.problems = append(r.problems, Problem{Line: raw.line, Reason: problem})
 						continue
 					}
-					e, reason := parseRow(raw.fields, idx, opt)
+					e, reason := parseRow(fields, idx, opt)
 					if reason != "" {
 						r.problems = append(r.problems, Problem{Line: raw.line, Reason: reason})
 						continue
 					}
 					r.entries = append(r.entries, e)
+					r.lines = append(r.lines, raw.line)
 				}
 				r.raw = nil
 				j.out <- r // buffered: never blocks
@@ -179,10 +173,30 @@ func (c *checkedRows) next() (campaign.RosterEntry, bool, error) {
 		}
 		c.cur, c.i = <-out, 0
 		c.sum.Rows += c.cur.rows
+		c.refuseRepeats()
 		c.sum.Rejected += len(c.cur.problems)
 		for _, p := range c.cur.problems {
 			c.opt.OnProblem(p)
 		}
+	}
+}
+
+// refuseRepeats takes out of the current run the rows whose user ID an earlier row loaded, in
+// file order, and adds them to the run's problems, kept in line order.
+func (c *checkedRows) refuseRepeats() {
+	var repeats []Problem
+	kept := c.cur.entries[:0]
+	for i, e := range c.cur.entries {
+		if reason := c.seen.claim(e.ID, c.cur.lines[i]); reason != "" {
+			repeats = append(repeats, Problem{Line: c.cur.lines[i], Reason: reason})
+			continue
+		}
+		kept = append(kept, e)
+	}
+	c.cur.entries = kept
+	if len(repeats) > 0 {
+		c.cur.problems = append(c.cur.problems, repeats...)
+		slices.SortStableFunc(c.cur.problems, func(a, b Problem) int { return a.Line - b.Line })
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 )
 
 // mixed has good rows, bad rows of every kind, a CSV syntax error and users named twice, one of
-// them across the chunks of a small chunk size.
+// them across the chunks of a small chunk size: the later rows for them are refused.
 const mixed = `user_id,phone,email,name,locale,deadline,id_last4
 u1,138 1234 5678,a@example.com,张伟,zh-Hans,2026-12-31,123x
 u2,+86-139-0000-0000,,,en,2027-01-15,
@@ -89,14 +89,14 @@ func snapshot(t *testing.T, s *store.SQL, ids []string) map[string]stored {
 }
 
 // The PostgreSQL bulk path loads the same users, with the same history, and reports the same
-// problems and counts as the batched path on SQLite; a second run changes nothing but the counts
-// and leaves each user's state alone.
+// problems and counts as the batched path on SQLite; a second run changes nothing and leaves each
+// user's state alone.
 func TestImportCopy_MatchesImportOnSQLite(t *testing.T) {
 	for _, chunk := range []int{0, 2} {
 		t.Run(map[int]string{0: "one chunk", 2: "chunks of 2"}[chunk], func(t *testing.T) {
 			lite, pg := testsupport.SQLite(t), testsupport.Postgres(t)
 			want, got := importInto(t, lite, mixed, 0), importInto(t, pg, mixed, chunk)
-			if want.sum != (roster.Summary{Rows: 12, Added: 3, Updated: 2, Rejected: 7}) {
+			if counts(want.sum) != (roster.Summary{Rows: 12, Added: 3, Rejected: 9}) {
 				t.Fatalf("SQLite summary = %+v", want.sum)
 			}
 			if got.sum != want.sum {
@@ -109,20 +109,20 @@ func TestImportCopy_MatchesImportOnSQLite(t *testing.T) {
 			for _, p := range want.problems {
 				lines = append(lines, p.Line)
 			}
-			if !slices.Equal(lines, []int{4, 5, 6, 7, 8, 9, 10}) {
-				t.Errorf("problems on lines %v, want 4 to 10", lines)
+			if !slices.Equal(lines, []int{4, 5, 6, 7, 8, 9, 10, 11, 13}) {
+				t.Errorf("problems on lines %v, want 4 to 11 and 13", lines)
 			}
 			ids := []string{"u1", "u2", "u3", "u4", "u5", "u6", "u7", "u9", "u10"}
 			a, b := snapshot(t, lite, ids), snapshot(t, pg, ids)
-			if len(a) != 3 || a["u1"].User.Phone != "+8613800000001" || a["u1"].User.Locale != "en" || a["u2"].User.Name != "李娜" {
+			if len(a) != 3 || a["u1"].User.Phone != "+8613812345678" || a["u1"].User.Locale != "zh-Hans" || a["u2"].User.Name != "" {
 				t.Fatalf("SQLite holds %+v", a)
 			}
 			for _, id := range ids {
-				if x, y := a[id], b[id]; x.User != y.User || !bytes.Equal(x.Hash, y.Hash) || !sameHistory(x.Events, y.Events, chunk) {
+				if x, y := a[id], b[id]; x.User != y.User || !bytes.Equal(x.Hash, y.Hash) || !slices.Equal(x.Events, y.Events) {
 					t.Errorf("%s:\nPostgreSQL %+v\nSQLite     %+v", id, y, x)
 				}
 			}
-			if !hasher.Match("u1", "456Y", b["u1"].Hash) || b["u2"].Hash != nil {
+			if !hasher.Match("u1", "123X", b["u1"].Hash) || b["u2"].Hash != nil {
 				t.Errorf("ID hashes: u1 %x, u2 %x", b["u1"].Hash, b["u2"].Hash)
 			}
 
@@ -137,7 +137,7 @@ func TestImportCopy_MatchesImportOnSQLite(t *testing.T) {
 				}
 			}
 			want, got = importInto(t, lite, mixed, 0), importInto(t, pg, mixed, chunk)
-			if want.sum != (roster.Summary{Rows: 12, Added: 0, Updated: 5, Rejected: 7}) || got.sum != want.sum {
+			if counts(want.sum) != (roster.Summary{Rows: 12, Unchanged: 3, Rejected: 9}) || got.sum != want.sum {
 				t.Errorf("second run: PostgreSQL %+v, SQLite %+v", got.sum, want.sum)
 			}
 			a, b = snapshot(t, lite, ids), snapshot(t, pg, ids)
@@ -145,7 +145,7 @@ func TestImportCopy_MatchesImportOnSQLite(t *testing.T) {
 				t.Errorf("a second import changed u1's state to %s", b["u1"].User.State)
 			}
 			for _, id := range ids {
-				if x, y := a[id], b[id]; x.User != y.User || !sameHistory(x.Events, y.Events, chunk) {
+				if x, y := a[id], b[id]; x.User != y.User || !slices.Equal(x.Events, y.Events) {
 					t.Errorf("after the second run, %s:\nPostgreSQL %+v\nSQLite     %+v", id, y, x)
 				}
 			}
@@ -153,34 +153,17 @@ func TestImportCopy_MatchesImportOnSQLite(t *testing.T) {
 	}
 }
 
-// sameHistory compares a user's history, newest first. Each transaction that names a user
-// records one roster event, so with small chunks a user named twice in the file has an event for
-// each chunk it appears in: consecutive roster events then count as one, the oldest.
-func sameHistory(lite, pg []campaign.EventType, chunk int) bool {
-	if chunk == 0 {
-		return slices.Equal(lite, pg)
-	}
-	collapse := func(evs []campaign.EventType) []campaign.EventType {
-		roster := func(e campaign.EventType) bool {
-			return e == campaign.EventRosterAdded || e == campaign.EventRosterUpdated
-		}
-		var out []campaign.EventType
-		for i, e := range evs {
-			if roster(e) && i+1 < len(evs) && roster(evs[i+1]) {
-				continue
-			}
-			out = append(out, e)
-		}
-		return out
-	}
-	return slices.Equal(collapse(lite), collapse(pg))
+// counts is a summary without its format, to compare counts alone.
+func counts(s roster.Summary) roster.Summary {
+	s.Format = roster.Format{}
+	return s
 }
 
 // Many chunks load every row once, and each chunk is committed as it goes.
 func TestImportCopy_LoadsEveryChunk(t *testing.T) {
 	pg := testsupport.Postgres(t)
 	sum, err := roster.ImportCopy(context.Background(), bytes.NewReader(rosterCSV(2_345)), pg, roster.Options{Hasher: hasher, BatchSize: 500})
-	if err != nil || sum != (roster.Summary{Rows: 2_345, Added: 2_345}) {
+	if err != nil || counts(sum) != (roster.Summary{Rows: 2_345, Added: 2_345}) {
 		t.Fatalf("sum = %+v, %v", sum, err)
 	}
 	if n, _ := pg.CountUsers(context.Background()); n != 2_345 {
@@ -192,10 +175,11 @@ func TestImportCopy_LoadsEveryChunk(t *testing.T) {
 	}
 }
 
-// A file that breaks off is a store error for the chunk in hand; the chunks before it stay.
+// A file that breaks off is a store error for the chunk in hand; the chunks before it stay. (It
+// breaks off after the first MiB, which decides the encoding of a file that cannot be read twice.)
 func TestImportCopy_ReadErrorKeepsEarlierChunks(t *testing.T) {
 	pg := testsupport.Postgres(t)
-	r := &failingReader{data: rosterCSV(1_000), failAt: 60_000}
+	r := &failingReader{data: rosterCSV(20_000), failAt: 1_200_000}
 	sum, err := roster.ImportCopy(context.Background(), r, pg, roster.Options{Hasher: hasher, BatchSize: 300})
 	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
 		t.Fatalf("err = %v", err)
@@ -229,7 +213,7 @@ func TestImportCopy_RefusesSQLite(t *testing.T) {
 }
 
 // Rows are checked in parallel runs, yet problems come in file order and a later row for a user
-// still wins over an earlier one many runs before it, exactly as on the SQLite path.
+// is refused in favour of an earlier one many runs before it, exactly as on the SQLite path.
 func TestImportCopy_ParallelCheckingKeepsFileOrder(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("user_id,phone,email,name,locale,deadline,id_last4\n")
@@ -249,7 +233,7 @@ func TestImportCopy_ParallelCheckingKeepsFileOrder(t *testing.T) {
 	csv := b.String()
 	lite, pg := testsupport.SQLite(t), testsupport.Postgres(t)
 	want, got := importInto(t, lite, csv, 0), importInto(t, pg, csv, 700)
-	if got.sum != want.sum || want.sum.Rejected == 0 || want.sum.Updated == 0 {
+	if got.sum != want.sum || want.sum.Rejected < 1_000 || want.sum.Added >= 2_000 {
 		t.Fatalf("summary: PostgreSQL %+v, SQLite %+v", got.sum, want.sum)
 	}
 	if !slices.Equal(got.problems, want.problems) {
@@ -271,16 +255,4 @@ func TestImportCopy_ParallelCheckingKeepsFileOrder(t *testing.T) {
 			t.Fatalf("%s: PostgreSQL %+v, SQLite %+v", id, c[id].User, a[id].User)
 		}
 	}
-}
-
-// A quote left open swallows the rest of the file: one problem on its line, no crash, and the
-// rows before it load, on either path.
-func TestImport_UnterminatedQuoteIsReportedNotACrash(t *testing.T) {
-	csv := "user_id,phone,email,name,locale,deadline,id_last4\nu1,13800000001,,,,2026-12-31,\n\"u2,13800000002,,,,2026-12-31,\nu3,13800000003,,,,2026-12-31,\n"
-	testsupport.EachStore(t, func(t *testing.T, s *store.SQL) {
-		l := importInto(t, s, csv, 0)
-		if l.sum != (roster.Summary{Rows: 2, Added: 1, Rejected: 1}) || len(l.problems) != 1 || l.problems[0].Line != 3 {
-			t.Fatalf("summary %+v, problems %v", l.sum, l.problems)
-		}
-	})
 }
