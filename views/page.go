@@ -14,6 +14,7 @@ import (
 // Page is the context every page shares: language, request facts and site settings.
 type Page struct {
 	T            *i18n.Translator
+	Paths        Paths
 	Path         string // the current path with query, for the language switch to come back to
 	RequestID    string
 	HTMX         bool // an htmx request: render the fragment without the layout
@@ -21,10 +22,15 @@ type Page struct {
 	SupportPhone string
 	AssetVersion string // the static files' version, the first segment of their URLs
 	Demo         bool
-	SignedIn     bool
 	Location     *time.Location
-	Flash        string // a message key shown once at the top of the page
 }
+
+// Paths builds the path of a named route (views.Route…) with its parameters in order; web hands
+// pages its router's, so pages link without importing web or spelling a path.
+type Paths func(route string, params ...any) string
+
+// URL returns the path of the named route, such as p.URL(RouteSecurityFactorRename, f.ID).
+func (p Page) URL(route string, params ...any) string { return p.Paths(route, params...) }
 
 // Lang returns the page language for the html lang attribute.
 func (p Page) Lang() string { return p.T.Lang() }
@@ -40,7 +46,7 @@ func (p Page) OtherLang() string {
 // Asset returns the URL of a static file under the files' version, so browsers may cache it for
 // ever; scripts' relative imports resolve under the same version.
 func (p Page) Asset(path string) string {
-	return "/static/" + p.AssetVersion + "/" + path
+	return p.URL(RouteStatic, p.AssetVersion+"/"+path)
 }
 
 // Date writes a date the long way in the page language: 2026年12月31日 or 31 December 2026.

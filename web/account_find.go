@@ -22,12 +22,12 @@ func (h *handler) accountFind(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sess := h.session(c)
-	setSubject(sess, sub)
-	if err := h.saveSession(c, sess); err != nil {
+	ck := h.cookie(c)
+	setSubject(ck, sub)
+	if err := h.saveCookie(c, ck); err != nil {
 		return err
 	}
-	return redirect(c, "/verify")
+	return h.redirectTo(c, views.RouteVerifyChoose)
 }
 
 // validateAccount returns a message key when the input cannot be a phone number or account ID.

@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/smsretire/smsretire/internal/i18n"
@@ -20,6 +21,9 @@ var posts = []struct {
 
 func TestCrossOriginPosts_AreRefusedWithFriendlyPage(t *testing.T) {
 	s := webtest.NewServer(t)
+	// The portal runs at http://…: a page at https:// on the same host is another origin.
+	sameHostHTTPS := strings.Replace(s.URL, "http://", "https://", 1)
+	baseHTTPS := strings.Replace(s.Config.BaseURL, "http://", "https://", 1)
 	origins := []struct {
 		name   string
 		header http.Header
@@ -28,6 +32,8 @@ func TestCrossOriginPosts_AreRefusedWithFriendlyPage(t *testing.T) {
 		{"Sec-Fetch-Site same-site", http.Header{"Sec-Fetch-Site": {"same-site"}}},
 		{"Origin evil.example", http.Header{"Origin": {"https://evil.example"}}},
 		{"Origin null", http.Header{"Origin": {"null"}}},
+		{"Origin of this host by another scheme", http.Header{"Origin": {sameHostHTTPS}}},
+		{"Origin of the base URL by another scheme", http.Header{"Origin": {baseHTTPS}}},
 	}
 	for _, p := range posts {
 		for _, o := range origins {
@@ -60,7 +66,10 @@ func TestSameOriginPosts_Pass(t *testing.T) {
 	}{
 		{"Sec-Fetch-Site same-origin", http.Header{"Sec-Fetch-Site": {"same-origin"}}},
 		{"Origin of the site", http.Header{"Origin": {s.URL}}},
+		{"Origin of the base URL", http.Header{"Origin": {s.Config.BaseURL}}},
 		{"typed by the user", http.Header{"Sec-Fetch-Site": {"none"}}},
+		// Neither header: not a browser (every browser sends one), such as a script; Go's
+		// CrossOriginProtection lets it through, and README says so.
 		{"no browser headers", nil},
 	}
 	for _, p := range posts {

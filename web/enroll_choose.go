@@ -11,10 +11,7 @@ import (
 
 // enrollChoose shows the replacement methods side by side.
 func (h *handler) enrollChoose(c echo.Context) error {
-	uid, ok := h.enrollUser(c)
-	if !ok {
-		return h.needVerify(c)
-	}
+	uid := userOf(c)
 	u, err := h.store.UserByID(h.ctx(c), uid)
 	if err != nil {
 		return err

@@ -14,40 +14,36 @@ import (
 
 // enrolled finishes a successful enrollment: the first factor leads through the recovery codes
 // to the confirmation; a later one straight to the confirmation.
-func (h *handler) enrolled(c echo.Context, sess *sessions.Session, added enroll.Added) error {
-	if err := h.enrolledState(c, sess, added); err != nil {
+func (h *handler) enrolled(c echo.Context, ck *sessions.Session, added enroll.Added) error {
+	if err := h.enrolledState(c, ck, added); err != nil {
 		return err
 	}
-	return redirect(c, enrolledNext(added))
+	return redirect(c, h.enrolledNext(added))
 }
 
 // enrolledState remembers the result for the confirmation page, and new recovery codes.
-func (h *handler) enrolledState(c echo.Context, sess *sessions.Session, added enroll.Added) error {
+func (h *handler) enrolledState(c echo.Context, ck *sessions.Session, added enroll.Added) error {
 	result := "added:" + strconv.FormatInt(added.Factor.ID, 10)
 	if added.First {
 		result = "first:" + strconv.FormatInt(added.Factor.ID, 10)
-		setRecoveryCodes(sess, added.RecoveryCodes)
+		setRecoveryCodes(ck, added.RecoveryCodes)
 	}
-	sess.Values[sessEnrollResult] = result
-	return h.saveSession(c, sess)
+	ck.Values[ckEnrollResult] = result
+	return h.saveCookie(c, ck)
 }
 
 // enrolledNext is where the user goes after adding a factor.
-func enrolledNext(added enroll.Added) string {
+func (h *handler) enrolledNext(added enroll.Added) string {
 	if added.First {
-		return "/enroll/recovery"
+		return h.path(views.RouteEnrollRecoveryShow)
 	}
-	return "/enroll/done"
+	return h.path(views.RouteEnrollDone)
 }
 
 // enrollDone confirms what changed.
 func (h *handler) enrollDone(c echo.Context) error {
-	sess := h.session(c)
-	uid, ok := h.enrollUser(c)
-	if !ok {
-		return h.needVerify(c)
-	}
-	kind, idText, _ := strings.Cut(stringValue(sess.Values[sessEnrollResult]), ":")
+	uid := userOf(c)
+	kind, idText, _ := strings.Cut(stringValue(h.cookie(c).Values[ckEnrollResult]), ":")
 	id, _ := strconv.ParseInt(idText, 10, 64)
 	u, err := h.store.UserByID(h.ctx(c), uid)
 	if err != nil {
@@ -57,15 +53,15 @@ func (h *handler) enrollDone(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if len(factors) == 0 {
+		return h.redirectTo(c, views.RouteEnrollChoose)
+	}
 	m := views.EnrollDonePage{Page: h.pageFor(c, u.Locale), First: kind == "first" || kind == "", RetiredOn: u.SMSRetiredAt,
 		Factors: h.factorViews(factors), EmailSent: u.Email != ""}
 	for _, f := range factors {
 		if f.ID == id {
 			m.AddedName = f.Name
 		}
-	}
-	if len(factors) == 0 {
-		return redirect(c, "/enroll")
 	}
 	return render(c, http.StatusOK, views.EnrollDone(m))
 }

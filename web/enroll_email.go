@@ -16,20 +16,13 @@ import (
 
 // enrollEmailShow asks for the address of an email factor, or for the code sent to it.
 func (h *handler) enrollEmailShow(c echo.Context) error {
-	if h.cfg.EmailFactor == "off" {
-		return echo.NewHTTPError(http.StatusNotFound)
-	}
-	sess := h.session(c)
-	uid, ok := h.enrollUser(c)
-	if !ok {
-		return h.needVerify(c)
-	}
-	u, err := h.store.UserByID(h.ctx(c), uid)
+	ck := h.cookie(c)
+	u, err := h.store.UserByID(h.ctx(c), userOf(c))
 	if err != nil {
 		return err
 	}
 	m := views.EnrollEmailPage{Page: h.pageFor(c, u.Locale), Email: u.Email}
-	if pending := stringValue(sess.Values[sessEnrollEmail]); pending != "" {
+	if pending := stringValue(ck.Values[ckEnrollEmail]); pending != "" {
 		m.Email, m.CodeSent = pending, true
 	}
 	return render(c, http.StatusOK, views.EnrollEmail(m))
@@ -37,14 +30,8 @@ func (h *handler) enrollEmailShow(c echo.Context) error {
 
 // enrollEmailSend sends a confirmation code to the address the user gave.
 func (h *handler) enrollEmailSend(c echo.Context) error {
-	if h.cfg.EmailFactor == "off" {
-		return echo.NewHTTPError(http.StatusNotFound)
-	}
-	sess := h.session(c)
-	uid, ok := h.enrollUser(c)
-	if !ok {
-		return h.needVerify(c)
-	}
+	ck := h.cookie(c)
+	uid := userOf(c)
 	p, err := h.accountPage(c, uid)
 	if err != nil {
 		return err
@@ -57,8 +44,8 @@ func (h *handler) enrollEmailSend(c echo.Context) error {
 	}
 	if _, err := h.ident.SendEnrollEmailCode(h.ctx(c), uid, address, client(c)); err != nil {
 		var wait identity.ErrResendWait
-		if errors.As(err, &wait) && stringValue(sess.Values[sessEnrollEmail]) == address {
-			return redirect(c, "/enroll/email")
+		if errors.As(err, &wait) && stringValue(ck.Values[ckEnrollEmail]) == address {
+			return h.redirectTo(c, views.RouteEnrollEmailShow)
 		}
 		text, status, ok := h.verifyMessage(p, err, 6)
 		if !ok {
@@ -67,27 +54,21 @@ func (h *handler) enrollEmailSend(c echo.Context) error {
 		m.Errors = views.Errors{{Field: "email", Message: text}}
 		return render(c, status, views.EnrollEmail(m))
 	}
-	sess.Values[sessEnrollEmail] = address
-	if err := h.saveSession(c, sess); err != nil {
+	ck.Values[ckEnrollEmail] = address
+	if err := h.saveCookie(c, ck); err != nil {
 		return err
 	}
-	return redirect(c, "/enroll/email")
+	return h.redirectTo(c, views.RouteEnrollEmailShow)
 }
 
 // enrollEmailConfirm checks the code and adds the email factor; the code is used up in the same
 // transaction, so a double submit adds one factor.
 func (h *handler) enrollEmailConfirm(c echo.Context) error {
-	if h.cfg.EmailFactor == "off" {
-		return echo.NewHTTPError(http.StatusNotFound)
-	}
-	sess := h.session(c)
-	uid, ok := h.enrollUser(c)
-	if !ok {
-		return h.needVerify(c)
-	}
-	address := stringValue(sess.Values[sessEnrollEmail])
+	ck := h.cookie(c)
+	uid := userOf(c)
+	address := stringValue(ck.Values[ckEnrollEmail])
 	if address == "" {
-		return redirect(c, "/enroll/email")
+		return h.redirectTo(c, views.RouteEnrollEmailShow)
 	}
 	p, err := h.accountPage(c, uid)
 	if err != nil {
@@ -115,33 +96,30 @@ func (h *handler) enrollEmailConfirm(c echo.Context) error {
 	added, err := h.enroll.Add(h.ctx(c), uid, f, client(c), func(tx *store.Tx) error { return matched.Consume(h.ctx(c), tx, h.now()) })
 	switch {
 	case errors.Is(err, identity.ErrCodeExpired):
-		return redirect(c, "/enroll/done") // a double submit: the first one added it
+		return h.redirectTo(c, views.RouteEnrollDone) // a double submit: the first one added it
 	case errors.Is(err, enroll.ErrDuplicate):
 		m.CodeSent = false
 		m.Errors = views.Errors{{Field: "email", Message: p.T.T("enroll.email_page.duplicate")}}
-		delete(sess.Values, sessEnrollEmail)
-		if err := h.saveSession(c, sess); err != nil {
+		delete(ck.Values, ckEnrollEmail)
+		if err := h.saveCookie(c, ck); err != nil {
 			return err
 		}
 		return render(c, http.StatusUnprocessableEntity, views.EnrollEmail(m))
 	case err != nil:
 		return err
 	}
-	delete(sess.Values, sessEnrollEmail)
-	return h.enrolled(c, sess, added)
+	delete(ck.Values, ckEnrollEmail)
+	return h.enrolled(c, ck, added)
 }
 
 // enrollEmailReset forgets the address in progress, to enter another.
 func (h *handler) enrollEmailReset(c echo.Context) error {
-	sess := h.session(c)
-	if _, ok := h.enrollUser(c); !ok {
-		return h.needVerify(c)
-	}
-	delete(sess.Values, sessEnrollEmail)
-	if err := h.saveSession(c, sess); err != nil {
+	ck := h.cookie(c)
+	delete(ck.Values, ckEnrollEmail)
+	if err := h.saveCookie(c, ck); err != nil {
 		return err
 	}
-	return redirect(c, "/enroll/email")
+	return h.redirectTo(c, views.RouteEnrollEmailShow)
 }
 
 // validateEmail returns the address in canonical form, or a message key.

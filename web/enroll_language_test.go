@@ -11,27 +11,14 @@ import (
 )
 
 // A Chinese account in a browser set to English: the notice spoke Chinese, and so does every
-// page of enrollment, down to the recovery codes, their file a refused form and a refused passkey. The language
-// switch still wins.
+// page of enrollment, down to a refused form, a refused passkey, the recovery codes and their
+// file. The language switch still wins.
 func TestEnroll_SpeaksTheAccountsLanguage(t *testing.T) {
 	srv := fastServer(t)
 	c := verifiedClient(t, srv, "demo-zh")
 	english := http.Header{"Accept-Language": {"en-US,en;q=0.9"}}
 
-	secret := secretFrom(t, srv.Get(t, c, "/enroll/totp", english))
-	code, err := totp.CodeAt(secret, srv.Clock.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := srv.PostForm(t, c, "/enroll/totp", url.Values{"code": {code}}, english); r.Header.Get("Location") != "/enroll/recovery" {
-		t.Fatalf("confirm: %d %s", r.StatusCode, r.Header.Get("Location"))
-	}
-	if got := srv.Get(t, c, "/enroll/recovery", english).Doc.Find("html").AttrOr("lang", ""); got != "zh-Hans" {
-		t.Errorf("recovery codes page in %q, want zh-Hans", got)
-	}
-	if txt := srv.Get(t, c, "/enroll/recovery.txt", english); !strings.Contains(string(txt.Body), "smsretire 恢复码") {
-		t.Errorf("recovery codes file:\n%s", txt.Body)
-	}
+	// Refused forms while choosing the first factor; once it is added, another takes a sign-in.
 	bad := srv.PostForm(t, c, "/enroll/email", url.Values{"email": {"not an address"}}, english)
 	if got := bad.Doc.Find("html").AttrOr("lang", ""); bad.StatusCode != http.StatusUnprocessableEntity || got != "zh-Hans" {
 		t.Errorf("refused address: %d in %q, want 422 in zh-Hans", bad.StatusCode, got)
@@ -47,6 +34,20 @@ func TestEnroll_SpeaksTheAccountsLanguage(t *testing.T) {
 		t.Errorf("passkey refused: %d %s, want the message in Chinese", r.StatusCode, r.Body)
 	}
 
+	secret := secretFrom(t, srv.Get(t, c, "/enroll/totp", english))
+	code, err := totp.CodeAt(secret, srv.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := srv.PostForm(t, c, "/enroll/totp", url.Values{"code": {code}}, english); r.Header.Get("Location") != "/enroll/recovery" {
+		t.Fatalf("confirm: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	if got := srv.Get(t, c, "/enroll/recovery", english).Doc.Find("html").AttrOr("lang", ""); got != "zh-Hans" {
+		t.Errorf("recovery codes page in %q, want zh-Hans", got)
+	}
+	if txt := srv.Get(t, c, "/enroll/recovery.txt", english); !strings.Contains(string(txt.Body), "smsretire 恢复码") {
+		t.Errorf("recovery codes file:\n%s", txt.Body)
+	}
 	u, _ := url.Parse(srv.URL)
 	c.Jar.SetCookies(u, []*http.Cookie{{Name: "lang", Value: "en", Path: "/"}})
 	if got := srv.Get(t, c, "/enroll/recovery", nil).Doc.Find("html").AttrOr("lang", ""); got != "en" {

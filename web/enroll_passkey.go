@@ -18,11 +18,7 @@ const maxCeremonyBody = 32 << 10
 
 // enrollPasskeyShow renders the passkey page; the ceremony runs in static/js/passkey.js.
 func (h *handler) enrollPasskeyShow(c echo.Context) error {
-	uid, ok := h.enrollUser(c)
-	if !ok {
-		return h.needVerify(c)
-	}
-	u, err := h.store.UserByID(h.ctx(c), uid)
+	u, err := h.store.UserByID(h.ctx(c), userOf(c))
 	if err != nil {
 		return err
 	}
@@ -31,11 +27,7 @@ func (h *handler) enrollPasskeyShow(c echo.Context) error {
 
 // enrollPasskeyOptions starts a registration ceremony, kept in the database for any instance.
 func (h *handler) enrollPasskeyOptions(c echo.Context) error {
-	uid, ok := h.enrollUser(c)
-	if !ok {
-		return jsonError(c, http.StatusForbidden, h.page(c).T.T("error.need_verify.title"))
-	}
-	u, err := h.store.UserByID(h.ctx(c), uid)
+	u, err := h.store.UserByID(h.ctx(c), userOf(c))
 	if err != nil {
 		return err
 	}
@@ -48,11 +40,8 @@ func (h *handler) enrollPasskeyOptions(c echo.Context) error {
 
 // enrollPasskeyFinish verifies the new credential and adds it as a factor.
 func (h *handler) enrollPasskeyFinish(c echo.Context) error {
-	sess := h.session(c)
-	uid, ok := h.enrollUser(c)
-	if !ok {
-		return jsonError(c, http.StatusForbidden, h.page(c).T.T("error.need_verify.title"))
-	}
+	ck := h.cookie(c)
+	uid := userOf(c)
 	p, err := h.accountPage(c, uid) // the messages appear on the page, in its language
 	if err != nil {
 		return err
@@ -82,10 +71,10 @@ func (h *handler) enrollPasskeyFinish(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.enrolledState(c, sess, added); err != nil {
+	if err := h.enrolledState(c, ck, added); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]string{"redirect": enrolledNext(added)})
+	return c.JSON(http.StatusOK, map[string]string{"redirect": h.enrolledNext(added)})
 }
 
 // displayName is what a passkey manager shows for the account: the name, or the masked phone.

@@ -11,34 +11,25 @@ import (
 
 // enrollRecoveryShow shows the new recovery codes until the user says they saved them.
 func (h *handler) enrollRecoveryShow(c echo.Context) error {
-	sess := h.session(c)
-	uid, ok := h.enrollUser(c)
-	if !ok {
-		return h.needVerify(c)
-	}
-	p, err := h.accountPage(c, uid)
+	ck := h.cookie(c)
+	p, err := h.accountPage(c, userOf(c))
 	if err != nil {
 		return err
 	}
-	next := "/enroll/done"
-	if _, signedIn := h.signedInUser(c); signedIn && stringValue(sess.Values[sessEnrollResult]) == "" {
-		next = "/security"
+	next := h.path(views.RouteEnrollDone)
+	if _, signedIn, _ := h.currentSession(c); signedIn && stringValue(ck.Values[ckEnrollResult]) == "" {
+		next = h.path(views.RouteSecurityShow) // new codes asked for on My security
 	}
-	return render(c, http.StatusOK, views.EnrollRecovery(views.EnrollRecoveryPage{Page: p, Codes: recoveryCodes(sess), NextURL: next}))
+	return render(c, http.StatusOK, views.EnrollRecovery(views.EnrollRecoveryPage{Page: p, Codes: recoveryCodes(ck), NextURL: next}))
 }
 
 // enrollRecoveryText downloads the recovery codes as a text file.
 func (h *handler) enrollRecoveryText(c echo.Context) error {
-	sess := h.session(c)
-	uid, ok := h.enrollUser(c)
-	if !ok {
-		return h.needVerify(c)
-	}
-	codes := recoveryCodes(sess)
+	codes := recoveryCodes(h.cookie(c))
 	if len(codes) == 0 {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	p, err := h.accountPage(c, uid)
+	p, err := h.accountPage(c, userOf(c))
 	if err != nil {
 		return err
 	}
@@ -54,23 +45,10 @@ func (h *handler) enrollRecoveryText(c echo.Context) error {
 
 // enrollRecoveryDone forgets the codes, which are never shown again, and moves on.
 func (h *handler) enrollRecoveryDone(c echo.Context) error {
-	sess := h.session(c)
-	if _, ok := h.enrollUser(c); !ok {
-		return h.needVerify(c)
-	}
-	delete(sess.Values, sessRecoveryCodes)
-	if err := h.saveSession(c, sess); err != nil {
+	ck := h.cookie(c)
+	delete(ck.Values, ckRecoveryCodes)
+	if err := h.saveCookie(c, ck); err != nil {
 		return err
 	}
 	return redirect(c, localPath(c.FormValue("next")))
-}
-
-// accountPage is the page context in the account's language, unless the person chose one with
-// the language switch, so that every page of enrollment speaks as the notice did.
-func (h *handler) accountPage(c echo.Context, uid string) (views.Page, error) {
-	u, err := h.store.UserByID(h.ctx(c), uid)
-	if err != nil {
-		return views.Page{}, err
-	}
-	return h.pageFor(c, u.Locale), nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/smsretire/smsretire/internal/app"
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/factor/totp"
@@ -21,7 +22,7 @@ import (
 // verifiedClient opens a user's notice and verifies with an assist code, as support would give.
 func verifiedClient(t *testing.T, srv *webtest.Server, userID string) *http.Client {
 	t.Helper()
-	code, _, err := srv.App.Identity.IssueAssistCode(context.Background(), userID, "test", identity.Client{IP: "test"})
+	code, _, err := srv.App.Identity.IssueAssistCode(context.Background(), userID, "test", audit.Client{IP: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,4 +234,75 @@ func outboxTopics(t *testing.T, st *store.SQL, userID string) map[string]int {
 		}
 	}
 	return out
+}
+
+// The verification is a grant kept in the database, not a bearer cookie: a copy of the cookie
+// from /verify/done adds no factor once the user has enrolled (the first factor uses the grant
+// up) and signed out (which ends it), though the verification window has not passed.
+func TestEnroll_ACopiedVerificationCookieAddsNothingAfterEnrollmentAndSignOut(t *testing.T) {
+	srv := fastServer(t)
+	ctx := context.Background()
+	c := verifiedClient(t, srv, "demo-zh")
+	if r := srv.Get(t, c, "/verify/done", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("/verify/done: %d", r.StatusCode)
+	}
+	copied := srv.Cookie(c, "smsretire")
+	replay := func() *http.Client {
+		b := srv.Client()
+		u, _ := url.Parse(srv.URL)
+		b.Jar.SetCookies(u, []*http.Cookie{{Name: "smsretire", Value: copied}})
+		return b
+	}
+	// Before anything happened, the copy is as good as the original: the grant is live.
+	if r := srv.Get(t, replay(), "/enroll", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("copy before enrollment: %d", r.StatusCode)
+	}
+
+	secret := secretFrom(t, srv.Get(t, c, "/enroll/totp", nil))
+	code, _ := totp.CodeAt(secret, srv.Clock.Now())
+	if r := srv.PostForm(t, c, "/enroll/totp", url.Values{"code": {code}}, nil); r.Header.Get("Location") != "/enroll/recovery" {
+		t.Fatalf("enroll: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	// The first factor used the grant up: the enrollment's own pages still show, but another
+	// factor takes a sign-in with the new one, in this browser and with the copy.
+	if r := srv.Get(t, c, "/enroll/recovery", nil); r.StatusCode != http.StatusOK || r.Doc.Find(".recovery-codes code").Length() != 10 {
+		t.Fatalf("recovery codes after the first factor: %d", r.StatusCode)
+	}
+	for name, b := range map[string]*http.Client{"this browser": c, "the copy": replay()} {
+		r := srv.Get(t, b, "/enroll/totp", nil)
+		if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/signin?next=%2Fenroll%2Ftotp&stepup=1") {
+			t.Errorf("%s adding a second factor: %d → %s, want the step-up sign-in", name, r.StatusCode, r.Header.Get("Location"))
+		}
+	}
+
+	srv.Clock.Advance(30 * time.Second)
+	c = signIn(t, srv, "demo-zh", secret)
+	if r := srv.PostForm(t, c, "/signout", nil, nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", r.StatusCode)
+	}
+
+	// Within the verification window, after sign-out, the copy adds nothing by any way.
+	b := replay()
+	for _, path := range []string{"/enroll", "/enroll/totp", "/enroll/email", "/enroll/passkey", "/enroll/recovery", "/enroll/done", "/verify/done"} {
+		if r := srv.Get(t, b, path, nil); r.StatusCode == http.StatusOK {
+			t.Errorf("GET %s with the copy after sign-out: 200", path)
+		}
+	}
+	if r := srv.PostForm(t, b, "/enroll/email", url.Values{"email": {"thief@example.com"}}, nil); r.StatusCode == http.StatusSeeOther && r.Header.Get("Location") == "/enroll/email" {
+		t.Error("the copy sent an email factor's code after sign-out")
+	}
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/enroll/passkey/options", nil)
+	resp, err := b.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := webtest.ReadResponse(t, resp); r.StatusCode != http.StatusForbidden {
+		t.Errorf("passkey options with the copy after sign-out: %d", r.StatusCode)
+	}
+	if fs, _ := srv.Store.Factors(ctx, "demo-zh"); len(fs) != 1 {
+		t.Fatalf("factors = %d, want the one enrolled", len(fs))
+	}
+	if srv.Clock.Now().Sub(webtest.Now) >= srv.Config.ElevatedWindow {
+		t.Fatal("the test ran past the verification window; it proves nothing")
+	}
 }

@@ -15,28 +15,20 @@ import (
 	"github.com/smsretire/smsretire/views"
 )
 
-const (
-	sessTOTPSecret = "totp_secret"
-	sessTOTPURL    = "totp_url"
-)
-
 // totpSetupTTL is how long a shown TOTP secret may still be confirmed.
 const totpSetupTTL = 15 * time.Minute
 
 // enrollTOTPShow shows a new secret as a QR code and in groups of four. The secret lives in the
 // encrypted session cookie; a ceremony row makes sure it is confirmed into one factor only.
 func (h *handler) enrollTOTPShow(c echo.Context) error {
-	sess := h.session(c)
-	uid, ok := h.enrollUser(c)
-	if !ok {
-		return h.needVerify(c)
-	}
+	ck := h.cookie(c)
+	uid := userOf(c)
 	u, err := h.store.UserByID(h.ctx(c), uid)
 	if err != nil {
 		return err
 	}
-	secret := stringValue(sess.Values[sessTOTPSecret])
-	if secret == "" || stringValue(sess.Values[sessTOTPCeremony]) == "" {
+	secret := stringValue(ck.Values[ckTOTPSecret])
+	if secret == "" || stringValue(ck.Values[ckTOTPCeremony]) == "" {
 		key, err := h.totp.NewKey(u.ID)
 		if err != nil {
 			return err
@@ -48,14 +40,14 @@ func (h *handler) enrollTOTPShow(c echo.Context) error {
 			return err
 		}
 		secret = key.Secret
-		sess.Values[sessTOTPSecret] = secret
-		sess.Values[sessTOTPURL] = key.URL
-		sess.Values[sessTOTPCeremony] = ceremony.ID
-		if err := h.saveSession(c, sess); err != nil {
+		ck.Values[ckTOTPSecret] = secret
+		ck.Values[ckTOTPURL] = key.URL
+		ck.Values[ckTOTPCeremony] = ceremony.ID
+		if err := h.saveCookie(c, ck); err != nil {
 			return err
 		}
 	}
-	m, err := h.totpModel(c, u.Locale, totp.Key{Secret: secret, URL: stringValue(sess.Values[sessTOTPURL])})
+	m, err := h.totpModel(c, u.Locale, totp.Key{Secret: secret, URL: stringValue(ck.Values[ckTOTPURL])})
 	if err != nil {
 		return err
 	}
@@ -72,14 +64,11 @@ func (h *handler) totpModel(c echo.Context, locale string, key totp.Key) (views.
 
 // enrollTOTPConfirm checks a code from the app and adds the factor, once.
 func (h *handler) enrollTOTPConfirm(c echo.Context) error {
-	sess := h.session(c)
-	uid, ok := h.enrollUser(c)
-	if !ok {
-		return h.needVerify(c)
-	}
-	secret, ceremony := stringValue(sess.Values[sessTOTPSecret]), stringValue(sess.Values[sessTOTPCeremony])
+	ck := h.cookie(c)
+	uid := userOf(c)
+	secret, ceremony := stringValue(ck.Values[ckTOTPSecret]), stringValue(ck.Values[ckTOTPCeremony])
 	if secret == "" || ceremony == "" {
-		return redirect(c, "/enroll/totp")
+		return h.redirectTo(c, views.RouteEnrollTOTPShow)
 	}
 	u, err := h.store.UserByID(h.ctx(c), uid)
 	if err != nil {
@@ -89,7 +78,7 @@ func (h *handler) enrollTOTPConfirm(c echo.Context) error {
 	code := strings.TrimSpace(c.FormValue("code"))
 	f, err := h.totp.Confirm(uid, p.T.T("enroll.totp.default_name"), secret, code, h.now())
 	if errors.Is(err, totp.ErrWrongCode) {
-		m, merr := h.totpModel(c, u.Locale, totp.Key{Secret: secret, URL: stringValue(sess.Values[sessTOTPURL])})
+		m, merr := h.totpModel(c, u.Locale, totp.Key{Secret: secret, URL: stringValue(ck.Values[ckTOTPURL])})
 		if merr != nil {
 			return merr
 		}
@@ -109,21 +98,21 @@ func (h *handler) enrollTOTPConfirm(c echo.Context) error {
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		// Confirmed by a double submit already, or the set-up time ran out.
-		delete(sess.Values, sessTOTPSecret)
-		delete(sess.Values, sessTOTPCeremony)
-		if err := h.saveSession(c, sess); err != nil {
+		delete(ck.Values, ckTOTPSecret)
+		delete(ck.Values, ckTOTPCeremony)
+		if err := h.saveCookie(c, ck); err != nil {
 			return err
 		}
-		if stringValue(sess.Values[sessEnrollResult]) != "" {
-			return redirect(c, "/enroll/done")
+		if stringValue(ck.Values[ckEnrollResult]) != "" {
+			return h.redirectTo(c, views.RouteEnrollDone)
 		}
-		return redirect(c, "/enroll/totp")
+		return h.redirectTo(c, views.RouteEnrollTOTPShow)
 	}
 	if err != nil {
 		return err
 	}
-	delete(sess.Values, sessTOTPSecret)
-	delete(sess.Values, sessTOTPURL)
-	delete(sess.Values, sessTOTPCeremony)
-	return h.enrolled(c, sess, added)
+	delete(ck.Values, ckTOTPSecret)
+	delete(ck.Values, ckTOTPURL)
+	delete(ck.Values, ckTOTPCeremony)
+	return h.enrolled(c, ck, added)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/factor/totp"
 	"github.com/smsretire/smsretire/internal/i18n"
@@ -29,7 +30,7 @@ func TestJourneySessions_EndedFromAnotherBrowserSignsItOut(t *testing.T) {
 	// A: verified with a support assist code, then an authenticator app and recovery codes.
 	ident := identity.New(srv.Store, srv.Clock, keyring.Derive(srv.Keys.Hash, "codes", 32), campaign.NewIDHasher(srv.Keys.Hash),
 		identity.Settings{AssistTTL: time.Hour, MaxAttempts: 5, Lockout: 15 * time.Minute, ClientAttemptsHour: 100}, identity.CodeMessage)
-	assist, _, err := ident.IssueAssistCode(context.Background(), "demo-en", "test", identity.Client{IP: "test"})
+	assist, _, err := ident.IssueAssistCode(context.Background(), "demo-en", "test", audit.Client{IP: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

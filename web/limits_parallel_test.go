@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/demo"
 	"github.com/smsretire/smsretire/internal/factor/totp"
 	"github.com/smsretire/smsretire/internal/i18n"
-	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/keyring"
 	"github.com/smsretire/smsretire/internal/testsupport"
 	"github.com/smsretire/smsretire/web/webtest"
@@ -144,9 +144,9 @@ func TestTwoInstances_ParallelSendsAndGuessesHoldTheLimits(t *testing.T) {
 	failed, locks := 0, 0
 	for _, e := range evs {
 		switch e.Type {
-		case identity.EventFailed:
+		case audit.VerifyFailed:
 			failed++
-		case identity.EventLocked:
+		case audit.VerifyLocked:
 			locks++
 		}
 	}

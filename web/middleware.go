@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/views"
 )
 
@@ -19,7 +17,8 @@ const langCookie = "lang"
 // middleware installs the stack, outermost first.
 func (h *handler) middleware(e *echo.Echo) {
 	// The hardening headers come first, so that every answer has them: the trailing-slash
-	// redirect below answers before routing.
+	// redirect below answers before routing, and error pages and refusals come later. A route
+	// group may replace some for its routes (frameAncestors).
 	e.Pre(h.securityHeaders)
 	e.Pre(headAsGet)
 	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusMovedPermanently}))
@@ -34,7 +33,7 @@ func (h *handler) middleware(e *echo.Echo) {
 	// is in the user's language.
 	e.Use(h.pageContext)
 	e.Use(middleware.BodyLimit("64K"))
-	e.Use(crossOriginProtection())
+	e.Use(h.crossOriginProtection())
 }
 
 // headAsGet routes HEAD like GET: Echo's router reads the method of the request that net/http
@@ -72,8 +71,11 @@ func (h *handler) requestLogger() echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogError: true, LogRemoteIP: true,
 		Skipper: func(c echo.Context) bool {
-			p := c.Request().URL.Path
-			return p == "/healthz" || p == "/readyz" || strings.HasPrefix(p, "/static/")
+			switch c.Path() {
+			case h.path(views.RouteHealthz), h.path(views.RouteReadyz), h.path(views.RouteStatic):
+				return true
+			}
+			return false
 		},
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			level := slog.LevelInfo
@@ -99,42 +101,6 @@ func (h *handler) requestLogger() echo.MiddlewareFunc {
 	})
 }
 
-// securityHeaders sets a strict CSP without inline script and the other hardening headers.
-func (h *handler) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		hd := c.Response().Header()
-		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
-			"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-		hd.Set("X-Content-Type-Options", "nosniff")
-		hd.Set("X-Frame-Options", "DENY")
-		hd.Set("Referrer-Policy", "no-referrer")
-		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
-		hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-		if h.cfg.SecureCookies() {
-			hd.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-		}
-		hd.Set("Cache-Control", "no-store") // a static file that is found says how to cache it
-		if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
-			hd.Add("Vary", "Cookie, Accept-Language, HX-Request")
-		}
-		return next(c)
-	}
-}
-
-// crossOriginProtection refuses cross-origin state changes with Go's CrossOriginProtection, which
-// reads Sec-Fetch-Site and Origin, so no tokens are needed.
-func crossOriginProtection() echo.MiddlewareFunc {
-	cop := http.NewCrossOriginProtection()
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if err := cop.Check(c.Request()); err != nil {
-				return echo.NewHTTPError(http.StatusForbidden, "cross-origin request refused").SetInternal(err)
-			}
-			return next(c)
-		}
-	}
-}
-
 const pageKey = "page"
 
 // pageContext builds the per-request page context every view embeds.
@@ -148,7 +114,8 @@ func (h *handler) pageContext(next echo.HandlerFunc) echo.HandlerFunc {
 		lang := h.cat.Negotiate(choice, r.Header.Get("Accept-Language"))
 		c.Set(pageKey, views.Page{
 			T:            h.cat.For(lang),
-			Path:         returnPath(c),
+			Paths:        h.path,
+			Path:         h.returnPath(c),
 			RequestID:    requestID(c),
 			HTMX:         r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-Request-Type") != "full",
 			SupportEmail: h.cfg.SupportEmail,
@@ -163,7 +130,7 @@ func (h *handler) pageContext(next echo.HandlerFunc) echo.HandlerFunc {
 
 // returnPath is where the language switch leads back to: this page, or for a page that answers a
 // form post, the post's URL when a page can be fetched there, else home.
-func returnPath(c echo.Context) string {
+func (h *handler) returnPath(c echo.Context) string {
 	r := c.Request()
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return r.URL.RequestURI()
@@ -176,25 +143,5 @@ func returnPath(c echo.Context) string {
 			return r.URL.RequestURI()
 		}
 	}
-	return "/"
-}
-
-// page returns the request's page context.
-func (h *handler) page(c echo.Context) views.Page {
-	p, ok := c.Get(pageKey).(views.Page)
-	if !ok {
-		return views.Page{T: h.cat.For(i18n.Chinese), AssetVersion: h.assetVersion, Location: h.loc}
-	}
-	return p
-}
-
-// pageFor returns the page context in a user's roster language when the browser made no choice.
-func (h *handler) pageFor(c echo.Context, userLocale string) views.Page {
-	p := h.page(c)
-	if _, err := c.Request().Cookie(langCookie); errors.Is(err, http.ErrNoCookie) {
-		if l := i18n.Supported(userLocale); l != "" {
-			p.T = h.cat.For(l)
-		}
-	}
-	return p
+	return h.path(views.RouteHome)
 }

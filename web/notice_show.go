@@ -26,14 +26,13 @@ func (h *handler) noticeShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sess := h.session(c)
-	if sub, _ := h.subject(sess); sub.UserID != u.ID {
-		setSubject(sess, identity.ForUser(u.ID, true))
-		if err := h.saveSession(c, sess); err != nil {
+	ck := h.cookie(c)
+	if sub, _ := subjectIn(ck); sub.UserID != u.ID {
+		setSubject(ck, identity.ForUser(u.ID, true))
+		if err := h.saveCookie(c, ck); err != nil {
 			return err
 		}
-		ev := campaign.Event{UserID: u.ID, Type: campaign.EventNoticeOpened, IP: c.RealIP(), UserAgent: c.Request().UserAgent(), CreatedAt: h.now()}
-		if err := h.store.AppendEvent(h.ctx(c), ev); err != nil {
+		if err := h.ident.NoticeOpened(h.ctx(c), u.ID, client(c)); err != nil {
 			return err
 		}
 	}
@@ -48,7 +47,6 @@ func (h *handler) noticeModel(c echo.Context, u campaign.User) views.NoticePage 
 		Deadline:    u.Deadline,
 		DaysLeft:    u.DaysLeft(h.now(), h.loc),
 		State:       u.State,
-		StartURL:    "/verify",
 	}
 }
 

@@ -104,3 +104,29 @@ func TestOversizedPost_GetsHardenedFriendlyPage(t *testing.T) {
 		t.Errorf("X-Content-Type-Options %q, want nosniff", got)
 	}
 }
+
+// The redirect that drops a trailing slash runs before routing; it is hardened like every other
+// response.
+func TestTrailingSlashRedirect_SendsTheSecurityHeaders(t *testing.T) {
+	s := webtest.NewServer(t)
+	for _, path := range []string{"/faq/", "/verify/", "/security/", "/no-such-page/"} {
+		r := s.Get(t, s.Client(), path, nil)
+		if r.StatusCode != http.StatusMovedPermanently || r.Header.Get("Location") != strings.TrimSuffix(path, "/") {
+			t.Fatalf("%s: %d → %q, want 301 without the slash", path, r.StatusCode, r.Header.Get("Location"))
+		}
+		want := map[string]string{
+			"X-Content-Type-Options": "nosniff",
+			"X-Frame-Options":        "DENY",
+			"Referrer-Policy":        "no-referrer",
+			"Cache-Control":          "no-store",
+		}
+		for name, value := range want {
+			if got := r.Header.Get(name); got != value {
+				t.Errorf("%s: %s %q, want %q", path, name, got, value)
+			}
+		}
+		if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("%s: CSP %q", path, csp)
+		}
+	}
+}

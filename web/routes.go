@@ -1,68 +1,127 @@
 package web
 
-import "github.com/labstack/echo/v4"
+import (
+	"net/http"
 
-// routes lists every URL of the portal.
+	"github.com/labstack/echo/v4"
+
+	"github.com/smsretire/smsretire/internal/session"
+	"github.com/smsretire/smsretire/views"
+)
+
+// routes lists every URL of the portal, by group. A group's guard decides who may call its
+// routes and puts whom they act for on the context; its headers apply to its responses. Each
+// route has a name (views.Route…) that handlers and pages use instead of its path.
 func (h *handler) routes(e *echo.Echo) {
 	// Public: anyone may open these.
-	e.GET("/", h.homeShow).Name = "home"
-	e.POST("/find", h.accountFind).Name = "account.find"
-	e.GET("/notice/:token", h.noticeShow).Name = "notice.show"
-	e.GET("/faq", h.faqShow).Name = "faq"
-	e.POST("/lang", h.langSet).Name = "lang.set"
+	public := newGroup(e, "")
+	public.get("/", views.RouteHome, h.homeShow)
+	public.post("/find", views.RouteAccountFind, h.accountFind)
+	public.get("/notice/:token", views.RouteNoticeShow, h.noticeShow)
+	public.get("/faq", views.RouteFAQ, h.faqShow)
+	public.post("/lang", views.RouteLangSet, h.langSet)
 
-	// Verification: the account was named by a notice link or a look-up; nothing changes yet.
-	e.GET("/verify", h.verifyChoose).Name = "verify.choose"
-	e.POST("/verify/code/send", h.verifyCodeSend).Name = "verify.code.send"
-	e.GET("/verify/code", h.verifyCodeShow).Name = "verify.code.show"
-	e.POST("/verify/code/check", h.verifyCodeCheck).Name = "verify.code.check"
-	e.GET("/verify/knowledge", h.verifyKnowledgeShow).Name = "verify.knowledge.show"
-	e.POST("/verify/knowledge", h.verifyKnowledgeCheck).Name = "verify.knowledge.check"
-	e.GET("/verify/assist", h.verifyAssistShow).Name = "verify.assist.show"
-	e.POST("/verify/assist", h.verifyAssistCheck).Name = "verify.assist.check"
-	e.GET("/verify/done", h.verifyDone).Name = "verify.done"
+	// Verification: a notice link or a look-up named the account; nothing changes yet.
+	verify := newGroup(e, "/verify", h.requireSubject)
+	verify.get("", views.RouteVerifyChoose, h.verifyChoose)
+	verify.post("/code/send", views.RouteVerifyCodeSend, h.verifyCodeSend)
+	verify.get("/code", views.RouteVerifyCodeShow, h.verifyCodeShow)
+	verify.post("/code/check", views.RouteVerifyCodeCheck, h.verifyCodeCheck)
+	verify.get("/knowledge", views.RouteVerifyKnowledgeShow, h.verifyKnowledgeShow)
+	verify.post("/knowledge", views.RouteVerifyKnowledgeCheck, h.verifyKnowledgeCheck)
+	verify.get("/assist", views.RouteVerifyAssistShow, h.verifyAssistShow)
+	verify.post("/assist", views.RouteVerifyAssistCheck, h.verifyAssistCheck)
 
-	// Enrollment: after a fresh verification (or signed in), add a replacement factor.
-	e.GET("/enroll", h.enrollChoose).Name = "enroll.choose"
-	e.GET("/enroll/totp", h.enrollTOTPShow).Name = "enroll.totp.show"
-	e.POST("/enroll/totp", h.enrollTOTPConfirm).Name = "enroll.totp.confirm"
-	e.GET("/enroll/passkey", h.enrollPasskeyShow).Name = "enroll.passkey.show"
-	e.POST("/enroll/passkey/options", h.enrollPasskeyOptions).Name = "enroll.passkey.options"
-	e.POST("/enroll/passkey/finish", h.enrollPasskeyFinish).Name = "enroll.passkey.finish"
-	e.GET("/enroll/email", h.enrollEmailShow).Name = "enroll.email.show"
-	e.POST("/enroll/email", h.enrollEmailSend).Name = "enroll.email.send"
-	e.POST("/enroll/email/confirm", h.enrollEmailConfirm).Name = "enroll.email.confirm"
-	e.POST("/enroll/email/reset", h.enrollEmailReset).Name = "enroll.email.reset"
-	e.GET("/enroll/recovery", h.enrollRecoveryShow).Name = "enroll.recovery.show"
-	e.GET("/enroll/recovery.txt", h.enrollRecoveryText).Name = "enroll.recovery.text"
-	e.POST("/enroll/recovery/done", h.enrollRecoveryDone).Name = "enroll.recovery.done"
-	e.GET("/enroll/done", h.enrollDone).Name = "enroll.done"
+	// Verified: this browser verified the user's identity; the grant allows the first enrollment.
+	verified := newGroup(e, "/verify", h.requireGrant)
+	verified.get("/done", views.RouteVerifyDone, h.verifyDone)
 
-	// Sign in again with a new factor.
-	e.GET("/signin", h.signInShow).Name = "signin.show"
-	e.POST("/signin/totp", h.signInTOTP).Name = "signin.totp"
-	e.POST("/signin/email/send", h.signInEmailSend).Name = "signin.email.send"
-	e.POST("/signin/email/check", h.signInEmailCheck).Name = "signin.email.check"
-	e.POST("/signin/recovery", h.signInRecovery).Name = "signin.recovery"
-	e.POST("/signin/passkey/options", h.signInPasskeyOptions).Name = "signin.passkey.options"
-	e.POST("/signin/passkey/finish", h.signInPasskeyFinish).Name = "signin.passkey.finish"
-	e.POST("/signout", h.signOut).Name = "signout"
+	// Enrollment: after a verification in this browser, or signed in within the step-up window.
+	enroll := newGroup(e, "/enroll", h.requireEnroller(false, h.needVerify))
+	enroll.get("", views.RouteEnrollChoose, h.enrollChoose)
+	enroll.get("/totp", views.RouteEnrollTOTPShow, h.enrollTOTPShow)
+	enroll.post("/totp", views.RouteEnrollTOTPConfirm, h.enrollTOTPConfirm)
+	enroll.get("/passkey", views.RouteEnrollPasskeyShow, h.enrollPasskeyShow)
+	enroll.get("/email", views.RouteEnrollEmailShow, h.enrollEmailShow, h.emailFactorOn)
+	enroll.post("/email", views.RouteEnrollEmailSend, h.enrollEmailSend, h.emailFactorOn)
+	enroll.post("/email/confirm", views.RouteEnrollEmailConfirm, h.enrollEmailConfirm, h.emailFactorOn)
+	enroll.post("/email/reset", views.RouteEnrollEmailReset, h.enrollEmailReset, h.emailFactorOn)
+	// The passkey ceremony's requests from static/js/passkey.js, refused in JSON.
+	passkeyAPI := newGroup(e, "/enroll/passkey", h.requireEnroller(false, h.needVerifyJSON))
+	passkeyAPI.post("/options", views.RouteEnrollPasskeyOptions, h.enrollPasskeyOptions)
+	passkeyAPI.post("/finish", views.RouteEnrollPasskeyFinish, h.enrollPasskeyFinish)
+	// The end of an enrollment, also for the user whose verification the first factor used up.
+	enrolled := newGroup(e, "/enroll", h.requireEnroller(true, h.needVerify))
+	enrolled.get("/recovery", views.RouteEnrollRecoveryShow, h.enrollRecoveryShow)
+	enrolled.get("/recovery.txt", views.RouteEnrollRecoveryText, h.enrollRecoveryText)
+	enrolled.post("/recovery/done", views.RouteEnrollRecoveryDone, h.enrollRecoveryDone)
+	enrolled.get("/done", views.RouteEnrollDone, h.enrollDone)
 
-	// Signed in: My security.
-	e.GET("/security", h.securityShow).Name = "security.show"
-	e.POST("/security/factors/:id/rename", h.securityFactorRename).Name = "security.factor.rename"
-	e.POST("/security/factors/:id/remove", h.securityFactorRemove).Name = "security.factor.remove"
-	e.POST("/security/recovery/regenerate", h.securityRecoveryRegenerate).Name = "security.recovery.regenerate"
-	e.POST("/security/sessions/end", h.securitySessionEnd).Name = "security.sessions.end"
-	e.POST("/security/sessions/end-others", h.securitySessionsEndOthers).Name = "security.sessions.end_others"
+	// Sign in again with a new factor, and sign out: anyone.
+	signin := newGroup(e, "/signin")
+	signin.get("", views.RouteSignInShow, h.signInShow)
+	signin.post("/totp", views.RouteSignInTOTP, h.signInTOTP)
+	signin.post("/email/send", views.RouteSignInEmailSend, h.signInEmailSend)
+	signin.post("/email/check", views.RouteSignInEmailCheck, h.signInEmailCheck)
+	signin.post("/recovery", views.RouteSignInRecovery, h.signInRecovery)
+	signin.post("/passkey/options", views.RouteSignInPasskeyOptions, h.signInPasskeyOptions)
+	signin.post("/passkey/finish", views.RouteSignInPasskeyFinish, h.signInPasskeyFinish)
+	public.post("/signout", views.RouteSignOut, h.signOut)
+
+	// Signed in: My security. Sensitive changes need an authentication within the step-up window.
+	security := newGroup(e, "/security", h.requireSession(session.User))
+	security.get("", views.RouteSecurityShow, h.securityShow)
+	security.post("/factors/:id/rename", views.RouteSecurityFactorRename, h.securityFactorRename, h.requireFresh)
+	security.post("/factors/:id/remove", views.RouteSecurityFactorRemove, h.securityFactorRemove, h.requireFresh)
+	security.post("/recovery/regenerate", views.RouteSecurityRecoveryRegenerate, h.securityRecoveryRegenerate, h.requireFresh)
+	security.post("/sessions/end", views.RouteSecuritySessionsEnd, h.securitySessionEnd)
+	security.post("/sessions/end-others", views.RouteSecuritySessionsEndOthers, h.securitySessionsEndOthers)
+
+	// Prepared for what comes next; add routes to these groups:
+	//  - staff: the support console, for staff signed in with a staff session (its own kind,
+	//    lifetimes and cookie); the guard puts the session on the context.
+	//  - embed: pages a partner's site frames, for users in an embedded session; framing is
+	//    allowed to the partners' origins only (frame-ancestors), never by X-Frame-Options.
+	//  - oidc: sign-in for other services (OpenID Connect endpoints): public, and each endpoint
+	//    checks its client itself, as the protocol says.
+	h.staff = newGroup(e, "/staff", h.requireSession(session.Staff))
+	h.embed = newGroup(e, "/embed", h.frameAncestors(h.embedOrigins), h.requireSession(session.Embed))
+	h.oidc = newGroup(e, "/oidc")
 
 	// Dev: only with --demo, where messages are not sent and codes are read here.
 	if h.cfg.Demo && h.app.Devbox != nil {
-		e.GET("/dev/outbox", h.devOutboxShow).Name = "dev.outbox"
+		dev := newGroup(e, "/dev")
+		dev.get("/outbox", views.RouteDevOutbox, h.devOutboxShow)
 	}
 
 	// Ops: probes and static files.
-	e.GET("/healthz", h.healthz).Name = "healthz"
-	e.GET("/readyz", h.readyz).Name = "readyz"
-	e.GET("/static/*", echo.WrapHandler(staticServe(h.assets))).Name = "static"
+	public.get("/healthz", views.RouteHealthz, h.healthz)
+	public.get("/readyz", views.RouteReadyz, h.readyz)
+	public.get("/static/*", views.RouteStatic, echo.WrapHandler(staticServe(h.assets, "/static/")))
+}
+
+// group is a set of routes under one path prefix with the middleware every one of them runs
+// behind: a guard, headers. Unlike Echo's Group.Use, it adds no catch-all route, so a path no
+// route matches gets the site's 404 and not the group's guard.
+type group struct {
+	e      *echo.Echo
+	prefix string
+	mw     []echo.MiddlewareFunc
+}
+
+func newGroup(e *echo.Echo, prefix string, mw ...echo.MiddlewareFunc) *group {
+	return &group{e: e, prefix: prefix, mw: mw}
+}
+
+func (g *group) get(path, name string, fn echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
+	g.add(http.MethodGet, path, name, fn, mw)
+}
+
+func (g *group) post(path, name string, fn echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
+	g.add(http.MethodPost, path, name, fn, mw)
+}
+
+func (g *group) add(method, path, name string, fn echo.HandlerFunc, mw []echo.MiddlewareFunc) {
+	all := append(append([]echo.MiddlewareFunc(nil), g.mw...), mw...)
+	g.e.Add(method, g.prefix+path, fn, all...).Name = name
 }

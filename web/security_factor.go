@@ -16,10 +16,7 @@ import (
 
 // securityFactorRename renames one of the signed-in user's factors.
 func (h *handler) securityFactorRename(c echo.Context) error {
-	uid, ok := h.freshUser(c)
-	if !ok {
-		return h.needFresh(c, "/security")
-	}
+	uid := userOf(c)
 	f, err := h.ownFactor(c, uid)
 	if err != nil {
 		return err
@@ -34,15 +31,12 @@ func (h *handler) securityFactorRename(c echo.Context) error {
 	if err := h.flash(c, "security.renamed"); err != nil {
 		return err
 	}
-	return redirect(c, "/security")
+	return h.redirectTo(c, views.RouteSecurityShow)
 }
 
 // securityFactorRemove removes a factor after the user typed its name; never the last one.
 func (h *handler) securityFactorRemove(c echo.Context) error {
-	uid, ok := h.freshUser(c)
-	if !ok {
-		return h.needFresh(c, "/security")
-	}
+	uid := userOf(c)
 	f, err := h.ownFactor(c, uid)
 	if err != nil {
 		return err
@@ -56,7 +50,7 @@ func (h *handler) securityFactorRemove(c echo.Context) error {
 		return h.securityError(c, uid, f.ID, field, "security.last_factor")
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return redirect(c, "/security") // removed by a double submit already
+		return h.redirectTo(c, views.RouteSecurityShow) // removed by a double submit already
 	}
 	if err != nil {
 		return err
@@ -64,7 +58,7 @@ func (h *handler) securityFactorRemove(c echo.Context) error {
 	if err := h.flash(c, "security.removed"); err != nil {
 		return err
 	}
-	return redirect(c, "/security")
+	return h.redirectTo(c, views.RouteSecurityShow)
 }
 
 // ownFactor reads the factor named in the URL, which must belong to the user.

@@ -10,11 +10,7 @@ import (
 
 // securityShow renders "My security": status, factors, recovery codes and the history log.
 func (h *handler) securityShow(c echo.Context) error {
-	uid, ok := h.signedInUser(c)
-	if !ok {
-		return h.needSignIn(c)
-	}
-	m, err := h.securityModel(c, uid)
+	m, err := h.securityModel(c, userOf(c))
 	if err != nil {
 		return err
 	}
@@ -43,7 +39,7 @@ func (h *handler) securityModel(c echo.Context, uid string) (views.SecurityPage,
 	if err != nil {
 		return views.SecurityPage{}, err
 	}
-	sessions, err := h.sessionViews(c, uid)
+	sessions, err := h.sessionViews(c)
 	if err != nil {
 		return views.SecurityPage{}, err
 	}
@@ -57,25 +53,4 @@ func (h *handler) securityModel(c echo.Context, uid string) (views.SecurityPage,
 		RecoveryLeft: left,
 		History:      historyEntries(p.T, events),
 	}, nil
-}
-
-// takeFlash returns and forgets the message key left for the next page.
-func (h *handler) takeFlash(c echo.Context) string {
-	sess := h.session(c)
-	flashes := sess.Flashes("notice")
-	if len(flashes) == 0 {
-		return ""
-	}
-	if err := h.saveSession(c, sess); err != nil {
-		return ""
-	}
-	s, _ := flashes[0].(string)
-	return s
-}
-
-// flash leaves a message key for the next page.
-func (h *handler) flash(c echo.Context, key string) error {
-	sess := h.session(c)
-	sess.AddFlash(key, "notice")
-	return h.saveSession(c, sess)
 }

@@ -28,12 +28,13 @@ import (
 // handler holds what every handler shares; each route is a method on it.
 type handler struct {
 	app          *app.App
+	echo         *echo.Echo // its router reverses route names into paths
 	cfg          config.Config
 	store        *store.SQL
 	cat          *i18n.Catalog
 	clock        clock.Clock
 	log          *slog.Logger
-	sessions     *sessions.CookieStore
+	cookies      *sessions.CookieStore
 	loc          *time.Location
 	assetVersion string
 	assets       *static.Set
@@ -43,6 +44,10 @@ type handler struct {
 	passkeys     *passkey.Service
 	signins      *signin.Service
 	recovery     *recovery.Service
+
+	// Route groups prepared for what comes next (see routes.go).
+	staff, embed, oidc *group
+	embedOrigins       []string // partner sites that may frame the embed group; none yet
 }
 
 // New builds the Echo server with every route and middleware, on the services of a.
@@ -58,7 +63,7 @@ func New(a *app.App) (*echo.Echo, error) {
 		cat:          a.Catalog,
 		clock:        a.Clock,
 		log:          a.Logger,
-		sessions:     newCookieStore(a.Config, a.Keys),
+		cookies:      newCookieStore(a.Config, a.Keys),
 		loc:          a.Config.Location(),
 		assetVersion: assets.Version,
 		assets:       assets,
@@ -70,6 +75,7 @@ func New(a *app.App) (*echo.Echo, error) {
 		recovery:     a.Recovery,
 	}
 	e := echo.New()
+	h.echo = e
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = h.handleError
 	ranges, err := a.Config.ProxyRanges()
@@ -85,8 +91,8 @@ func New(a *app.App) (*echo.Echo, error) {
 		}
 		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
 	}
-	h.middleware(e)
 	h.routes(e)
+	h.middleware(e) // after the routes: it names some of them
 	return e, nil
 }
 
@@ -106,3 +112,18 @@ func Server(cfg config.Config, e *echo.Echo) *http.Server {
 func (h *handler) now() time.Time { return h.clock.Now() }
 
 func (h *handler) ctx(c echo.Context) context.Context { return c.Request().Context() }
+
+// path returns the path of the named route (views.Route…) with its parameters in order. A name
+// no route has is a programming error that every test of the page finds.
+func (h *handler) path(route string, params ...any) string {
+	p := h.echo.Reverse(route, params...)
+	if p == "" {
+		panic("web: no route named " + route)
+	}
+	return p
+}
+
+// redirectTo answers with a redirect to the named route; see redirect.
+func (h *handler) redirectTo(c echo.Context, route string, params ...any) error {
+	return redirect(c, h.path(route, params...))
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/signin"
+	"github.com/smsretire/smsretire/views"
 )
 
 // signInTOTP signs in with an authenticator app code.
@@ -25,7 +26,7 @@ func (h *handler) signInTOTP(c echo.Context) error {
 	if err != nil {
 		return h.signInFailed(c, err, account, "totp-code")
 	}
-	return h.signedIn(c, res.UserID, signin.MethodTOTP, res.FactorID)
+	return h.signedIn(c, res.UserID)
 }
 
 // signInEmailSend sends a sign-in code to the account's email factor, if it has one.
@@ -40,25 +41,25 @@ func (h *handler) signInEmailSend(c echo.Context) error {
 	if err != nil && !errors.As(err, &wait) {
 		return h.signInFailed(c, err, account, "email-account")
 	}
-	sess := h.session(c)
-	sess.Values[sessSignInSubject] = sub.Key
-	sess.Values[sessSignInUser] = sub.UserID
-	sess.Values[sessSignInAccount] = account
-	if err := h.saveSession(c, sess); err != nil {
+	ck := h.cookie(c)
+	ck.Values[ckSignInSubject] = sub.Key
+	ck.Values[ckSignInUser] = sub.UserID
+	ck.Values[ckSignInAccount] = account
+	if err := h.saveCookie(c, ck); err != nil {
 		return err
 	}
-	return redirect(c, "/signin")
+	return h.redirectTo(c, views.RouteSignInShow)
 }
 
 // signInEmailCheck signs in with the emailed code.
 func (h *handler) signInEmailCheck(c echo.Context) error {
-	sess := h.session(c)
-	key := stringValue(sess.Values[sessSignInSubject])
+	ck := h.cookie(c)
+	key := stringValue(ck.Values[ckSignInSubject])
 	if key == "" {
-		return redirect(c, "/signin")
+		return h.redirectTo(c, views.RouteSignInShow)
 	}
-	sub := identity.Subject{Key: key, UserID: stringValue(sess.Values[sessSignInUser])}
-	account := stringValue(sess.Values[sessSignInAccount])
+	sub := identity.Subject{Key: key, UserID: stringValue(ck.Values[ckSignInUser])}
+	account := stringValue(ck.Values[ckSignInAccount])
 	code := strings.TrimSpace(c.FormValue("code"))
 	if code == "" {
 		return h.signInError(c, http.StatusUnprocessableEntity, account, "email-code", h.page(c).T.T("signin.err.code_required"))
@@ -67,7 +68,7 @@ func (h *handler) signInEmailCheck(c echo.Context) error {
 	if err != nil {
 		return h.signInFailed(c, err, account, "email-code")
 	}
-	return h.signedIn(c, res.UserID, signin.MethodEmail, res.FactorID)
+	return h.signedIn(c, res.UserID)
 }
 
 // signInRecovery signs in with a recovery code.
@@ -84,7 +85,7 @@ func (h *handler) signInRecovery(c echo.Context) error {
 	if err != nil {
 		return h.signInFailed(c, err, account, "recovery-code")
 	}
-	return h.signedIn(c, res.UserID, signin.MethodRecovery, 0)
+	return h.signedIn(c, res.UserID)
 }
 
 // signInFailed shows one answer for a wrong account or code; limits say how long to wait.
@@ -110,10 +111,10 @@ func (h *handler) signInFailed(c echo.Context, err error, account, field string)
 	return h.signInError(c, status, account, field, msg)
 }
 
-// signedIn starts the signed-in session and lands on My security. The passkey finish answers
-// with JSON itself and calls startSignedInSession through signedInSession.
-func (h *handler) signedIn(c echo.Context, uid, method string, factorID int64) error {
-	if err := h.signedInSession(c, uid, method, factorID); err != nil {
+// signedIn starts the signed-in session and lands on My security, or where a step-up asked to
+// return to. The passkey finish answers with JSON itself.
+func (h *handler) signedIn(c echo.Context, uid string) error {
+	if err := h.startSignedIn(c, uid); err != nil {
 		return err
 	}
 	return redirect(c, h.afterSignIn(c))
@@ -122,20 +123,16 @@ func (h *handler) signedIn(c echo.Context, uid, method string, factorID int64) e
 // afterSignIn returns where a sign-in lands, forgetting the remembered destination: back to the
 // action that asked for a fresh authentication, else My security.
 func (h *handler) afterSignIn(c echo.Context) string {
-	sess := h.session(c)
-	next := stringValue(sess.Values[sessNext])
+	ck := h.cookie(c)
+	next := stringValue(ck.Values[ckNext])
 	if next == "" {
-		return "/security"
+		return h.path(views.RouteSecurityShow)
 	}
-	delete(sess.Values, sessNext)
-	if err := h.saveSession(c, sess); err != nil {
+	delete(ck.Values, ckNext)
+	if err := h.saveCookie(c, ck); err != nil {
 		h.log.Warn("save session", "err", err)
 	}
 	return localPath(next)
-}
-
-func (h *handler) signedInSession(c echo.Context, uid, method string, factorID int64) error {
-	return h.startSignedInSession(c, uid, method)
 }
 
 // signInLockedMessage names the message for a locked way to sign in, by the field it was typed in.

@@ -9,7 +9,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/smsretire/smsretire/internal/factor/passkey"
-	"github.com/smsretire/smsretire/internal/signin"
 )
 
 // passkeyOptionsPerHour bounds the login ceremonies one client may start in an hour.
@@ -56,7 +55,7 @@ func (h *handler) signInPasskeyFinish(c echo.Context) error {
 	if err := h.signins.Passkey(h.ctx(c), uid, f.ID, client(c)); err != nil {
 		return err
 	}
-	if err := h.signedInSession(c, uid, signin.MethodPasskey, f.ID); err != nil {
+	if err := h.startSignedIn(c, uid); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"redirect": h.afterSignIn(c)})

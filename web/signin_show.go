@@ -8,29 +8,20 @@ import (
 	"github.com/smsretire/smsretire/views"
 )
 
-// Session keys of a sign-in in progress.
-const (
-	sessSignInSubject = "signin_sub"
-	sessSignInUser    = "signin_uid"
-	sessSignInAccount = "signin_account"
-)
-
 // signInShow renders the sign-in page with every way to sign in.
 func (h *handler) signInShow(c echo.Context) error {
-	sess := h.session(c)
+	ck := h.cookie(c)
 	if next := c.QueryParam("next"); next != "" {
-		sess.Values[sessNext] = localPath(next)
-		if err := h.saveSession(c, sess); err != nil {
+		ck.Values[ckNext] = localPath(next)
+		if err := h.saveCookie(c, ck); err != nil {
 			return err
 		}
 	}
-	p := h.page(c)
-	if uid := stringValue(sess.Values[sessUser]); uid != "" {
-		if u, err := h.store.UserByID(h.ctx(c), uid); err == nil {
-			p = h.pageFor(c, u.Locale) // straight after enrollment, the account's language
-		}
+	p, err := h.knownUserPage(c)
+	if err != nil {
+		return err
 	}
-	m := views.SignInPage{Page: p, Account: stringValue(sess.Values[sessSignInAccount]), EmailSent: stringValue(sess.Values[sessSignInSubject]) != "",
+	m := views.SignInPage{Page: p, Account: stringValue(ck.Values[ckSignInAccount]), EmailSent: stringValue(ck.Values[ckSignInSubject]) != "",
 		StepUp: c.QueryParam("stepup") != ""}
 	if flash := h.takeFlash(c); flash != "" {
 		m.Notice = m.T.T(flash)
@@ -40,11 +31,31 @@ func (h *handler) signInShow(c echo.Context) error {
 
 // signInError re-renders the sign-in page with one message next to its field.
 func (h *handler) signInError(c echo.Context, status int, account, field, msg string) error {
-	sess := h.session(c)
-	m := views.SignInPage{Page: h.page(c), Account: account, EmailSent: stringValue(sess.Values[sessSignInSubject]) != "",
+	ck := h.cookie(c)
+	m := views.SignInPage{Page: h.page(c), Account: account, EmailSent: stringValue(ck.Values[ckSignInSubject]) != "",
 		Errors: views.Errors{{Field: field, Message: msg}}}
 	if field == "recovery-code" || field == "recovery-account" {
 		m.Open = "recovery"
 	}
 	return render(c, status, views.SignIn(m))
+}
+
+// knownUserPage is the page context in the language of the account this browser verified (straight
+// after enrollment) or is signed in to (a step-up), else the browser's.
+func (h *handler) knownUserPage(c echo.Context) (views.Page, error) {
+	g, verified, err := h.currentGrant(c)
+	if err != nil {
+		return views.Page{}, err
+	}
+	if verified {
+		return h.accountPage(c, g.UserID)
+	}
+	ss, signedIn, err := h.currentSession(c)
+	if err != nil {
+		return views.Page{}, err
+	}
+	if signedIn {
+		return h.accountPage(c, ss.Subject)
+	}
+	return h.page(c), nil
 }

@@ -10,13 +10,13 @@ import (
 	"github.com/smsretire/smsretire/static"
 )
 
-// staticServe serves the embedded static files as they were compressed at startup, brotli or
-// gzip as the browser accepts, never compressing per request. Under the current version's
+// staticServe serves the embedded static files under prefix, their route's path, as they were
+// compressed at startup, brotli or gzip as the browser accepts, never compressing per request. Under the current version's
 // URLs (/static/VERSION/css/app.css) a file is cached for a year as immutable; elsewhere (no
 // version, or an older one during a deploy) the browser revalidates it by its strong ETag.
-func staticServe(set *static.Set) http.Handler {
+func staticServe(set *static.Set, prefix string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name, ok := strings.CutPrefix(r.URL.Path, "/static/")
+		name, ok := strings.CutPrefix(r.URL.Path, prefix)
 		if !ok {
 			http.NotFound(w, r)
 			return

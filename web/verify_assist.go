@@ -12,11 +12,7 @@ import (
 
 // verifyAssistShow renders the assist code form.
 func (h *handler) verifyAssistShow(c echo.Context) error {
-	sub, ok := h.subject(h.session(c))
-	if !ok {
-		return h.needSubject(c)
-	}
-	p, err := h.subjectPage(c, sub)
+	p, err := h.subjectPage(c, subjectOf(c))
 	if err != nil {
 		return err
 	}
@@ -25,10 +21,7 @@ func (h *handler) verifyAssistShow(c echo.Context) error {
 
 // verifyAssistCheck redeems an assist code that support staff issued.
 func (h *handler) verifyAssistCheck(c echo.Context) error {
-	sub, ok := h.subject(h.session(c))
-	if !ok {
-		return h.needSubject(c)
-	}
+	sub := subjectOf(c)
 	p, err := h.subjectPage(c, sub)
 	if err != nil {
 		return err
@@ -42,8 +35,8 @@ func (h *handler) verifyAssistCheck(c echo.Context) error {
 		}
 		return render(c, status, views.VerifyAssist(views.VerifyAssistPage{Page: p, Form: views.CodeForm{Errors: views.Errors{{Field: "code", Message: msg}}}}))
 	}
-	if err := h.startVerifiedSession(c, u.ID, identity.MethodAssist); err != nil {
+	if err := h.startVerified(c, u.ID, identity.MethodAssist); err != nil {
 		return err
 	}
-	return redirect(c, "/verify/done")
+	return h.redirectTo(c, views.RouteVerifyDone)
 }

@@ -12,11 +12,7 @@ import (
 
 // verifyChoose shows the ways to confirm identity that the account can use.
 func (h *handler) verifyChoose(c echo.Context) error {
-	sess := h.session(c)
-	if _, ok := h.subject(sess); !ok {
-		return h.needSubject(c)
-	}
-	m, err := h.chooseModel(c, sess.Values[sessKnowledgeOK] == true)
+	m, err := h.chooseModel(c, h.cookie(c).Values[ckKnowledgeOK] == true)
 	if err != nil {
 		return err
 	}
@@ -25,8 +21,7 @@ func (h *handler) verifyChoose(c echo.Context) error {
 
 // chooseModel builds the method list; masked details appear only for an identified account.
 func (h *handler) chooseModel(c echo.Context, knowledgePassed bool) (views.VerifyChoosePage, error) {
-	sess := h.session(c)
-	sub, _ := h.subject(sess)
+	sub := subjectOf(c)
 	m := views.VerifyChoosePage{Page: h.page(c), Identified: sub.Identified && sub.UserID != "", KnowledgePassed: knowledgePassed}
 	if m.Identified {
 		u, err := h.store.UserByID(h.ctx(c), sub.UserID)

@@ -12,14 +12,10 @@ import (
 
 // verifyCodeCheck checks the code; on success the session is renewed and holds the verified user.
 func (h *handler) verifyCodeCheck(c echo.Context) error {
-	sess := h.session(c)
-	sub, ok := h.subject(sess)
+	sub := subjectOf(c)
+	ch, ok := identity.ParseChannel(stringValue(h.cookie(c).Values[ckChannel]))
 	if !ok {
-		return h.needSubject(c)
-	}
-	ch, ok := identity.ParseChannel(stringValue(sess.Values[sessChannel]))
-	if !ok {
-		return redirect(c, "/verify")
+		return h.redirectTo(c, views.RouteVerifyChoose)
 	}
 	p, err := h.subjectPage(c, sub)
 	if err != nil {
@@ -37,10 +33,10 @@ func (h *handler) verifyCodeCheck(c echo.Context) error {
 		}
 		return h.codeFormError(c, ch, code, msg, status)
 	}
-	if err := h.startVerifiedSession(c, u.ID, ch); err != nil {
+	if err := h.startVerified(c, u.ID, ch); err != nil {
 		return err
 	}
-	return redirect(c, "/verify/done")
+	return h.redirectTo(c, views.RouteVerifyDone)
 }
 
 // codeFormError re-renders the code form with its message: the whole page, or for htmx only

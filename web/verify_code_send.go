@@ -14,27 +14,24 @@ import (
 // verifyCodeSend sends a code to the registered phone or email (or, for an unknown account,
 // goes through the same motions) and leads to the code form.
 func (h *handler) verifyCodeSend(c echo.Context) error {
-	sess := h.session(c)
-	sub, ok := h.subject(sess)
-	if !ok {
-		return h.needSubject(c)
-	}
+	ck := h.cookie(c)
+	sub := subjectOf(c)
 	ch, ok := identity.ParseChannel(c.FormValue("channel"))
 	if !ok {
 		return echo.NewHTTPError(http.StatusBadRequest, "unknown channel")
 	}
 	sent, err := h.ident.SendCode(h.ctx(c), sub, ch, client(c))
-	resend := c.FormValue("resend") != "" && sess.Values[sessChannel] == string(ch)
+	resend := c.FormValue("resend") != "" && ck.Values[ckChannel] == string(ch)
 	if resend && h.page(c).HTMX {
-		return h.resendFragment(c, sess, sent, err)
+		return h.resendFragment(c, ck, sent, err)
 	}
 	var wait identity.ErrResendWait
-	if errors.As(err, &wait) && sess.Values[sessChannel] == string(ch) {
+	if errors.As(err, &wait) && ck.Values[ckChannel] == string(ch) {
 		// A code is on its way already: show its form with the time left.
-		return redirect(c, "/verify/code")
+		return h.redirectTo(c, views.RouteVerifyCodeShow)
 	}
 	if err != nil {
-		m, merr := h.chooseModel(c, sess.Values[sessKnowledgeOK] == true)
+		m, merr := h.chooseModel(c, ck.Values[ckKnowledgeOK] == true)
 		if merr != nil {
 			return merr
 		}
@@ -45,25 +42,25 @@ func (h *handler) verifyCodeSend(c echo.Context) error {
 		m.Message = msg
 		return render(c, status, views.VerifyChoose(m))
 	}
-	sess.Values[sessChannel] = string(ch)
-	sess.Values[sessResendAt] = sent.ResendAt.UnixMilli()
+	ck.Values[ckChannel] = string(ch)
+	ck.Values[ckResendAt] = sent.ResendAt.UnixMilli()
 	if c.FormValue("resend") != "" {
-		sess.AddFlash("resent")
+		ck.AddFlash("resent")
 	}
-	if err := h.saveSession(c, sess); err != nil {
+	if err := h.saveCookie(c, ck); err != nil {
 		return err
 	}
-	return redirect(c, "/verify/code")
+	return h.redirectTo(c, views.RouteVerifyCodeShow)
 }
 
 // resendFragment answers an htmx resend with the resend block alone: the new countdown and a
 // "sent" note, or why no code was sent now.
-func (h *handler) resendFragment(c echo.Context, sess *sessions.Session, sent identity.Sent, sendErr error) error {
-	ch, _ := identity.ParseChannel(stringValue(sess.Values[sessChannel]))
+func (h *handler) resendFragment(c echo.Context, ck *sessions.Session, sent identity.Sent, sendErr error) error {
+	ch, _ := identity.ParseChannel(stringValue(ck.Values[ckChannel]))
 	status := http.StatusOK
 	if sendErr == nil {
-		sess.Values[sessResendAt] = sent.ResendAt.UnixMilli()
-		if err := h.saveSession(c, sess); err != nil {
+		ck.Values[ckResendAt] = sent.ResendAt.UnixMilli()
+		if err := h.saveCookie(c, ck); err != nil {
 			return err
 		}
 	}

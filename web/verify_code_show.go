@@ -15,18 +15,15 @@ import (
 
 // verifyCodeShow renders the form for the code that was just sent.
 func (h *handler) verifyCodeShow(c echo.Context) error {
-	sess := h.session(c)
-	if _, ok := h.subject(sess); !ok {
-		return h.needSubject(c)
-	}
-	ch, ok := identity.ParseChannel(stringValue(sess.Values[sessChannel]))
+	ck := h.cookie(c)
+	ch, ok := identity.ParseChannel(stringValue(ck.Values[ckChannel]))
 	if !ok {
-		return redirect(c, "/verify")
+		return h.redirectTo(c, views.RouteVerifyChoose)
 	}
 	resent := false
-	if flashes := sess.Flashes(); len(flashes) > 0 {
+	if flashes := ck.Flashes(); len(flashes) > 0 {
 		resent = true
-		if err := h.saveSession(c, sess); err != nil {
+		if err := h.saveCookie(c, ck); err != nil {
 			return err
 		}
 	}
@@ -40,14 +37,14 @@ func (h *handler) verifyCodeShow(c echo.Context) error {
 
 // codeModel builds the code page for the session's subject.
 func (h *handler) codeModel(c echo.Context, ch identity.Method) (views.VerifyCodePage, error) {
-	sess := h.session(c)
-	sub, _ := h.subject(sess)
+	ck := h.cookie(c)
+	sub := subjectOf(c)
 	m := views.VerifyCodePage{
 		Page:           h.page(c),
 		Channel:        string(ch),
 		ExpiresMinutes: int(h.ident.Settings().CodeTTL.Minutes()),
 	}
-	if at, ok := sess.Values[sessResendAt].(int64); ok {
+	if at, ok := ck.Values[ckResendAt].(int64); ok {
 		if left := time.UnixMilli(at).Sub(h.now()); left > 0 {
 			m.ResendIn = secondsUntil(h.now(), time.UnixMilli(at))
 		}
@@ -74,9 +71,4 @@ func (h *handler) codeModel(c echo.Context, ch identity.Method) (views.VerifyCod
 		m.DeliveryDelayed, m.DeliveryFailed = d == outbox.DeliveryDelayed, d == outbox.DeliveryFailed
 	}
 	return m, nil
-}
-
-func stringValue(v any) string {
-	s, _ := v.(string)
-	return s
 }

@@ -10,17 +10,10 @@ import (
 
 // verifyDone confirms the verification and leads on to enrollment.
 func (h *handler) verifyDone(c echo.Context) error {
-	uid, at, ok := h.verifiedUser(h.session(c))
-	if uid == "" {
-		return h.needSubject(c)
+	g := grantOf(c)
+	p, err := h.accountPage(c, g.UserID)
+	if err != nil {
+		return err
 	}
-	if !ok { // the time to use the confirmation has run out: it no longer leads anywhere
-		return h.needVerify(c)
-	}
-	p := h.page(c)
-	if u, err := h.store.UserByID(h.ctx(c), uid); err == nil {
-		p = h.pageFor(c, u.Locale)
-	}
-	m := views.VerifyDonePage{Page: p, ContinueURL: "/enroll", Minutes: minutesUntil(h.now(), at.Add(h.cfg.ElevatedWindow))}
-	return render(c, http.StatusOK, views.VerifyDone(m))
+	return render(c, http.StatusOK, views.VerifyDone(views.VerifyDonePage{Page: p, Minutes: minutesUntil(h.now(), g.ExpiresAt)}))
 }

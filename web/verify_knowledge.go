@@ -13,11 +13,7 @@ import (
 
 // verifyKnowledgeShow renders the knowledge check form.
 func (h *handler) verifyKnowledgeShow(c echo.Context) error {
-	sub, ok := h.subject(h.session(c))
-	if !ok {
-		return h.needSubject(c)
-	}
-	p, err := h.subjectPage(c, sub)
+	p, err := h.subjectPage(c, subjectOf(c))
 	if err != nil {
 		return err
 	}
@@ -27,11 +23,7 @@ func (h *handler) verifyKnowledgeShow(c echo.Context) error {
 // verifyKnowledgeCheck compares the registered phone number and ID digits. When that alone does
 // not suffice, the account becomes identified and the user finishes with a code or assist code.
 func (h *handler) verifyKnowledgeCheck(c echo.Context) error {
-	sess := h.session(c)
-	sub, ok := h.subject(sess)
-	if !ok {
-		return h.needSubject(c)
-	}
+	sub := subjectOf(c)
 	p, err := h.subjectPage(c, sub)
 	if err != nil {
 		return err
@@ -60,15 +52,16 @@ func (h *handler) verifyKnowledgeCheck(c echo.Context) error {
 		return render(c, status, views.VerifyKnowledge(m))
 	}
 	if res.Verified {
-		if err := h.startVerifiedSession(c, res.User.ID, identity.MethodKnowledge); err != nil {
+		if err := h.startVerified(c, res.User.ID, identity.MethodKnowledge); err != nil {
 			return err
 		}
-		return redirect(c, "/verify/done")
+		return h.redirectTo(c, views.RouteVerifyDone)
 	}
-	setSubject(sess, identity.ForUser(res.User.ID, true))
-	sess.Values[sessKnowledgeOK] = true
-	if err := h.saveSession(c, sess); err != nil {
+	ck := h.cookie(c)
+	setSubject(ck, identity.ForUser(res.User.ID, true))
+	ck.Values[ckKnowledgeOK] = true
+	if err := h.saveCookie(c, ck); err != nil {
 		return err
 	}
-	return redirect(c, "/verify")
+	return h.redirectTo(c, views.RouteVerifyChoose)
 }

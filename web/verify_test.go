@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/i18n"
@@ -146,7 +147,7 @@ func clockTime(s *webtest.Server, t time.Time) string {
 }
 
 // lastEvent returns the newest event of typ in userID's history.
-func lastEvent(t *testing.T, s *webtest.Server, userID string, typ campaign.EventType) (campaign.Event, bool) {
+func lastEvent(t *testing.T, s *webtest.Server, userID string, typ audit.Type) (audit.Event, bool) {
 	t.Helper()
 	evs, err := s.Store.Events(context.Background(), userID, 200)
 	if err != nil {
@@ -157,10 +158,10 @@ func lastEvent(t *testing.T, s *webtest.Server, userID string, typ campaign.Even
 			return e, true
 		}
 	}
-	return campaign.Event{}, false
+	return audit.Event{}, false
 }
 
-func countEvents(t *testing.T, s *webtest.Server, userID string, typ campaign.EventType) int {
+func countEvents(t *testing.T, s *webtest.Server, userID string, typ audit.Type) int {
 	t.Helper()
 	evs, err := s.Store.Events(context.Background(), userID, 200)
 	if err != nil {
@@ -197,9 +198,9 @@ func wantVerifiedBy(t *testing.T, s *webtest.Server, userID, method, ua string) 
 	if st := userState(t, s, userID); st != campaign.StateVerified {
 		t.Errorf("%s: state %q, want verified", userID, st)
 	}
-	e, ok := lastEvent(t, s, userID, identity.EventSucceeded)
+	e, ok := lastEvent(t, s, userID, audit.VerifySucceeded)
 	if !ok {
-		t.Fatalf("%s: no %s in the history", userID, identity.EventSucceeded)
+		t.Fatalf("%s: no %s in the history", userID, audit.VerifySucceeded)
 	}
 	if e.Detail["method"] != method || e.IP != "127.0.0.1" || e.UserAgent != ua || !e.CreatedAt.Equal(s.Clock.Now()) {
 		t.Errorf("%s: %s event = method %q, IP %q, UA %q, at %s; want %s, 127.0.0.1, %q, %s",
@@ -390,10 +391,10 @@ func TestVerifyCodeCheck_WrongCodesSayAttemptsLeftThenLock(t *testing.T) {
 			if userState(t, s, tt.user) != campaign.StateNotified {
 				t.Error("a locked method verified the user")
 			}
-			if n := countEvents(t, s, tt.user, identity.EventFailed); n != 5 {
+			if n := countEvents(t, s, tt.user, audit.VerifyFailed); n != 5 {
 				t.Errorf("%d failures in the history, want 5", n)
 			}
-			if e, ok := lastEvent(t, s, tt.user, identity.EventLocked); !ok || e.Detail["method"] != "phone" || e.IP != "127.0.0.1" || e.UserAgent != testUA {
+			if e, ok := lastEvent(t, s, tt.user, audit.VerifyLocked); !ok || e.Detail["method"] != "phone" || e.IP != "127.0.0.1" || e.UserAgent != testUA {
 				t.Errorf("lock in the history: %+v, %v", e, ok)
 			}
 
@@ -427,7 +428,7 @@ func TestVerifyCodeCheck_RefusesAnExpiredCode(t *testing.T) {
 	if st := userState(t, s, "demo-zh"); st != campaign.StateNotified {
 		t.Errorf("state %q after an expired code", st)
 	}
-	if e, ok := lastEvent(t, s, "demo-zh", identity.EventFailed); !ok || e.Detail["reason"] != "expired" || e.Detail["method"] != "phone" {
+	if e, ok := lastEvent(t, s, "demo-zh", audit.VerifyFailed); !ok || e.Detail["reason"] != "expired" || e.Detail["method"] != "phone" {
 		t.Errorf("the history does not record the expired code: %+v", e)
 	}
 }
@@ -855,7 +856,7 @@ func TestVerifyKnowledge_RightAnswerShowsDetailsThenACodeFinishes(t *testing.T) 
 			t.Errorf("%q/%q: %d errors in the summary, want %d", tt.phone, tt.last4, got, len(tt.errs))
 		}
 	}
-	if n := countEvents(t, s, "demo-zh", identity.EventFailed); n != 0 {
+	if n := countEvents(t, s, "demo-zh", audit.VerifyFailed); n != 0 {
 		t.Errorf("malformed answers counted as %d failures", n)
 	}
 
@@ -865,7 +866,7 @@ func TestVerifyKnowledge_RightAnswerShowsDetailsThenACodeFinishes(t *testing.T) 
 	if got, want := strings.TrimSpace(r.Doc.Find("#error-summary li").Text()), tr.TN("verify.err.knowledge_wrong", 4, nil); got != want {
 		t.Errorf("wrong answer: %q, want %q", got, want)
 	}
-	if e, ok := lastEvent(t, s, "demo-zh", identity.EventFailed); !ok || e.Detail["method"] != "knowledge" {
+	if e, ok := lastEvent(t, s, "demo-zh", audit.VerifyFailed); !ok || e.Detail["method"] != "knowledge" {
 		t.Errorf("the history does not record the wrong answer: %+v", e)
 	}
 
@@ -885,7 +886,7 @@ func TestVerifyKnowledge_RightAnswerShowsDetailsThenACodeFinishes(t *testing.T) 
 	if userState(t, s, "demo-zh") != campaign.StateNotified {
 		t.Error("the knowledge check alone verified the user")
 	}
-	if _, ok := lastEvent(t, s, "demo-zh", identity.EventKnowledgePassed); !ok {
+	if _, ok := lastEvent(t, s, "demo-zh", audit.VerifyKnowledgePassed); !ok {
 		t.Error("no knowledge_passed in the history")
 	}
 	v.send("phone")
@@ -934,7 +935,7 @@ func TestVerifyAssist_CodeFromSupportVerifiesOnce(t *testing.T) {
 	// Support issues the code as `smsretire assist-code demo-en` does: the service keyed like the portal's.
 	support := identity.New(s.Store, s.Clock, keyring.Derive(s.Keys.Hash, "codes", 32), campaign.NewIDHasher(s.Keys.Hash),
 		identity.Settings{AssistTTL: s.Config.AssistCodeTTL}, identity.CodeMessage)
-	code, _, err := support.IssueAssistCode(context.Background(), "demo-en", "support:test", identity.Client{})
+	code, _, err := support.IssueAssistCode(context.Background(), "demo-en", "support:test", audit.Client{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -965,7 +966,7 @@ func TestVerifyAssist_CodeFromSupportVerifiesOnce(t *testing.T) {
 	again.lookUp("demo-en")
 	r = again.post("/verify/assist", url.Values{"code": {code}})
 	wantStatus(t, r, http.StatusUnprocessableEntity)
-	if userState(t, s, "demo-en") != campaign.StateVerified || countEvents(t, s, "demo-en", identity.EventSucceeded) != 1 {
+	if userState(t, s, "demo-en") != campaign.StateVerified || countEvents(t, s, "demo-en", audit.VerifySucceeded) != 1 {
 		t.Error("the assist code verified twice")
 	}
 }
@@ -1038,7 +1039,7 @@ func TestVerify_CrossSitePostsAreRefused(t *testing.T) {
 	if st := userState(t, s, "demo-zh"); st != campaign.StateNotified {
 		t.Errorf("a cross-site post changed the state to %q", st)
 	}
-	if n := countEvents(t, s, "demo-zh", identity.EventFailed); n != 0 {
+	if n := countEvents(t, s, "demo-zh", audit.VerifyFailed); n != 0 {
 		t.Errorf("a cross-site post counted %d failures", n)
 	}
 	wantRedirect(t, v.check(code), "/verify/done")

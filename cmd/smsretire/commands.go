@@ -8,8 +8,8 @@ import (
 	"io"
 	"os"
 
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
-	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/roster"
 	"github.com/smsretire/smsretire/internal/store"
 )
@@ -123,7 +123,7 @@ func assistCode(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		return err
 	}
 	defer closeApp()
-	code, expires, err := a.Identity.IssueAssistCode(ctx, c.args[0], "cli", identity.Client{IP: "cli"})
+	code, expires, err := a.Identity.IssueAssistCode(ctx, c.args[0], "cli", audit.Client{IP: "cli"})
 	if errors.Is(err, campaign.ErrUserNotFound) {
 		return fmt.Errorf("no user %q in the roster", c.args[0])
 	}

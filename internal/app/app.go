@@ -27,6 +27,7 @@ import (
 	"github.com/smsretire/smsretire/internal/outbox"
 	"github.com/smsretire/smsretire/internal/recovery"
 	"github.com/smsretire/smsretire/internal/sealbox"
+	"github.com/smsretire/smsretire/internal/session"
 	"github.com/smsretire/smsretire/internal/signin"
 	"github.com/smsretire/smsretire/internal/sms"
 	"github.com/smsretire/smsretire/internal/store"
@@ -76,6 +77,7 @@ type App struct {
 	Recovery  *recovery.Service      // recovery codes
 	Enroll    *enroll.Service        // adding, renaming and removing factors; retiring SMS
 	SignIn    *signin.Service        // signing in again with a new factor
+	Sessions  *session.Service       // signed-in sessions of every kind, and verification grants
 	Worker    *outbox.Worker         // delivers the outbox; serve runs it, tests call DeliverDue
 	Devbox    *devbox.Box            // the development outbox; nil unless --demo
 }
@@ -151,6 +153,13 @@ func New(p Parts) (*App, error) {
 	})
 	limits := limit.New(a.Store, limit.Rules{MaxAttempts: cfg.MaxCodeAttempts, Lockout: cfg.LockoutDuration, ClientAttemptsHour: cfg.ClientAttemptsHour})
 	a.SignIn = signin.New(a.Store, a.Clock, a.Identity, a.TOTP, limits, a.Recovery)
+	a.Sessions = session.New(a.Store, a.Clock, map[session.Kind]session.Rules{
+		session.User: {Cookie: "smsretire", Idle: cfg.SessionIdle, MaxAge: cfg.SessionMaxAge, StepUp: cfg.StepUpWindow},
+		// Until the staff console and partner embedding come with settings of their own, their
+		// sessions live as long as a user's; each has its own cookie.
+		session.Staff: {Cookie: "smsretire_staff", Idle: cfg.SessionIdle, MaxAge: cfg.SessionMaxAge, StepUp: cfg.StepUpWindow},
+		session.Embed: {Cookie: "smsretire_embed", Idle: cfg.SessionIdle, MaxAge: cfg.SessionMaxAge, StepUp: cfg.StepUpWindow},
+	}, cfg.ElevatedWindow)
 	if a.Worker, err = a.worker(p); err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/smsretire/smsretire/internal/app"
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/config"
@@ -116,11 +117,11 @@ func TestNew_TwoProcessesShareTheCodeKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, _, err := cli.Identity.IssueAssistCode(ctx, "u1", "cli", identity.Client{IP: "cli"})
+	code, _, err := cli.Identity.IssueAssistCode(ctx, "u1", "cli", audit.Client{IP: "cli"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := server.Identity.CheckAssist(ctx, identity.ForUser("u1", true), code, identity.Client{IP: "192.0.2.1"}); err != nil {
+	if _, err := server.Identity.CheckAssist(ctx, identity.ForUser("u1", true), code, audit.Client{IP: "192.0.2.1"}); err != nil {
 		t.Fatalf("the server refused the operator's assist code: %v", err)
 	}
 	id, err := server.Notices.Parse(strings.TrimPrefix(cli.NoticeLink("u1"), p.Config.BaseURL+"/notice/"), clk.Now())

@@ -1,7 +1,7 @@
 // Package enroll adds replacement factors to an account. The first confirmed factor retires SMS
 // verification: in one transaction the factor is stored, the state moves to retired, recovery
-// codes are made, the history records it, and the outbox receives the confirmation email and the
-// user.migrated event.
+// codes are made, the verification grants are used up, the history records it, and the outbox
+// receives the confirmation email and the user.migrated event.
 package enroll
 
 import (
@@ -13,20 +13,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
-	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/notice"
 	"github.com/smsretire/smsretire/internal/outbox"
 	"github.com/smsretire/smsretire/internal/store"
-)
-
-// Event types of a user's history.
-const (
-	EventFactorAdded   campaign.EventType = "factor.added"
-	EventFactorRenamed campaign.EventType = "factor.renamed"
-	EventFactorRemoved campaign.EventType = "factor.removed"
-	EventSMSRetired    campaign.EventType = "sms.retired"
 )
 
 // Webhook event types written to the outbox.
@@ -74,7 +66,7 @@ type Added struct {
 
 // Add stores a confirmed factor. claim runs first in the same transaction and must consume
 // whatever proved the factor (a code, a ceremony), so a double submit adds nothing twice.
-func (s *Service) Add(ctx context.Context, userID string, f store.Factor, c identity.Client, claim func(tx *store.Tx) error) (Added, error) {
+func (s *Service) Add(ctx context.Context, userID string, f store.Factor, c audit.Client, claim func(tx *store.Tx) error) (Added, error) {
 	now := s.clock.Now()
 	f.UserID, f.CreatedAt = userID, now
 	var out Added
@@ -101,7 +93,7 @@ func (s *Service) Add(ctx context.Context, userID string, f store.Factor, c iden
 			return err
 		}
 		out.Factor = f
-		if err := tx.AppendEvent(ctx, event(userID, EventFactorAdded, c, now, map[string]string{"kind": f.Kind, "name": f.Name})); err != nil {
+		if err := tx.AppendEvent(ctx, audit.FactorAdded.Event(userID, c, now, map[string]string{"kind": f.Kind, "name": f.Name})); err != nil {
 			return err
 		}
 		if err := enqueueEvent(ctx, tx, userID, OutboxFactorEnrolled, now, map[string]any{"user_id": userID, "factor_id": f.ID, "kind": f.Kind}); err != nil {
@@ -110,7 +102,7 @@ func (s *Service) Add(ctx context.Context, userID string, f store.Factor, c iden
 		all := append(existing, f)
 		if u.State == campaign.StateRetired || !s.completes(all) {
 			if u.State != campaign.StateRetired && u.State != campaign.StateEnrolled {
-				if err := tx.SetState(ctx, u.ID, campaign.StateEnrolled, event(u.ID, "", c, now, nil)); err != nil {
+				if err := tx.SetState(ctx, u.ID, campaign.StateEnrolled, audit.StateChanged.Event(u.ID, c, now, nil)); err != nil {
 					return err
 				}
 			}
@@ -126,16 +118,21 @@ func (s *Service) Add(ctx context.Context, userID string, f store.Factor, c iden
 }
 
 // retire moves the user to retired, makes recovery codes, and queues the confirmation.
-func (s *Service) retire(ctx context.Context, tx *store.Tx, u campaign.User, factors []store.Factor, c identity.Client, now time.Time, out *Added) error {
+func (s *Service) retire(ctx context.Context, tx *store.Tx, u campaign.User, factors []store.Factor, c audit.Client, now time.Time, out *Added) error {
 	for _, st := range []campaign.State{campaign.StateVerified, campaign.StateEnrolled, campaign.StateRetired} {
 		if stateOrder(u.State) >= stateOrder(st) {
 			continue
 		}
-		if err := tx.SetState(ctx, u.ID, st, event(u.ID, "", c, now, nil)); err != nil {
+		if err := tx.SetState(ctx, u.ID, st, audit.StateChanged.Event(u.ID, c, now, nil)); err != nil {
 			return err
 		}
 	}
-	if err := tx.AppendEvent(ctx, event(u.ID, EventSMSRetired, c, now, nil)); err != nil {
+	if err := tx.AppendEvent(ctx, audit.SMSRetired.Event(u.ID, c, now, nil)); err != nil {
+		return err
+	}
+	// The verification that allowed this enrollment has done its work: adding another factor
+	// now takes a sign-in with the new one (internal/session).
+	if _, err := tx.ConsumeGrants(ctx, u.ID, now); err != nil {
 		return err
 	}
 	codes, hashes, err := s.recovery(u.ID)
@@ -173,24 +170,24 @@ func (s *Service) retire(ctx context.Context, tx *store.Tx, u campaign.User, fac
 }
 
 // Rename renames one of the user's factors.
-func (s *Service) Rename(ctx context.Context, userID string, factorID int64, name string, c identity.Client) error {
+func (s *Service) Rename(ctx context.Context, userID string, factorID int64, name string, c audit.Client) error {
 	now := s.clock.Now()
 	return s.st.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.RenameFactor(ctx, userID, factorID, name); err != nil {
 			return err
 		}
-		return tx.AppendEvent(ctx, event(userID, EventFactorRenamed, c, now, map[string]string{"name": name}))
+		return tx.AppendEvent(ctx, audit.FactorRenamed.Event(userID, c, now, map[string]string{"name": name}))
 	})
 }
 
 // Remove removes one of the user's factors, never the last.
-func (s *Service) Remove(ctx context.Context, userID string, f store.Factor, c identity.Client) error {
+func (s *Service) Remove(ctx context.Context, userID string, f store.Factor, c audit.Client) error {
 	now := s.clock.Now()
 	return s.st.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.RemoveFactor(ctx, userID, f.ID); err != nil {
 			return err
 		}
-		if err := tx.AppendEvent(ctx, event(userID, EventFactorRemoved, c, now, map[string]string{"kind": f.Kind, "name": f.Name})); err != nil {
+		if err := tx.AppendEvent(ctx, audit.FactorRemoved.Event(userID, c, now, map[string]string{"kind": f.Kind, "name": f.Name})); err != nil {
 			return err
 		}
 		if err := enqueueEvent(ctx, tx, userID, OutboxFactorRemoved, now, map[string]any{"user_id": userID, "factor_id": f.ID, "kind": f.Kind}); err != nil {
@@ -220,10 +217,6 @@ func stateOrder(s campaign.State) int {
 		return 3
 	}
 	return 0
-}
-
-func event(userID string, typ campaign.EventType, c identity.Client, now time.Time, detail map[string]string) campaign.Event {
-	return campaign.Event{UserID: userID, Type: typ, Detail: detail, IP: c.IP, UserAgent: c.UserAgent, CreatedAt: now}
 }
 
 // enqueueEvent writes an operator event in the stable shape {id, type, time, data}.

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/limit"
@@ -45,16 +46,6 @@ func ParseChannel(s string) (Method, bool) {
 	return "", false
 }
 
-// Event types written to a user's history.
-const (
-	EventCodeSent        campaign.EventType = "verify.code_sent"
-	EventFailed          campaign.EventType = "verify.failed"
-	EventLocked          campaign.EventType = "verify.locked"
-	EventSucceeded       campaign.EventType = "verify.succeeded"
-	EventKnowledgePassed campaign.EventType = "verify.knowledge_passed"
-	EventAssistIssued    campaign.EventType = "assist.issued"
-)
-
 // OutboxUserVerified is the operator event (webhook) written to the outbox when a user proves
 // their identity: data {"user_id", "method"}.
 const OutboxUserVerified = "user.verified"
@@ -69,11 +60,9 @@ type Subject struct {
 	Identified bool
 }
 
-// Client is the browser making a request.
-type Client struct {
-	IP        string
-	UserAgent string
-}
+// Client is the browser making a request: where the history says an event came from, and what
+// the per-client limits count.
+type Client = audit.Client
 
 // Settings are the verification rules.
 type Settings struct {
@@ -336,7 +325,7 @@ func (s *Service) sendToUser(ctx context.Context, tx *store.Tx, sub Subject, spe
 	if _, err := tx.EnqueueOutbox(ctx, msg); err != nil {
 		return err
 	}
-	return tx.AppendEvent(ctx, event(u.ID, EventCodeSent, c, now, map[string]string{"method": string(spec.method)}))
+	return tx.AppendEvent(ctx, audit.VerifyCodeSent.Event(u.ID, c, now, map[string]string{"method": string(spec.method)}))
 }
 
 // CheckCode checks a code sent to the subject's phone or email. On success the user is verified;
@@ -449,7 +438,7 @@ func (s *Service) match(ctx context.Context, sub Subject, m Method, purpose, cod
 			return store.Code{}, serr
 		}
 		if spent { // the right code, used already: recorded, but no wrong answer
-			if err := s.st.AppendEvent(ctx, event(sub.UserID, EventFailed, c, now, map[string]string{"method": string(m), "reason": "used"})); err != nil {
+			if err := s.st.AppendEvent(ctx, audit.VerifyFailed.Event(sub.UserID, c, now, map[string]string{"method": string(m), "reason": "used"})); err != nil {
 				return store.Code{}, err
 			}
 			return store.Code{}, ErrCodeExpired
@@ -461,7 +450,7 @@ func (s *Service) match(ctx context.Context, sub Subject, m Method, purpose, cod
 		return store.Code{}, s.fail(ctx, a, sub, m, c, now, reason)
 	}
 	if !now.Before(stored.ExpiresAt) {
-		if err := s.st.AppendEvent(ctx, event(sub.UserID, EventFailed, c, now, map[string]string{"method": string(m), "reason": "expired"})); err != nil {
+		if err := s.st.AppendEvent(ctx, audit.VerifyFailed.Event(sub.UserID, c, now, map[string]string{"method": string(m), "reason": "expired"})); err != nil {
 			return store.Code{}, err
 		}
 		return store.Code{}, ErrCodeExpired
@@ -473,7 +462,7 @@ func (s *Service) match(ctx context.Context, sub Subject, m Method, purpose, cod
 }
 
 func (s *Service) markVerified(ctx context.Context, tx *store.Tx, userID string, m Method, c Client, now time.Time) error {
-	if err := tx.AppendEvent(ctx, event(userID, EventSucceeded, c, now, map[string]string{"method": string(m)})); err != nil {
+	if err := tx.AppendEvent(ctx, audit.VerifySucceeded.Event(userID, c, now, map[string]string{"method": string(m)})); err != nil {
 		return err
 	}
 	// Operators hear of every successful verification, in the same transaction as the change.
@@ -489,7 +478,7 @@ func (s *Service) markVerified(ctx context.Context, tx *store.Tx, userID string,
 		return err
 	}
 	if u.State == campaign.StateNotified {
-		return tx.SetState(ctx, userID, campaign.StateVerified, event(userID, "", c, now, map[string]string{"method": string(m)}))
+		return tx.SetState(ctx, userID, campaign.StateVerified, audit.StateChanged.Event(userID, c, now, map[string]string{"method": string(m)}))
 	}
 	return nil
 }
@@ -539,7 +528,7 @@ func (s *Service) CheckKnowledge(ctx context.Context, sub Subject, phoneInput, l
 		if res.Verified {
 			return s.markVerified(ctx, tx, u.ID, MethodKnowledge, c, now)
 		}
-		return tx.AppendEvent(ctx, event(u.ID, EventKnowledgePassed, c, now, nil))
+		return tx.AppendEvent(ctx, audit.VerifyKnowledgePassed.Event(u.ID, c, now, nil))
 	})
 	if err != nil {
 		return KnowledgeResult{}, err
@@ -571,7 +560,7 @@ func (s *Service) IssueAssistCode(ctx context.Context, userID, issuedBy string, 
 			CreatedAt: now, ExpiresAt: expires, IssuedBy: issuedBy}); err != nil {
 			return err
 		}
-		ev := event(userID, EventAssistIssued, c, now, map[string]string{"by": issuedBy})
+		ev := audit.AssistIssued.Event(userID, c, now, map[string]string{"by": issuedBy})
 		ev.Actor = issuedBy
 		return tx.AppendEvent(ctx, ev)
 	})
@@ -603,11 +592,11 @@ func (s *Service) fail(ctx context.Context, a *limit.Attempt, sub Subject, m Met
 		if sub.UserID == "" {
 			return nil
 		}
-		if err := tx.AppendEvent(ctx, event(sub.UserID, EventFailed, c, now, map[string]string{"method": string(m), "reason": reason})); err != nil {
+		if err := tx.AppendEvent(ctx, audit.VerifyFailed.Event(sub.UserID, c, now, map[string]string{"method": string(m), "reason": reason})); err != nil {
 			return err
 		}
 		if locked {
-			return tx.AppendEvent(ctx, event(sub.UserID, EventLocked, c, now, map[string]string{"method": string(m), "until": lockedErr.Until.UTC().Format(time.RFC3339)}))
+			return tx.AppendEvent(ctx, audit.VerifyLocked.Event(sub.UserID, c, now, map[string]string{"method": string(m), "until": lockedErr.Until.UTC().Format(time.RFC3339)}))
 		}
 		return nil
 	})
@@ -634,10 +623,6 @@ func (s *Service) pad(start time.Time) {
 }
 
 func purposeFor(ch Method) string { return "verify_" + string(ch) }
-
-func event(userID string, typ campaign.EventType, c Client, now time.Time, detail map[string]string) campaign.Event {
-	return campaign.Event{UserID: userID, Type: typ, Detail: detail, IP: c.IP, UserAgent: c.UserAgent, CreatedAt: now}
-}
 
 // NormalizeCode removes spaces and dashes and checks that n digits remain.
 func NormalizeCode(s string, n int) (string, bool) {

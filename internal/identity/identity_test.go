@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/identity"
@@ -19,7 +20,7 @@ var (
 	t0          = time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
 	shanghai, _ = time.LoadLocation("Asia/Shanghai")
 	ids         = campaign.NewIDHasher(bytes.Repeat([]byte{5}, 32))
-	client      = identity.Client{IP: "192.0.2.10", UserAgent: "test"}
+	client      = audit.Client{IP: "192.0.2.10", UserAgent: "test"}
 )
 
 // fixture is a verification service over a real store with two users and a fake clock; sent
@@ -107,11 +108,11 @@ func TestSendAndCheckCode_VerifiesOnceAndRecordsHistory(t *testing.T) {
 			t.Fatal("code accepted twice")
 		}
 		evs, _ := st.Events(ctx, "alice", 20)
-		var types []campaign.EventType
+		var types []audit.Type
 		for _, e := range evs {
 			types = append(types, e.Type)
 		}
-		want := map[campaign.EventType]bool{identity.EventCodeSent: false, identity.EventSucceeded: false, campaign.EventStateChanged: false, identity.EventFailed: false}
+		want := map[audit.Type]bool{audit.VerifyCodeSent: false, audit.VerifySucceeded: false, audit.StateChanged: false, audit.VerifyFailed: false}
 		for _, ty := range types {
 			if _, ok := want[ty]; ok {
 				want[ty] = true
@@ -122,7 +123,7 @@ func TestSendAndCheckCode_VerifiesOnceAndRecordsHistory(t *testing.T) {
 				t.Errorf("history lacks %s: %v", ty, types)
 			}
 		}
-		if evs[len(evs)-1].Type != campaign.EventRosterAdded {
+		if evs[len(evs)-1].Type != audit.RosterAdded {
 			t.Errorf("oldest event = %s", evs[len(evs)-1].Type)
 		}
 	})
@@ -281,12 +282,12 @@ func TestUnknownAccount_FailsExactlyLikeAKnownOne(t *testing.T) {
 	}
 	run := func(sub identity.Subject) []string {
 		var out []string
-		_, err := f.svc.SendCode(ctx, sub, identity.MethodPhone, identity.Client{IP: "198.51.100." + sub.Key[:1]})
+		_, err := f.svc.SendCode(ctx, sub, identity.MethodPhone, audit.Client{IP: "198.51.100." + sub.Key[:1]})
 		out = append(out, errString(err))
-		_, err = f.svc.SendCode(ctx, sub, identity.MethodPhone, identity.Client{IP: "198.51.100." + sub.Key[:1]})
+		_, err = f.svc.SendCode(ctx, sub, identity.MethodPhone, audit.Client{IP: "198.51.100." + sub.Key[:1]})
 		out = append(out, errString(err))
 		for i := 0; i < 5; i++ {
-			_, err = f.svc.CheckCode(ctx, sub, identity.MethodPhone, "000000", identity.Client{IP: "198.51.100." + sub.Key[:1]})
+			_, err = f.svc.CheckCode(ctx, sub, identity.MethodPhone, "000000", audit.Client{IP: "198.51.100." + sub.Key[:1]})
 			out = append(out, errString(err))
 		}
 		return out
@@ -314,7 +315,7 @@ func TestPhoneMethod_ClosedAfterDeadline(t *testing.T) {
 		t.Fatalf("identified: err = %v", err)
 	}
 	// A look-up gets the same answer as any account, and no SMS is sent.
-	if _, err := f.svc.SendCode(ctx, identity.ForUser("late", false), identity.MethodPhone, identity.Client{IP: "203.0.113.1"}); err != nil {
+	if _, err := f.svc.SendCode(ctx, identity.ForUser("late", false), identity.MethodPhone, audit.Client{IP: "203.0.113.1"}); err != nil {
 		t.Fatalf("look-up: err = %v", err)
 	}
 	if f.code("late", identity.MethodPhone) != "" {
@@ -377,7 +378,7 @@ func TestClientLimit_RefusesAClientThatGuessesTooMuch(t *testing.T) {
 	st := testsupport.SQLite(t)
 	ctx := context.Background()
 	f := newFixture(t, st, func(s *identity.Settings) { s.ClientAttemptsHour = 3 })
-	c := identity.Client{IP: "203.0.113.9"}
+	c := audit.Client{IP: "203.0.113.9"}
 	for i, acct := range []string{"a1", "a2", "a3"} {
 		sub, _ := f.svc.Find(ctx, acct)
 		var wrong identity.ErrWrong

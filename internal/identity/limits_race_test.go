@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/internal/testsupport"
@@ -58,7 +58,7 @@ func countCodes(t *testing.T, st *store.SQL, userID, purpose string) int {
 
 // countEvents counts the user's history events of a type for a method; for failures only those
 // that count against the limits (not an expired or used-up right code).
-func countEvents(t *testing.T, st *store.SQL, userID string, typ campaign.EventType, method string) int {
+func countEvents(t *testing.T, st *store.SQL, userID string, typ audit.Type, method string) int {
 	t.Helper()
 	evs, err := st.Events(context.Background(), userID, 10000)
 	if err != nil {
@@ -243,8 +243,8 @@ func TestLimits_ParallelWrongAnswersEvaluateExactlyTheLimit(t *testing.T) {
 					}
 				}
 				slices.Sort(remaining)
-				evaluated := countEvents(t, stores[0], "alice", identity.EventFailed, tc.method)
-				locks := countEvents(t, stores[0], "alice", identity.EventLocked, tc.method)
+				evaluated := countEvents(t, stores[0], "alice", audit.VerifyFailed, tc.method)
+				locks := countEvents(t, stores[0], "alice", audit.VerifyLocked, tc.method)
 				if evaluated != 5 || locks != 1 || !slices.Equal(remaining, []int{1, 2, 3, 4}) || locked != parallel-4 {
 					t.Errorf("%d wrong answers evaluated (history), %d locks; answers said attempts left %v and locked %d times; want 5, 1, [1 2 3 4], %d",
 						evaluated, locks, remaining, locked, parallel-4)
@@ -286,7 +286,7 @@ func TestLimits_RacingRightCodesCountNoWrongAnswer(t *testing.T) {
 				if won != 1 {
 					t.Errorf("the code was used %d times, want once", won)
 				}
-				if n := countEvents(t, stores[0], "alice", identity.EventFailed, tc.method); n != 0 {
+				if n := countEvents(t, stores[0], "alice", audit.VerifyFailed, tc.method); n != 0 {
 					t.Errorf("%d wrong answers recorded, want none", n)
 				}
 				var w identity.ErrWrong

@@ -8,8 +8,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
-	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/outbox"
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/internal/useragent"
@@ -25,7 +25,7 @@ const (
 
 // Enqueue writes the notice of change (kind names the factor kind, or "") to the user's
 // registered email inside tx. A user without a registered email gets none.
-func Enqueue(ctx context.Context, tx *store.Tx, userID, change, kind string, c identity.Client, now time.Time) error {
+func Enqueue(ctx context.Context, tx *store.Tx, userID, change, kind string, c audit.Client, now time.Time) error {
 	u, err := tx.UserByID(ctx, userID)
 	if err != nil {
 		return err
@@ -34,7 +34,7 @@ func Enqueue(ctx context.Context, tx *store.Tx, userID, change, kind string, c i
 }
 
 // EnqueueFor is Enqueue for a user already read.
-func EnqueueFor(ctx context.Context, tx *store.Tx, u campaign.User, change, kind string, c identity.Client, now time.Time) error {
+func EnqueueFor(ctx context.Context, tx *store.Tx, u campaign.User, change, kind string, c audit.Client, now time.Time) error {
 	if u.Email == "" {
 		return nil
 	}

@@ -20,8 +20,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/smsretire/smsretire/internal/campaign"
-	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/notice"
 	"github.com/smsretire/smsretire/internal/store"
 )
@@ -33,12 +32,6 @@ const (
 	GroupSize = 4                                  // characters between dashes as shown
 	Alphabet  = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ" // 32 symbols, none easily mistaken for another
 	Bits      = Length * 5                         // randomness per code: 5 bits per character
-)
-
-// Event types written to a user's history.
-const (
-	EventRegenerated campaign.EventType = "recovery.regenerated"
-	EventUsed        campaign.EventType = "recovery.used"
 )
 
 // ErrInvalid means the input is not one of the user's unused recovery codes: mistyped, used
@@ -154,7 +147,7 @@ func (s *Service) NewSet(userID string) ([]string, [][]byte, error) {
 
 // Regenerate replaces the user's codes with a new set, voiding every old code, and records it in
 // the history, in one transaction. The new codes are returned to be shown once.
-func (s *Service) Regenerate(ctx context.Context, userID string, c identity.Client, now time.Time) ([]string, error) {
+func (s *Service) Regenerate(ctx context.Context, userID string, c audit.Client, now time.Time) ([]string, error) {
 	codes, hashes, err := s.NewSet(userID)
 	if err != nil {
 		return nil, err
@@ -170,7 +163,7 @@ func (s *Service) Regenerate(ctx context.Context, userID string, c identity.Clie
 		if err := tx.ReplaceRecoveryCodes(ctx, userID, hashes, now); err != nil {
 			return err
 		}
-		if err := tx.AppendEvent(ctx, event(userID, EventRegenerated, c, now, map[string]string{"count": strconv.Itoa(len(codes))})); err != nil {
+		if err := tx.AppendEvent(ctx, audit.RecoveryRegenerated.Event(userID, c, now, map[string]string{"count": strconv.Itoa(len(codes))})); err != nil {
 			return err
 		}
 		return notice.Enqueue(ctx, tx, userID, notice.RecoveryRegenerated, "", c, now)
@@ -187,7 +180,7 @@ func (s *Service) Regenerate(ctx context.Context, userID string, c identity.Clie
 // ErrInvalid when input is not such a code; when it is one of the user's codes used already it
 // is also store.ErrSpent. A code works once, even under racing requests.
 // Limiting wrong attempts is the caller's (internal/limit).
-func (s *Service) Use(ctx context.Context, userID, input string, c identity.Client, now time.Time, then func(tx *store.Tx) error) error {
+func (s *Service) Use(ctx context.Context, userID, input string, c audit.Client, now time.Time, then func(tx *store.Tx) error) error {
 	code, ok := Normalize(input)
 	if !ok {
 		return ErrInvalid
@@ -204,7 +197,7 @@ func (s *Service) Use(ctx context.Context, userID, input string, c identity.Clie
 		if !used {
 			return ErrInvalid
 		}
-		if err := tx.AppendEvent(ctx, event(userID, EventUsed, c, now, nil)); err != nil {
+		if err := tx.AppendEvent(ctx, audit.RecoveryUsed.Event(userID, c, now, nil)); err != nil {
 			return err
 		}
 		if err := notice.Enqueue(ctx, tx, userID, notice.RecoveryUsed, "", c, now); err != nil {
@@ -220,8 +213,4 @@ func (s *Service) Use(ctx context.Context, userID, input string, c identity.Clie
 // Left counts the user's unused codes, so the security page can urge a new set when few remain.
 func (s *Service) Left(ctx context.Context, userID string) (int, error) {
 	return s.st.RecoveryCodesLeft(ctx, userID)
-}
-
-func event(userID string, typ campaign.EventType, c identity.Client, now time.Time, detail map[string]string) campaign.Event {
-	return campaign.Event{UserID: userID, Type: typ, Detail: detail, IP: c.IP, UserAgent: c.UserAgent, CreatedAt: now}
 }

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/enroll"
-	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/recovery"
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/internal/testsupport"
@@ -21,7 +21,7 @@ import (
 var (
 	t0     = time.Date(2026, 9, 1, 10, 0, 0, 0, time.UTC)
 	key    = bytes.Repeat([]byte{9}, 32)
-	client = identity.Client{IP: "192.0.2.7", UserAgent: "test"}
+	client = audit.Client{IP: "192.0.2.7", UserAgent: "test"}
 	shape  = regexp.MustCompile(`^[23456789ABCDEFGHJKLMNPQRSTUVWXYZ]{4}(-[23456789ABCDEFGHJKLMNPQRSTUVWXYZ]{4}){3}$`)
 )
 
@@ -195,7 +195,7 @@ func TestUse_EachCodeWorksOnce(t *testing.T) {
 		}
 		var used int
 		for _, ev := range events {
-			if ev.Type == recovery.EventUsed {
+			if ev.Type == audit.RecoveryUsed {
 				used++
 				if ev.IP != client.IP || !ev.CreatedAt.Equal(later) {
 					t.Errorf("event %+v", ev)
@@ -240,7 +240,7 @@ func TestRegenerate_VoidsTheOldSet(t *testing.T) {
 		}
 		var regenerated int
 		for _, ev := range events {
-			if ev.Type == recovery.EventRegenerated {
+			if ev.Type == audit.RecoveryRegenerated {
 				regenerated++
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/roster"
 	"github.com/smsretire/smsretire/internal/store"
@@ -58,7 +59,7 @@ func importInto(t *testing.T, s *store.SQL, csv string, chunk int) loaded {
 type stored struct {
 	User   campaign.User
 	Hash   []byte
-	Events []campaign.EventType
+	Events []audit.Type
 }
 
 func snapshot(t *testing.T, s *store.SQL, ids []string) map[string]stored {
@@ -78,7 +79,7 @@ func snapshot(t *testing.T, s *store.SQL, ids []string) map[string]stored {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var types []campaign.EventType
+		var types []audit.Type
 		for _, e := range evs {
 			types = append(types, e.Type)
 		}
@@ -130,7 +131,7 @@ func TestImportCopy_MatchesImportOnSQLite(t *testing.T) {
 			retired := time.Now()
 			for _, s := range []*store.SQL{lite, pg} {
 				err := s.InTx(context.Background(), func(tx *store.Tx) error {
-					return tx.SetState(context.Background(), "u1", campaign.StateRetired, campaign.Event{Actor: "test", CreatedAt: retired})
+					return tx.SetState(context.Background(), "u1", campaign.StateRetired, audit.Event{Actor: "test", CreatedAt: retired})
 				})
 				if err != nil {
 					t.Fatal(err)

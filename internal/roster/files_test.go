@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/roster"
 	"github.com/smsretire/smsretire/internal/store"
@@ -228,7 +229,7 @@ func TestImport_SameFileAgainChangesNothing(t *testing.T) {
 			t.Fatalf("one changed row: %+v", l.sum)
 		}
 		evs, _ := s.Events(ctx, "gb2", 100)
-		if u, _ := s.UserByID(ctx, "gb2"); u.Locale != "en" || !u.UpdatedAt.After(before["gb2"].UpdatedAt) || len(evs) != events["gb2"]+1 || evs[0].Type != campaign.EventRosterUpdated {
+		if u, _ := s.UserByID(ctx, "gb2"); u.Locale != "en" || !u.UpdatedAt.After(before["gb2"].UpdatedAt) || len(evs) != events["gb2"]+1 || evs[0].Type != audit.RosterUpdated {
 			t.Errorf("gb2 = %+v with %d events", u, len(evs))
 		}
 		if u, _ := s.UserByID(ctx, "gb1"); u != before["gb1"] {

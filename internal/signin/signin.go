@@ -9,19 +9,13 @@ import (
 	"errors"
 	"time"
 
-	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/factor/totp"
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/limit"
 	"github.com/smsretire/smsretire/internal/recovery"
 	"github.com/smsretire/smsretire/internal/store"
-)
-
-// Event types of a user's history.
-const (
-	EventSucceeded campaign.EventType = "signin.succeeded"
-	EventFailed    campaign.EventType = "signin.failed"
 )
 
 // Methods, as named in limits and history.
@@ -59,7 +53,7 @@ type Result struct {
 // TOTP signs in with a code from an authenticator app enrolled on the account named by account.
 // The answer is reserved against the limits before it is checked; the right code that a racing
 // request used first counts as no wrong answer.
-func (s *Service) TOTP(ctx context.Context, account, code string, c identity.Client) (Result, error) {
+func (s *Service) TOTP(ctx context.Context, account, code string, c audit.Client) (Result, error) {
 	now := s.clock.Now()
 	sub, err := s.ident.Find(ctx, account)
 	if err != nil {
@@ -102,7 +96,7 @@ func (s *Service) TOTP(ctx context.Context, account, code string, c identity.Cli
 
 // SendEmailCode sends a sign-in code to the email factor of the account named by account, or
 // goes through the same motions when there is none. It returns the subject to check against.
-func (s *Service) SendEmailCode(ctx context.Context, account string, c identity.Client) (identity.Subject, error) {
+func (s *Service) SendEmailCode(ctx context.Context, account string, c audit.Client) (identity.Subject, error) {
 	sub, err := s.ident.Find(ctx, account)
 	if err != nil {
 		return identity.Subject{}, err
@@ -112,7 +106,7 @@ func (s *Service) SendEmailCode(ctx context.Context, account string, c identity.
 }
 
 // EmailCode signs in with the code sent by SendEmailCode.
-func (s *Service) EmailCode(ctx context.Context, sub identity.Subject, code string, c identity.Client) (Result, error) {
+func (s *Service) EmailCode(ctx context.Context, sub identity.Subject, code string, c audit.Client) (Result, error) {
 	now := s.clock.Now()
 	matched, err := s.ident.MatchSignInEmailCode(ctx, sub, code, c)
 	if err != nil {
@@ -135,7 +129,7 @@ func (s *Service) EmailCode(ctx context.Context, sub identity.Subject, code stri
 		if err := matched.Consume(ctx, tx, now); err != nil {
 			return err
 		}
-		return tx.AppendEvent(ctx, event(sub.UserID, EventSucceeded, c, now, MethodEmail))
+		return tx.AppendEvent(ctx, audit.SignInSucceeded.Event(sub.UserID, c, now, map[string]string{"method": MethodEmail}))
 	})
 	if err != nil {
 		return Result{}, err
@@ -151,7 +145,7 @@ func (s *Service) EmailCode(ctx context.Context, sub identity.Subject, code stri
 
 // Recovery signs in with one of the account's recovery codes, using it up. The right code that a
 // racing request used first counts as no wrong answer.
-func (s *Service) Recovery(ctx context.Context, account, code string, c identity.Client) (Result, error) {
+func (s *Service) Recovery(ctx context.Context, account, code string, c audit.Client) (Result, error) {
 	now := s.clock.Now()
 	sub, err := s.ident.Find(ctx, account)
 	if err != nil {
@@ -164,7 +158,7 @@ func (s *Service) Recovery(ctx context.Context, account, code string, c identity
 	defer a.Void(ctx)
 	if sub.UserID != "" {
 		err := s.recovery.Use(ctx, sub.UserID, code, c, now, func(tx *store.Tx) error {
-			return tx.AppendEvent(ctx, event(sub.UserID, EventSucceeded, c, now, MethodRecovery))
+			return tx.AppendEvent(ctx, audit.SignInSucceeded.Event(sub.UserID, c, now, map[string]string{"method": MethodRecovery}))
 		})
 		switch {
 		case err == nil:
@@ -185,21 +179,18 @@ func (s *Service) Recovery(ctx context.Context, account, code string, c identity
 }
 
 // Passkey records a passkey sign-in that internal/factor/passkey verified.
-func (s *Service) Passkey(ctx context.Context, userID string, factorID int64, c identity.Client) error {
-	if err := s.st.AppendEvent(ctx, event(userID, EventSucceeded, c, s.clock.Now(), MethodPasskey)); err != nil {
+func (s *Service) Passkey(ctx context.Context, userID string, factorID int64, c audit.Client) error {
+	if err := s.st.AppendEvent(ctx, audit.SignInSucceeded.Event(userID, c, s.clock.Now(), map[string]string{"method": MethodPasskey})); err != nil {
 		return err
 	}
 	return s.Completed(ctx, userID, c)
 }
 
-// EventCheckupCompleted records that a user signed in after the check-up reminder fell due.
-const EventCheckupCompleted campaign.EventType = "checkup.completed"
-
 // Completed runs after any successful sign-in: the user proved possession of the account, so
 // the wrong sign-in answers of every method are forgiven, ending their locks (someone who knows
 // the user's phone number cannot keep an authenticator app locked for a user who signs in with a
 // passkey or a recovery code); and a due check-up is cleared and recorded.
-func (s *Service) Completed(ctx context.Context, userID string, c identity.Client) error {
+func (s *Service) Completed(ctx context.Context, userID string, c audit.Client) error {
 	now := s.clock.Now()
 	if err := s.limits.Forgive(ctx, identity.ForUser(userID, false).Key, MethodTOTP, MethodEmail, MethodRecovery); err != nil {
 		return err
@@ -208,11 +199,11 @@ func (s *Service) Completed(ctx context.Context, userID string, c identity.Clien
 	if err != nil || !done {
 		return err
 	}
-	return s.st.AppendEvent(ctx, campaign.Event{UserID: userID, Type: EventCheckupCompleted, IP: c.IP, UserAgent: c.UserAgent, CreatedAt: now})
+	return s.st.AppendEvent(ctx, audit.CheckupCompleted.Event(userID, c, now, nil))
 }
 
-func (s *Service) succeed(ctx context.Context, sub identity.Subject, method string, factorID int64, c identity.Client, now time.Time) (Result, error) {
-	if err := s.st.AppendEvent(ctx, event(sub.UserID, EventSucceeded, c, now, method)); err != nil {
+func (s *Service) succeed(ctx context.Context, sub identity.Subject, method string, factorID int64, c audit.Client, now time.Time) (Result, error) {
+	if err := s.st.AppendEvent(ctx, audit.SignInSucceeded.Event(sub.UserID, c, now, map[string]string{"method": method})); err != nil {
 		return Result{}, err
 	}
 	if err := s.Completed(ctx, sub.UserID, c); err != nil {
@@ -223,7 +214,7 @@ func (s *Service) succeed(ctx context.Context, sub identity.Subject, method stri
 
 // fail counts the reserved answer as wrong and records it for a known account, in one
 // transaction; the answer is ErrFailed, or the lock — the same for an unknown account.
-func (s *Service) fail(ctx context.Context, a *limit.Attempt, sub identity.Subject, method string, c identity.Client, now time.Time) error {
+func (s *Service) fail(ctx context.Context, a *limit.Attempt, sub identity.Subject, method string, c audit.Client, now time.Time) error {
 	ctx = context.WithoutCancel(ctx)
 	var verdict error
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
@@ -241,14 +232,10 @@ func (s *Service) fail(ctx context.Context, a *limit.Attempt, sub identity.Subje
 		if sub.UserID == "" {
 			return nil
 		}
-		return tx.AppendEvent(ctx, event(sub.UserID, EventFailed, c, now, method))
+		return tx.AppendEvent(ctx, audit.SignInFailed.Event(sub.UserID, c, now, map[string]string{"method": method}))
 	})
 	if err != nil {
 		return err
 	}
 	return verdict
-}
-
-func event(userID string, typ campaign.EventType, c identity.Client, now time.Time, method string) campaign.Event {
-	return campaign.Event{UserID: userID, Type: typ, Detail: map[string]string{"method": method}, IP: c.IP, UserAgent: c.UserAgent, CreatedAt: now}
 }

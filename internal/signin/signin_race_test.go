@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/factor/totp"
@@ -144,21 +145,21 @@ func burst(n int, fn func(i int) error) []error {
 type way struct {
 	name        string
 	method      string
-	failedEvent campaign.EventType
+	failedEvent audit.Type
 	prepare     func(t *testing.T, f *fixture) (right, wrong string)
-	answer      func(svc *signin.Service, answer string, c identity.Client) error
+	answer      func(svc *signin.Service, answer string, c audit.Client) error
 }
 
 func ways() []way {
 	ctx := context.Background()
 	return []way{
-		{"authenticator app", signin.MethodTOTP, signin.EventFailed, func(t *testing.T, f *fixture) (string, string) { return f.totpCode(t) },
-			func(svc *signin.Service, code string, c identity.Client) error {
+		{"authenticator app", signin.MethodTOTP, audit.SignInFailed, func(t *testing.T, f *fixture) (string, string) { return f.totpCode(t) },
+			func(svc *signin.Service, code string, c audit.Client) error {
 				_, err := svc.TOTP(ctx, "alice", code, c)
 				return err
 			}},
-		{"email code", signin.MethodEmail, identity.EventFailed, func(t *testing.T, f *fixture) (string, string) {
-			if _, err := f.svcs[0].SendEmailCode(ctx, "alice", identity.Client{IP: "192.0.2.1"}); err != nil {
+		{"email code", signin.MethodEmail, audit.VerifyFailed, func(t *testing.T, f *fixture) (string, string) {
+			if _, err := f.svcs[0].SendEmailCode(ctx, "alice", audit.Client{IP: "192.0.2.1"}); err != nil {
 				t.Fatal(err)
 			}
 			f.mu.Lock()
@@ -167,24 +168,24 @@ func ways() []way {
 				return f.email, "111111"
 			}
 			return f.email, "000000"
-		}, func(svc *signin.Service, code string, c identity.Client) error {
+		}, func(svc *signin.Service, code string, c audit.Client) error {
 			_, err := svc.EmailCode(ctx, identity.ForUser("alice", false), code, c)
 			return err
 		}},
-		{"recovery code", signin.MethodRecovery, signin.EventFailed, func(t *testing.T, f *fixture) (string, string) {
+		{"recovery code", signin.MethodRecovery, audit.SignInFailed, func(t *testing.T, f *fixture) (string, string) {
 			other, err := recovery.Generate()
 			if err != nil {
 				t.Fatal(err)
 			}
 			return f.recovery[0], other[0]
-		}, func(svc *signin.Service, code string, c identity.Client) error {
+		}, func(svc *signin.Service, code string, c audit.Client) error {
 			_, err := svc.Recovery(ctx, "alice", code, c)
 			return err
 		}},
 	}
 }
 
-func countFailed(t *testing.T, st *store.SQL, typ campaign.EventType, method string) int {
+func countFailed(t *testing.T, st *store.SQL, typ audit.Type, method string) int {
 	t.Helper()
 	evs, err := st.Events(context.Background(), "alice", 10000)
 	if err != nil {
@@ -208,7 +209,7 @@ func TestSignInLimits_ParallelWrongAnswersEvaluateExactlyTheLimit(t *testing.T) 
 				f := newFixture(t, stores)
 				right, wrong := w.prepare(t, f)
 				errs := burst(parallel, func(i int) error {
-					return w.answer(f.svcs[i%len(f.svcs)], wrong, identity.Client{IP: fmt.Sprintf("10.7.0.%d", i)})
+					return w.answer(f.svcs[i%len(f.svcs)], wrong, audit.Client{IP: fmt.Sprintf("10.7.0.%d", i)})
 				})
 				told, locked := 0, 0
 				for _, err := range errs {
@@ -227,7 +228,7 @@ func TestSignInLimits_ParallelWrongAnswersEvaluateExactlyTheLimit(t *testing.T) 
 					t.Errorf("%d wrong answers checked (history); %d told wrong and %d locked, want 5; 4 and %d", n, told, locked, parallel-4)
 				}
 				var l limit.ErrLocked
-				if err := w.answer(f.svcs[len(f.svcs)-1], right, identity.Client{IP: "10.7.1.1"}); !errors.As(err, &l) {
+				if err := w.answer(f.svcs[len(f.svcs)-1], right, audit.Client{IP: "10.7.1.1"}); !errors.As(err, &l) {
 					t.Errorf("the right answer after the lock: %v, want locked", err)
 				}
 			})
@@ -244,7 +245,7 @@ func TestSignInLimits_RacingRightAnswersCountNoWrongAnswer(t *testing.T) {
 				f := newFixture(t, stores)
 				right, wrong := w.prepare(t, f)
 				errs := burst(parallel, func(i int) error {
-					return w.answer(f.svcs[i%len(f.svcs)], right, identity.Client{IP: fmt.Sprintf("10.6.0.%d", i)})
+					return w.answer(f.svcs[i%len(f.svcs)], right, audit.Client{IP: fmt.Sprintf("10.6.0.%d", i)})
 				})
 				won := 0
 				for _, err := range errs {
@@ -259,7 +260,7 @@ func TestSignInLimits_RacingRightAnswersCountNoWrongAnswer(t *testing.T) {
 					t.Errorf("%d wrong answers recorded, want none", n)
 				}
 				for i := 1; i <= 5; i++ {
-					err := w.answer(f.svcs[0], wrong, identity.Client{IP: "10.6.1.1"})
+					err := w.answer(f.svcs[0], wrong, audit.Client{IP: "10.6.1.1"})
 					var l limit.ErrLocked
 					if locked := errors.As(err, &l); locked != (i == 5) {
 						t.Fatalf("wrong answer %d after the race: %v", i, err)
@@ -277,7 +278,7 @@ func TestSignIn_AnotherFactorEndsTheAuthenticatorLock(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, []*store.SQL{st})
 		svc := f.svcs[0]
-		attacker := identity.Client{IP: "198.51.100.66"}
+		attacker := audit.Client{IP: "198.51.100.66"}
 		lock := func() {
 			t.Helper()
 			_, wrong := f.totpCode(t)
@@ -286,28 +287,28 @@ func TestSignIn_AnotherFactorEndsTheAuthenticatorLock(t *testing.T) {
 			}
 			right, _ := f.totpCode(t)
 			var l limit.ErrLocked
-			if _, err := svc.TOTP(ctx, "alice", right, identity.Client{IP: "192.0.2.5"}); !errors.As(err, &l) {
+			if _, err := svc.TOTP(ctx, "alice", right, audit.Client{IP: "192.0.2.5"}); !errors.As(err, &l) {
 				t.Fatalf("the app after five wrong codes: %v, want locked", err)
 			}
 		}
 		lock()
-		if _, err := svc.Recovery(ctx, "alice", f.recovery[1], identity.Client{IP: "192.0.2.5"}); err != nil {
+		if _, err := svc.Recovery(ctx, "alice", f.recovery[1], audit.Client{IP: "192.0.2.5"}); err != nil {
 			t.Fatalf("recovery code while the app is locked: %v", err)
 		}
 		f.clk.Advance(30 * time.Second)
 		right, _ := f.totpCode(t)
-		if _, err := svc.TOTP(ctx, "alice", right, identity.Client{IP: "192.0.2.5"}); err != nil {
+		if _, err := svc.TOTP(ctx, "alice", right, audit.Client{IP: "192.0.2.5"}); err != nil {
 			t.Fatalf("the app after a recovery code sign-in: %v", err)
 		}
 
 		f.clk.Advance(30 * time.Second)
 		lock()
-		if err := svc.Passkey(ctx, "alice", 0, identity.Client{IP: "192.0.2.5"}); err != nil {
+		if err := svc.Passkey(ctx, "alice", 0, audit.Client{IP: "192.0.2.5"}); err != nil {
 			t.Fatal(err)
 		}
 		f.clk.Advance(30 * time.Second)
 		right, _ = f.totpCode(t)
-		if _, err := svc.TOTP(ctx, "alice", right, identity.Client{IP: "192.0.2.5"}); err != nil {
+		if _, err := svc.TOTP(ctx, "alice", right, audit.Client{IP: "192.0.2.5"}); err != nil {
 			t.Fatalf("the app after a passkey sign-in: %v", err)
 		}
 	})

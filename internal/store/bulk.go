@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 )
 
@@ -122,7 +123,7 @@ func copyUsersChunk(ctx context.Context, c *pgx.Conn, next func() (campaign.Rost
 			SELECT id, CASE WHEN added THEN $2 ELSE $3 END, '{}', 'system', $1 FROM up
 		)
 		SELECT (SELECT count(*) FROM src), count(*) FILTER (WHERE added), count(*) FILTER (WHERE NOT added) FROM up`,
-		ms(now), string(campaign.EventRosterAdded), string(campaign.EventRosterUpdated)).Scan(&distinct, &added, &updated)
+		ms(now), string(audit.RosterAdded), string(audit.RosterUpdated)).Scan(&distinct, &added, &updated)
 	if err != nil {
 		return res, false, fmt.Errorf("copy users: merge: %w", err)
 	}

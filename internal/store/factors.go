@@ -171,9 +171,10 @@ func (s *SQL) TouchFactor(ctx context.Context, factorID int64, now time.Time) er
 	return nil
 }
 
-// FlagFactor marks a factor for support's attention (such as a passkey whose count went back).
-func (s *SQL) FlagFactor(ctx context.Context, factorID int64) error {
-	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE factors SET flagged = 1 WHERE id = ?`), factorID); err != nil {
+// FlagFactor marks a factor for support's attention (such as a passkey whose count went back)
+// inside the transaction.
+func (tx *Tx) FlagFactor(ctx context.Context, factorID int64) error {
+	if _, err := tx.tx.ExecContext(ctx, tx.s.q(`UPDATE factors SET flagged = 1 WHERE id = ?`), factorID); err != nil {
 		return fmt.Errorf("flag factor: %w", err)
 	}
 	return nil

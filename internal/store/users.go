@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 )
 
@@ -150,10 +151,10 @@ func (s *SQL) UpsertUsers(ctx context.Context, entries []campaign.RosterEntry, n
 			if err != nil {
 				return fmt.Errorf("upsert user %s: %w", e.ID, err)
 			}
-			typ := campaign.EventRosterUpdated
+			typ := audit.RosterUpdated
 			switch {
 			case !existing[e.ID]:
-				typ = campaign.EventRosterAdded
+				typ = audit.RosterAdded
 				res.Added++
 			case changed == 0:
 				res.Unchanged++
@@ -205,16 +206,16 @@ func (tx *Tx) existingUsers(ctx context.Context, entries []campaign.RosterEntry)
 }
 
 // AppendEvent adds one entry to a user's history.
-func (s *SQL) AppendEvent(ctx context.Context, ev campaign.Event) error {
+func (s *SQL) AppendEvent(ctx context.Context, ev audit.Event) error {
 	return appendEvent(ctx, s, s.db, ev)
 }
 
 // AppendEvent adds one entry to a user's history inside the transaction.
-func (tx *Tx) AppendEvent(ctx context.Context, ev campaign.Event) error {
+func (tx *Tx) AppendEvent(ctx context.Context, ev audit.Event) error {
 	return appendEvent(ctx, tx.s, tx.tx, ev)
 }
 
-func appendEvent(ctx context.Context, s *SQL, q querier, ev campaign.Event) error {
+func appendEvent(ctx context.Context, s *SQL, q querier, ev audit.Event) error {
 	detail := []byte("{}")
 	if len(ev.Detail) > 0 {
 		detail, _ = json.Marshal(ev.Detail)
@@ -232,7 +233,7 @@ func appendEvent(ctx context.Context, s *SQL, q querier, ev campaign.Event) erro
 }
 
 // SetState moves a user to a new state and records the change, in the transaction.
-func (tx *Tx) SetState(ctx context.Context, userID string, to campaign.State, ev campaign.Event) error {
+func (tx *Tx) SetState(ctx context.Context, userID string, to campaign.State, ev audit.Event) error {
 	var from string
 	err := tx.tx.QueryRowContext(ctx, tx.s.q(`SELECT state FROM users WHERE id = ?`), userID).Scan(&from)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -254,7 +255,7 @@ func (tx *Tx) SetState(ctx context.Context, userID string, to campaign.State, ev
 	if _, err := tx.tx.ExecContext(ctx, tx.s.q(`UPDATE users SET state = ?, updated_at = ?`+extra+` WHERE id = ?`), args...); err != nil {
 		return fmt.Errorf("set state: %w", err)
 	}
-	ev.UserID, ev.Type = userID, campaign.EventStateChanged
+	ev.UserID, ev.Type = userID, audit.StateChanged
 	if ev.Detail == nil {
 		ev.Detail = map[string]string{}
 	}
@@ -263,22 +264,22 @@ func (tx *Tx) SetState(ctx context.Context, userID string, to campaign.State, ev
 }
 
 // Events returns a user's history, newest first, at most limit entries.
-func (s *SQL) Events(ctx context.Context, userID string, limit int) ([]campaign.Event, error) {
+func (s *SQL) Events(ctx context.Context, userID string, limit int) ([]audit.Event, error) {
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, user_id, type, detail, actor, ip, user_agent, created_at
 		FROM events WHERE user_id = ? ORDER BY id DESC LIMIT ?`), userID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
 	defer rows.Close()
-	var out []campaign.Event
+	var out []audit.Event
 	for rows.Next() {
-		var ev campaign.Event
+		var ev audit.Event
 		var typ, detail string
 		var at int64
 		if err := rows.Scan(&ev.ID, &ev.UserID, &typ, &detail, &ev.Actor, &ev.IP, &ev.UserAgent, &at); err != nil {
 			return nil, fmt.Errorf("events: %w", err)
 		}
-		ev.Type, ev.CreatedAt = campaign.EventType(typ), time.UnixMilli(at)
+		ev.Type, ev.CreatedAt = audit.Type(typ), time.UnixMilli(at)
 		if detail != "" && detail != "{}" {
 			_ = json.Unmarshal([]byte(detail), &ev.Detail)
 		}

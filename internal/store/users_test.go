@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/internal/testsupport"
@@ -26,7 +27,7 @@ func TestUpsertUsers_AddsThenUpdatesWithoutTouchingState(t *testing.T) {
 			t.Fatalf("first upsert = %+v, %v", res, err)
 		}
 		err = s.InTx(ctx, func(tx *store.Tx) error {
-			return tx.SetState(ctx, "u1", campaign.StateVerified, campaign.Event{CreatedAt: t0})
+			return tx.SetState(ctx, "u1", campaign.StateVerified, audit.Event{CreatedAt: t0})
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -48,7 +49,7 @@ func TestUpsertUsers_AddsThenUpdatesWithoutTouchingState(t *testing.T) {
 		if err != nil || len(evs) != 3 {
 			t.Fatalf("events = %+v, %v", evs, err)
 		}
-		if evs[0].Type != campaign.EventRosterUpdated || evs[1].Type != campaign.EventStateChanged || evs[1].Detail["to"] != "verified" || evs[2].Type != campaign.EventRosterAdded {
+		if evs[0].Type != audit.RosterUpdated || evs[1].Type != audit.StateChanged || evs[1].Detail["to"] != "verified" || evs[2].Type != audit.RosterAdded {
 			t.Errorf("history = %+v", evs)
 		}
 	})
@@ -80,7 +81,7 @@ func TestSetState_RetiredStampsSMSRetirement(t *testing.T) {
 		ctx := context.Background()
 		s.UpsertUsers(ctx, []campaign.RosterEntry{entry("r", "+8613800000003")}, t0)
 		err := s.InTx(ctx, func(tx *store.Tx) error {
-			return tx.SetState(ctx, "r", campaign.StateRetired, campaign.Event{CreatedAt: t0.Add(time.Minute)})
+			return tx.SetState(ctx, "r", campaign.StateRetired, audit.Event{CreatedAt: t0.Add(time.Minute)})
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/enroll"
@@ -214,7 +215,7 @@ func produceEvents(t *testing.T, st *store.SQL, clk clock.Clock) map[string][]st
 	if _, err := st.UpsertUsers(ctx, []campaign.RosterEntry{entry}, clk.Now()); err != nil {
 		t.Fatal(err)
 	}
-	c := identity.Client{IP: "192.0.2.1", UserAgent: "test"}
+	c := audit.Client{IP: "192.0.2.1", UserAgent: "test"}
 	ident := identity.New(st, clk, bytes.Repeat([]byte{9}, 32), campaign.NewIDHasher(bytes.Repeat([]byte{5}, 32)),
 		identity.Settings{AssistTTL: time.Hour, MaxAttempts: 5, Lockout: time.Minute, ClientAttemptsHour: 100}, identity.CodeMessage)
 	code, _, err := ident.IssueAssistCode(ctx, "alice", "staff:test", c)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/smsretire/smsretire/internal/factor/passkey"
 	"io"
 	"net"
 	"net/http"
@@ -14,12 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/audit"
+	"github.com/smsretire/smsretire/internal/factor/passkey"
+
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	cdpwebauthn "github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
-	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/internal/testsupport"
 	"github.com/smsretire/smsretire/static"
@@ -120,7 +121,7 @@ func newBrowserSite(t *testing.T) *browserSite {
 		req, err := passkey.ParseFinish(body)
 		uid := ""
 		if err == nil {
-			uid, _, err = site.svc.FinishLogin(r.Context(), req.Ceremony, req.Credential, identity.Client{IP: "127.0.0.1", UserAgent: r.UserAgent()})
+			uid, _, err = site.svc.FinishLogin(r.Context(), req.Ceremony, req.Credential, audit.Client{IP: "127.0.0.1", UserAgent: r.UserAgent()})
 		}
 		to := `{"redirect":"/done?user=` + uid + `"}`
 		if site.badRedirect.Load() {

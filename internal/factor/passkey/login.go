@@ -11,8 +11,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
-	"github.com/smsretire/smsretire/internal/campaign"
-	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/store"
 )
 
@@ -40,10 +39,10 @@ func (s *Service) BeginLogin(ctx context.Context) (optionsJSON []byte, ceremonyI
 // state and last-used time are stored. The ceremony is used up whatever the outcome.
 //
 // A passkey whose stored sign count is non-zero and which presents a count not above it is
-// refused with ErrSignCountRegressed, flagged for support, and an EventCounterRegressed entry is
+// refused with ErrSignCountRegressed, flagged for support, and an audit.PasskeyCounterRegressed entry is
 // written to its owner's history; this is checked only after the signature verified, so a
 // stranger who knows a credential ID cannot flag it.
-func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, body []byte, c identity.Client) (userID string, f store.Factor, err error) {
+func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, body []byte, c audit.Client) (userID string, f store.Factor, err error) {
 	_, sd, err := s.take(ctx, kindLogin, ceremonyID)
 	if err != nil {
 		return "", store.Factor{}, err
@@ -91,25 +90,21 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, body []byt
 }
 
 // regressed flags a passkey whose sign count went backwards and records it in the history.
-func (s *Service) regressed(ctx context.Context, f store.Factor, got uint32, c identity.Client) error {
-	if err := s.st.FlagFactor(ctx, f.ID); err != nil {
-		return fmt.Errorf("passkey sign count: %w", err)
-	}
-	ev := campaign.Event{
-		UserID: f.UserID,
-		Type:   EventCounterRegressed,
-		Detail: map[string]string{
-			"factor_id": strconv.FormatInt(f.ID, 10),
-			"name":      f.Name,
-			"stored":    strconv.FormatUint(uint64(f.SignCount), 10),
-			"received":  strconv.FormatUint(uint64(got), 10),
-		},
-		Actor:     "system",
-		IP:        c.IP,
-		UserAgent: c.UserAgent,
-		CreatedAt: s.clock.Now(),
-	}
-	if err := s.st.AppendEvent(ctx, ev); err != nil {
+func (s *Service) regressed(ctx context.Context, f store.Factor, got uint32, c audit.Client) error {
+	ev := audit.PasskeyCounterRegressed.Event(f.UserID, c, s.clock.Now(), map[string]string{
+		"factor_id": strconv.FormatInt(f.ID, 10),
+		"name":      f.Name,
+		"stored":    strconv.FormatUint(uint64(f.SignCount), 10),
+		"received":  strconv.FormatUint(uint64(got), 10),
+	})
+	ev.Actor = "system"
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.FlagFactor(ctx, f.ID); err != nil {
+			return err
+		}
+		return tx.AppendEvent(ctx, ev)
+	})
+	if err != nil {
 		return fmt.Errorf("passkey sign count: %w", err)
 	}
 	return ErrSignCountRegressed

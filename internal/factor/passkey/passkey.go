@@ -18,14 +18,9 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
-	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/store"
 )
-
-// EventCounterRegressed is written to a user's history when a passkey presents a sign count that
-// is not above the stored one: the sign of a cloned authenticator.
-const EventCounterRegressed campaign.EventType = "passkey.counter_regressed"
 
 // Ceremony kinds, as stored with store.SaveCeremony.
 const (

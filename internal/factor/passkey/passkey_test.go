@@ -5,15 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/smsretire/smsretire/internal/factor/passkey"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/audit"
+	"github.com/smsretire/smsretire/internal/factor/passkey"
+
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
-	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/internal/testsupport"
 )
@@ -94,7 +95,7 @@ func (f *fixture) login(t *testing.T, a *softAuth) (string, store.Factor, error)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f.svc.FinishLogin(ctx, id, a.get(opts), identity.Client{IP: "203.0.113.9", UserAgent: "TestBrowser/1"})
+	return f.svc.FinishLogin(ctx, id, a.get(opts), audit.Client{IP: "203.0.113.9", UserAgent: "TestBrowser/1"})
 }
 
 func (f *fixture) factor(t *testing.T, userID string, id int64) store.Factor {
@@ -393,7 +394,7 @@ func TestLogin_RefusesACountThatWentBack(t *testing.T) {
 					t.Fatal(err)
 				}
 				ev := evs[0]
-				if ev.Type != passkey.EventCounterRegressed || ev.IP != "203.0.113.9" || ev.UserAgent != "TestBrowser/1" || !ev.CreatedAt.Equal(f.clk.Now()) ||
+				if ev.Type != audit.PasskeyCounterRegressed || ev.IP != "203.0.113.9" || ev.UserAgent != "TestBrowser/1" || !ev.CreatedAt.Equal(f.clk.Now()) ||
 					ev.Detail["stored"] != "5" || ev.Detail["received"] != strconv.FormatUint(uint64(n), 10) || ev.Detail["factor_id"] == "" {
 					t.Errorf("latest event %+v", ev)
 				}
@@ -441,7 +442,7 @@ func TestLogin_ForgedAnswerFlagsNothing(t *testing.T) {
 	if got := f.factor(t, "alice", stored.ID); got.Flagged || got.SignCount != 5 {
 		t.Errorf("factor changed: %+v", got)
 	}
-	if evs, _ := f.st.Events(context.Background(), "alice", 10); len(evs) > 0 && evs[0].Type == passkey.EventCounterRegressed {
+	if evs, _ := f.st.Events(context.Background(), "alice", 10); len(evs) > 0 && evs[0].Type == audit.PasskeyCounterRegressed {
 		t.Error("forged assertion wrote a history event")
 	}
 }
@@ -479,10 +480,10 @@ func TestFinishLogin_CeremonyFinishesOnceAndOnlyAsLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	answer := a.get(opts)
-	if _, _, err := f.svc.FinishLogin(ctx, id, answer, identity.Client{}); err != nil {
+	if _, _, err := f.svc.FinishLogin(ctx, id, answer, audit.Client{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.svc.FinishLogin(ctx, id, answer, identity.Client{}); !errors.Is(err, passkey.ErrCeremonyExpired) {
+	if _, _, err := f.svc.FinishLogin(ctx, id, answer, audit.Client{}); !errors.Is(err, passkey.ErrCeremonyExpired) {
 		t.Errorf("replayed login: %v, want passkey.ErrCeremonyExpired", err)
 	}
 
@@ -490,7 +491,7 @@ func TestFinishLogin_CeremonyFinishesOnceAndOnlyAsLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.svc.FinishLogin(ctx, regID, a.get(regOpts), identity.Client{}); !errors.Is(err, passkey.ErrCeremonyExpired) {
+	if _, _, err := f.svc.FinishLogin(ctx, regID, a.get(regOpts), audit.Client{}); !errors.Is(err, passkey.ErrCeremonyExpired) {
 		t.Errorf("login with a registration ceremony: %v, want passkey.ErrCeremonyExpired", err)
 	}
 
@@ -499,7 +500,7 @@ func TestFinishLogin_CeremonyFinishesOnceAndOnlyAsLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.clk.Advance(5 * time.Minute)
-	if _, _, err := f.svc.FinishLogin(ctx, id, a.get(opts), identity.Client{}); !errors.Is(err, passkey.ErrCeremonyExpired) {
+	if _, _, err := f.svc.FinishLogin(ctx, id, a.get(opts), audit.Client{}); !errors.Is(err, passkey.ErrCeremonyExpired) {
 		t.Errorf("login after 5 minutes: %v, want passkey.ErrCeremonyExpired", err)
 	}
 }

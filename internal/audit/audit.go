@@ -1,0 +1,127 @@
+// Package audit is the one catalogue of what can happen to an account: every event type of a
+// user's history is declared here once, with what the history says of it in each language. The
+// domain writes the rows (Event), inside the transaction of the change they record; the user's
+// history page reads the catalogue, and so will the staff audit log, webhooks and metrics.
+//
+// To add a type, declare it below with both descriptions and write it where the change happens:
+//
+//	tx.AppendEvent(ctx, audit.FactorAdded.Event(userID, c, now, map[string]string{"kind": f.Kind}))
+package audit
+
+import (
+	"fmt"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/smsretire/smsretire/internal/i18n"
+)
+
+// Type names something that happened to an account, such as "factor.added".
+type Type string
+
+// Client is where a request came from: the history records it beside each event, and limits
+// count per client.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// Event is one entry in a user's history.
+type Event struct {
+	ID        int64
+	UserID    string
+	Type      Type
+	Detail    map[string]string
+	Actor     string // "user" (the default), "system" or "staff:NAME"
+	IP        string
+	UserAgent string
+	CreatedAt time.Time
+}
+
+// Event returns the history row of an event of type t about userID, from c, at now.
+func (t Type) Event(userID string, c Client, now time.Time, detail map[string]string) Event {
+	return Event{UserID: userID, Type: t, Detail: detail, IP: c.IP, UserAgent: c.UserAgent, CreatedAt: now}
+}
+
+// entry is one type of the catalogue: its description in each language.
+type entry struct {
+	text map[string]*template.Template
+}
+
+var (
+	catalogue = map[Type]entry{}
+	declared  []Type
+)
+
+// declare adds a type to the catalogue with its description in Chinese and English. The
+// descriptions are text/template texts whose blanks ({{.Method}}, {{.Kind}}, {{.To}}) the reader
+// fills with the event's details in the same language.
+func declare(name, zh, en string) Type {
+	t := Type(name)
+	if _, dup := catalogue[t]; dup {
+		panic("audit: " + name + " declared twice")
+	}
+	e := entry{text: map[string]*template.Template{}}
+	for lang, text := range map[string]string{i18n.Chinese: zh, i18n.English: en} {
+		e.text[lang] = template.Must(template.New(name + "." + lang).Option("missingkey=zero").Parse(text))
+	}
+	catalogue[t] = e
+	declared = append(declared, t)
+	return t
+}
+
+// The catalogue. Details a description uses: method (how), kind (factor kind), to (new state).
+var (
+	RosterAdded   = declare("roster.added", "账户加入停用计划", "Account added to the retirement campaign")
+	RosterUpdated = declare("roster.updated", "账户信息已更新", "Account details updated")
+	NoticeOpened  = declare("notice.opened", "打开了停用通知", "Opened the retirement notice")
+	StateChanged  = declare("state.changed", "进度变为：{{.To}}", "Progress changed to: {{.To}}")
+
+	VerifyCodeSent        = declare("verify.code_sent", "发送了验证码（{{.Method}}）", "Code sent ({{.Method}})")
+	VerifyFailed          = declare("verify.failed", "验证失败（{{.Method}}）", "Verification failed ({{.Method}})")
+	VerifyLocked          = declare("verify.locked", "错误次数过多，已暂时锁定（{{.Method}}）", "Too many wrong attempts; temporarily locked ({{.Method}})")
+	VerifySucceeded       = declare("verify.succeeded", "身份已确认（{{.Method}}）", "Identity confirmed ({{.Method}})")
+	VerifyKnowledgePassed = declare("verify.knowledge_passed", "登记信息核对通过", "Registered details matched")
+	AssistIssued          = declare("assist.issued", "客服发放了协助码", "Support issued an assist code")
+
+	FactorAdded             = declare("factor.added", "添加了验证方式：{{.Kind}}", "Method added: {{.Kind}}")
+	FactorRenamed           = declare("factor.renamed", "重命名了验证方式", "Method renamed")
+	FactorRemoved           = declare("factor.removed", "删除了验证方式：{{.Kind}}", "Method removed: {{.Kind}}")
+	SMSRetired              = declare("sms.retired", "短信验证已停用，不再使用", "SMS verification retired and no longer used")
+	PasskeyCounterRegressed = declare("passkey.counter_regressed", "通行密钥计数异常，已拒绝并标记", "Passkey counter went back; refused and flagged")
+	RecoveryRegenerated     = declare("recovery.regenerated", "重新生成了恢复码", "New recovery codes made")
+	RecoveryUsed            = declare("recovery.used", "使用了一个恢复码", "A recovery code was used")
+
+	SignInSucceeded  = declare("signin.succeeded", "登录成功（{{.Method}}）", "Signed in ({{.Method}})")
+	SignInFailed     = declare("signin.failed", "登录失败（{{.Method}}）", "Sign-in failed ({{.Method}})")
+	SessionEnded     = declare("session.ended", "退出登录", "Signed out")
+	CheckupCompleted = declare("checkup.completed", "新验证方式回访：已登录确认", "Check-up: signed in to confirm the new method works")
+)
+
+// Types lists every declared type, in the order of the catalogue.
+func Types() []Type { return append([]Type(nil), declared...) }
+
+// Known reports whether t is declared.
+func Known(t Type) bool {
+	_, ok := catalogue[t]
+	return ok
+}
+
+// Describe says what an event of type t was in lang (Chinese for an unsupported language), with
+// data filling the blanks of the description; false when t is not declared.
+func Describe(t Type, lang string, data map[string]string) (string, bool) {
+	e, ok := catalogue[t]
+	if !ok {
+		return "", false
+	}
+	tmpl, ok := e.text[lang]
+	if !ok {
+		tmpl = e.text[i18n.Chinese]
+	}
+	var b strings.Builder
+	if err := tmpl.Execute(&b, data); err != nil {
+		return fmt.Sprintf("%s (%v)", t, err), true
+	}
+	return b.String(), true
+}

@@ -1,0 +1,57 @@
+package views
+
+// Route names. web/routes.go gives every route one of these names; handlers redirect to a route
+// by its name and pages link to one with Page.URL, so each path is written once, in routes.go.
+const (
+	RouteHome        = "home"
+	RouteAccountFind = "account.find"
+	RouteNoticeShow  = "notice.show" // :token
+	RouteFAQ         = "faq"
+	RouteLangSet     = "lang.set"
+
+	RouteVerifyChoose         = "verify.choose"
+	RouteVerifyCodeSend       = "verify.code.send"
+	RouteVerifyCodeShow       = "verify.code.show"
+	RouteVerifyCodeCheck      = "verify.code.check"
+	RouteVerifyKnowledgeShow  = "verify.knowledge.show"
+	RouteVerifyKnowledgeCheck = "verify.knowledge.check"
+	RouteVerifyAssistShow     = "verify.assist.show"
+	RouteVerifyAssistCheck    = "verify.assist.check"
+	RouteVerifyDone           = "verify.done"
+
+	RouteEnrollChoose         = "enroll.choose"
+	RouteEnrollTOTPShow       = "enroll.totp.show"
+	RouteEnrollTOTPConfirm    = "enroll.totp.confirm"
+	RouteEnrollPasskeyShow    = "enroll.passkey.show"
+	RouteEnrollPasskeyOptions = "enroll.passkey.options"
+	RouteEnrollPasskeyFinish  = "enroll.passkey.finish"
+	RouteEnrollEmailShow      = "enroll.email.show"
+	RouteEnrollEmailSend      = "enroll.email.send"
+	RouteEnrollEmailConfirm   = "enroll.email.confirm"
+	RouteEnrollEmailReset     = "enroll.email.reset"
+	RouteEnrollRecoveryShow   = "enroll.recovery.show"
+	RouteEnrollRecoveryText   = "enroll.recovery.text"
+	RouteEnrollRecoveryDone   = "enroll.recovery.done"
+	RouteEnrollDone           = "enroll.done"
+
+	RouteSignInShow           = "signin.show"
+	RouteSignInTOTP           = "signin.totp"
+	RouteSignInEmailSend      = "signin.email.send"
+	RouteSignInEmailCheck     = "signin.email.check"
+	RouteSignInRecovery       = "signin.recovery"
+	RouteSignInPasskeyOptions = "signin.passkey.options"
+	RouteSignInPasskeyFinish  = "signin.passkey.finish"
+	RouteSignOut              = "signout"
+
+	RouteSecurityShow               = "security.show"
+	RouteSecurityFactorRename       = "security.factor.rename" // :id
+	RouteSecurityFactorRemove       = "security.factor.remove" // :id
+	RouteSecurityRecoveryRegenerate = "security.recovery.regenerate"
+	RouteSecuritySessionsEnd        = "security.sessions.end"
+	RouteSecuritySessionsEndOthers  = "security.sessions.end_others"
+
+	RouteDevOutbox = "dev.outbox"
+	RouteHealthz   = "healthz"
+	RouteReadyz    = "readyz"
+	RouteStatic    = "static"
+)

@@ -1,0 +1,102 @@
+package web
+
+import (
+	"errors"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/smsretire/smsretire/internal/audit"
+	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/internal/session"
+)
+
+// client describes the browser for limits and history.
+func client(c echo.Context) audit.Client {
+	ua := c.Request().UserAgent()
+	if len(ua) > 512 {
+		ua = ua[:512]
+	}
+	return audit.Client{IP: c.RealIP(), UserAgent: ua}
+}
+
+// Where the request's grant and signed-in session are kept once read.
+const (
+	ctxCurrentSession = "current_session"
+	ctxCurrentGrant   = "current_grant"
+)
+
+// currentSession returns the user's signed-in session that the cookie names, if it is live:
+// ended on any instance, it is ended everywhere at once.
+func (h *handler) currentSession(c echo.Context) (session.Session, bool, error) {
+	return h.loadSession(c, session.User)
+}
+
+// loadSession returns the live session of kind k whose token the kind's cookie carries, reading
+// it once per request.
+func (h *handler) loadSession(c echo.Context, k session.Kind) (session.Session, bool, error) {
+	key := ctxCurrentSession + ":" + string(k)
+	if v, ok := c.Get(key).(session.Session); ok {
+		return v, v.ID != "", nil
+	}
+	token := ""
+	if ck, err := h.cookies.Get(c.Request(), h.app.Sessions.Rules(k).Cookie); err == nil {
+		token = stringValue(ck.Values[ckSession])
+	}
+	ss, err := h.app.Sessions.Load(h.ctx(c), k, token, c.RealIP())
+	if err != nil && !errors.Is(err, session.ErrNone) {
+		return session.Session{}, false, err
+	}
+	c.Set(key, ss)
+	return ss, ss.ID != "", nil
+}
+
+// currentGrant returns the verification grant the cookie names, in whatever state; false when
+// there is none or sign-out ended it.
+func (h *handler) currentGrant(c echo.Context) (session.Grant, bool, error) {
+	if v, ok := c.Get(ctxCurrentGrant).(session.Grant); ok {
+		return v, v.ID != "", nil
+	}
+	g, err := h.app.Sessions.LoadGrant(h.ctx(c), stringValue(h.cookie(c).Values[ckGrant]))
+	if err != nil && !errors.Is(err, session.ErrNone) {
+		return session.Grant{}, false, err
+	}
+	c.Set(ctxCurrentGrant, g)
+	return g, g.ID != "", nil
+}
+
+// startVerified records the user's verified identity as a grant and replaces the cookie with a
+// fresh one that holds only its token, so a cookie planted before verification never gains the
+// privilege.
+func (h *handler) startVerified(c echo.Context, userID string, m identity.Method) error {
+	g, token, err := h.app.Sessions.Grant(h.ctx(c), userID, string(m), client(c))
+	if err != nil {
+		return err
+	}
+	c.Set(ctxCurrentGrant, g)
+	fresh := h.renewCookie(c)
+	fresh.Values[ckGrant] = token
+	return h.saveCookie(c, fresh)
+}
+
+// startSignedIn starts a signed-in session for a user who authenticated with a factor and
+// replaces the cookie, so a cookie planted earlier never gains the privilege. A session in this
+// browser already (a step-up) is ended in favour of the new one. Where a step-up asked to return
+// to is kept.
+func (h *handler) startSignedIn(c echo.Context, userID string) error {
+	old, _, err := h.currentSession(c)
+	if err != nil {
+		return err
+	}
+	next := stringValue(h.cookie(c).Values[ckNext])
+	ss, token, err := h.app.Sessions.Start(h.ctx(c), session.User, userID, client(c), old)
+	if err != nil {
+		return err
+	}
+	c.Set(ctxCurrentSession+":"+string(session.User), ss)
+	fresh := h.renewCookie(c)
+	fresh.Values[ckSession] = token
+	if next != "" {
+		fresh.Values[ckNext] = next
+	}
+	return h.saveCookie(c, fresh)
+}
