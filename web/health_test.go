@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -44,5 +45,39 @@ func TestReadyz_FollowsTheDatabase(t *testing.T) {
 	}
 	if got := s.Get(t, c, "/healthz", nil).StatusCode; got != http.StatusOK {
 		t.Errorf("/healthz %d while the database is down, want 200: the process still runs", got)
+	}
+}
+
+// A database that answers but refuses writes (a full disk, a read-only replica) is not ready:
+// /readyz writes a row to know, and answers 503 until writes work again.
+func TestReadyz_FalseWhileTheDatabaseRefusesWrites(t *testing.T) {
+	s := webtest.NewServer(t)
+	c := s.Client()
+	if r := s.Get(t, c, "/readyz", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("status %d on a healthy database, want 200", r.StatusCode)
+	}
+	for _, q := range []string{
+		`CREATE TRIGGER full_insert BEFORE INSERT ON heartbeat BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`,
+		`CREATE TRIGGER full_update BEFORE UPDATE ON heartbeat BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`,
+	} {
+		if _, err := s.Store.DB().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Store.Ping(context.Background()); err != nil {
+		t.Fatalf("the database no longer answers: %v", err)
+	}
+	r := s.Get(t, c, "/readyz", nil)
+	var body map[string]string
+	if err := json.Unmarshal(r.Body, &body); err != nil || r.StatusCode != http.StatusServiceUnavailable || body["database"] != "refuses writes" {
+		t.Fatalf("readyz while writes fail: %d %s (%v), want 503 refuses writes", r.StatusCode, r.Body, err)
+	}
+	for _, q := range []string{`DROP TRIGGER full_insert`, `DROP TRIGGER full_update`} {
+		if _, err := s.Store.DB().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := s.Get(t, c, "/readyz", nil); r.StatusCode != http.StatusOK {
+		t.Errorf("status %d after writes work again, want 200", r.StatusCode)
 	}
 }

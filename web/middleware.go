@@ -66,10 +66,13 @@ func headStaysHead(next echo.HandlerFunc) echo.HandlerFunc {
 
 func requestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
 
-// requestLogger writes one JSON line per request, with its request ID.
+// requestLogger writes one JSON line per request, with its request ID and the status the client
+// got: an error a handler returns is turned into its page by the error handler first, so a
+// failure logs as the 500 (at ERROR) or 4xx (at WARN) that was sent, not as 200.
 func (h *handler) requestLogger() echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogError: true, LogRemoteIP: true,
+		HandleError: true,
 		Skipper: func(c echo.Context) bool {
 			switch c.Path() {
 			case h.path(views.RouteHealthz), h.path(views.RouteReadyz), h.path(views.RouteStatic):
