@@ -126,10 +126,13 @@ func loadDev(path string) (Keys, bool, error) {
 	if err == nil {
 		var d devKeys
 		if err := json.Unmarshal(b, &d); err != nil {
-			return Keys{}, false, fmt.Errorf("read %s: %w", path, err)
+			return Keys{}, false, brokenDevFile(path, err)
 		}
 		k, err := fromEnv(Env(d))
-		return k, false, err
+		if err != nil {
+			return Keys{}, false, brokenDevFile(path, err)
+		}
+		return k, false, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return Keys{}, false, fmt.Errorf("read %s: %w", path, err)
@@ -139,22 +142,69 @@ func loadDev(path string) (Keys, bool, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return Keys{}, false, fmt.Errorf("create data dir: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	err = writeNew(path, b)
 	if errors.Is(err, os.ErrExist) {
 		return loadDev(path) // another process won the race
 	}
 	if err != nil {
-		return Keys{}, false, fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return Keys{}, false, fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return Keys{}, false, fmt.Errorf("write %s: %w", path, err)
+		return Keys{}, false, fmt.Errorf("write %s: %w (nothing was kept: free space or fix the permissions, then start again)", path, err)
 	}
 	k, err := fromEnv(Env(d))
 	return k, true, err
+}
+
+// brokenDevFile explains a development key file that cannot be read, and what to do about it.
+func brokenDevFile(path string, err error) error {
+	return fmt.Errorf("%s is not a valid development key file (%w). It holds the keys generated at the first start "+
+		"(a full disk or a crash during that start can cut it short). Delete it and start again to generate new keys: "+
+		"sessions, pending codes and authenticator apps set up under the old keys stop working. "+
+		"In production, set SMSRETIRE_SESSION_KEY, SMSRETIRE_TOKEN_KEY, SMSRETIRE_HASH_KEY and SMSRETIRE_ENCRYPTION_KEYS instead", path, err)
+}
+
+// syncFile flushes a file to disk; tests replace it to interrupt a write.
+var syncFile = (*os.File).Sync
+
+// writeNew puts b at path all at once or not at all, and only if nothing is there: it writes a
+// temporary file beside it, flushes it to disk and then links it into place, so a full disk or
+// a crash leaves either no file or the whole one, never an empty or cut one. It returns an
+// error wrapping os.ErrExist when path exists.
+func writeNew(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp") // mode 0600
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // once linked, the file lives on under path
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := syncFile(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return err
+		}
+		// A file system without hard links: rename, which would replace a file that a process
+		// starting at the same moment put there.
+		if _, statErr := os.Stat(path); statErr == nil {
+			return fmt.Errorf("%s: %w", path, os.ErrExist)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return err
+		}
+	}
+	if d, err := os.Open(dir); err == nil { // make the new name durable too
+		d.Sync()
+		d.Close()
+	}
+	return nil
 }
 
 func random() string {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -44,5 +46,65 @@ func TestLoad_ReadsConfiguredKeys(t *testing.T) {
 	}
 	if _, _, err := Load(Env{Session: "c2hvcnQ=", Token: random(), Hash: random(), Encryption: "k:" + random()}, "", false); err == nil {
 		t.Fatal("short key accepted")
+	}
+}
+
+// A write cut short (a full disk at the first start) leaves no key file, not an empty one, and
+// the next start, once there is room, generates the keys as if nothing had happened.
+func TestLoad_InterruptedDevKeyWriteLeavesNothingBehind(t *testing.T) {
+	dir := t.TempDir()
+	full := errors.New("no space left on device")
+	syncFile = func(*os.File) error { return full }
+	_, _, err := Load(Env{}, dir, true)
+	syncFile = (*os.File).Sync
+	path := filepath.Join(dir, devFile)
+	if !errors.Is(err, full) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("err = %v; want the disk's error naming %s", err, path)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("left behind: %v", entries)
+	}
+	k, gen, err := Load(Env{}, dir, true)
+	if err != nil || !gen || len(k.Session) != 32 {
+		t.Fatalf("after space was freed: generated=%v err=%v", gen, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("files in the data dir: %v", entries)
+	}
+}
+
+// A key file an older version left empty or cut short is named in the error, which says what
+// to do, instead of "unexpected end of JSON input".
+func TestLoad_BrokenDevKeyFileSaysWhatToDo(t *testing.T) {
+	for _, content := range []string{"", `{"session": "abc`, `{"session": "c2hvcnQ="}`} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, devFile)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := Load(Env{}, dir, true)
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "Delete it") || !strings.Contains(err.Error(), "SMSRETIRE_ENCRYPTION_KEYS") {
+			t.Errorf("content %q: err = %v", content, err)
+		}
+		if b, _ := os.ReadFile(path); string(b) != content {
+			t.Errorf("content %q: the broken file was changed to %q", content, b)
+		}
+	}
+}
+
+// Processes starting at once agree on one key file.
+func TestLoad_ConcurrentFirstStartsAgree(t *testing.T) {
+	dir := t.TempDir()
+	keys := make([]Keys, 8)
+	errs := make([]error, 8)
+	var wg sync.WaitGroup
+	for i := range keys {
+		wg.Go(func() { keys[i], _, errs[i] = Load(Env{}, dir, true) })
+	}
+	wg.Wait()
+	for i := range keys {
+		if errs[i] != nil || !bytes.Equal(keys[i].Session, keys[0].Session) {
+			t.Fatalf("start %d: %v, same keys %v", i, errs[i], bytes.Equal(keys[i].Session, keys[0].Session))
+		}
 	}
 }
