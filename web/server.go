@@ -5,7 +5,6 @@ package web
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -94,19 +93,6 @@ func New(a *app.App) (*echo.Echo, error) {
 	h.routes(e)
 	h.middleware(e) // after the routes: it names some of them
 	return e, nil
-}
-
-// Server wraps the Echo handler in an http.Server with the configured timeouts.
-func Server(cfg config.Config, e *echo.Echo) *http.Server {
-	return &http.Server{
-		Addr:              cfg.Addr,
-		Handler:           e,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       cfg.ReadTimeout,
-		WriteTimeout:      cfg.WriteTimeout,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
 }
 
 func (h *handler) now() time.Time { return h.clock.Now() }

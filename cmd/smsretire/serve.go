@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/smsretire/smsretire/internal/app"
 	"github.com/smsretire/smsretire/internal/demo"
@@ -61,8 +62,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	c.log.Info("shutting down; finishing requests in flight", "grace", c.cfg.ShutdownGrace.String())
 	sctx, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	cut, err := srv.Drain(sctx)
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	for _, r := range cut {
+		c.log.Warn("request cut at shutdown: it ran longer than --shutdown-grace", "method", r.Method, "path", r.Route,
+			"request_id", r.RequestID, "running", r.Running.Round(time.Millisecond).String())
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
