@@ -12,6 +12,7 @@ const (
 	RouteVerifyChoose         = "verify.choose"
 	RouteVerifyCodeSend       = "verify.code.send"
 	RouteVerifyCodeShow       = "verify.code.show"
+	RouteVerifyCodeDelivery   = "verify.code.delivery"
 	RouteVerifyCodeCheck      = "verify.code.check"
 	RouteVerifyKnowledgeShow  = "verify.knowledge.show"
 	RouteVerifyKnowledgeCheck = "verify.knowledge.check"

@@ -26,6 +26,7 @@ func (h *handler) routes(e *echo.Echo) {
 	verify.get("", views.RouteVerifyChoose, h.verifyChoose)
 	verify.post("/code/send", views.RouteVerifyCodeSend, h.verifyCodeSend)
 	verify.get("/code", views.RouteVerifyCodeShow, h.verifyCodeShow)
+	verify.get("/code/delivery", views.RouteVerifyCodeDelivery, h.verifyCodeDelivery)
 	verify.post("/code/check", views.RouteVerifyCodeCheck, h.verifyCodeCheck)
 	verify.get("/knowledge", views.RouteVerifyKnowledgeShow, h.verifyKnowledgeShow)
 	verify.post("/knowledge", views.RouteVerifyKnowledgeCheck, h.verifyKnowledgeCheck)

@@ -69,6 +69,32 @@ func (h *handler) codeModel(c echo.Context, ch identity.Method) (views.VerifyCod
 			return m, err
 		}
 		m.DeliveryDelayed, m.DeliveryFailed = d == outbox.DeliveryDelayed, d == outbox.DeliveryFailed
+		m.DeliveryState = deliveryStates[d]
+		m.DeliveryWatch = d == outbox.DeliveryPending || d == outbox.DeliveryDelayed
 	}
 	return m, nil
+}
+
+// deliveryStates names the states of a code's delivery for the status block's polling.
+var deliveryStates = map[outbox.Delivery]string{
+	outbox.DeliveryNone: "none", outbox.DeliveryPending: "pending", outbox.DeliveryDelayed: "delayed",
+	outbox.DeliveryFailed: "failed", outbox.DeliverySent: "sent",
+}
+
+// verifyCodeDelivery answers the code page's status block, which htmx asks every few seconds
+// while the code is on its way: 204 while the state is the one the page shows (seen), else the
+// block anew. Outside htmx it leads to the code page.
+func (h *handler) verifyCodeDelivery(c echo.Context) error {
+	ch, ok := identity.ParseChannel(stringValue(h.cookie(c).Values[ckChannel]))
+	if !ok || !h.page(c).HTMX {
+		return h.redirectTo(c, views.RouteVerifyCodeShow)
+	}
+	m, err := h.codeModel(c, ch)
+	if err != nil {
+		return err
+	}
+	if m.DeliveryState == c.QueryParam("seen") {
+		return c.NoContent(http.StatusNoContent)
+	}
+	return render(c, http.StatusOK, views.VerifyDelivery(m))
 }

@@ -777,6 +777,55 @@ func TestVerifyCode_SaysTheCodeIsDelayedAfterOneFailedAttempt(t *testing.T) {
 	}
 }
 
+// The code page's status block asks, while the code is on its way, whether its state changed:
+// 204 while it has not, the block anew when it has, and no more asking once the code went out.
+func TestVerifyCode_StatusBlockFollowsTheDelivery(t *testing.T) {
+	g := &flakyGateway{down: true}
+	s := webtest.NewServer(t, webtest.WithDelivery(webtest.DeliveryOptions{SMS: g}))
+	v := newVisitor(t, s, cookieLang(i18n.English))
+	v.openNotice("demo-zh")
+	v.send("phone")
+	htmx := v.with(http.Header{"HX-Request": {"true"}})
+	poll := func(seen string) *webtest.Response {
+		t.Helper()
+		return s.Get(t, v.c, "/verify/code/delivery?seen="+seen, htmx)
+	}
+	block := v.get("/verify/code").Doc.Find("#delivery")
+	if got, _ := block.Attr("data-hx-get"); got != "/verify/code/delivery?seen=pending" || block.AttrOr("data-hx-trigger", "") != "every 3s" {
+		t.Fatalf("status block while pending: hx-get %q trigger %q", got, block.AttrOr("data-hx-trigger", ""))
+	}
+	if r := poll("pending"); r.StatusCode != http.StatusNoContent {
+		t.Fatalf("poll while unchanged: %d, want 204", r.StatusCode)
+	}
+	s.Deliver(t) // the gateway answers 500
+	r := poll("pending")
+	wantStatus(t, r, http.StatusOK)
+	delayed := r.Doc.Find("#delivery")
+	if delayed.Find(`.alert-warning[role="status"] a[href="/verify"]`).Length() != 1 || delayed.AttrOr("data-hx-get", "") != "/verify/code/delivery?seen=delayed" {
+		t.Fatalf("block after a failed attempt: %s", r.Body)
+	}
+	if r.Doc.Find("main, h1").Length() != 0 {
+		t.Errorf("the block came with the layout: %s", r.Body)
+	}
+	if r := poll("delayed"); r.StatusCode != http.StatusNoContent {
+		t.Fatalf("poll while still delayed: %d, want 204", r.StatusCode)
+	}
+	g.mu.Lock()
+	g.down = false
+	g.mu.Unlock()
+	s.Clock.Advance(10 * time.Second)
+	s.Deliver(t)
+	r = poll("delayed")
+	wantStatus(t, r, http.StatusOK)
+	if sent := r.Doc.Find("#delivery"); sent.AttrOr("data-hx-get", "") != "" || sent.Find(".alert-warning, .alert-error").Length() != 0 {
+		t.Errorf("block once sent: %s", r.Body)
+	}
+	// Outside htmx the address leads to the page.
+	if r := v.get("/verify/code/delivery?seen=sent"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/verify/code" {
+		t.Errorf("plain GET: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+}
+
 func TestVerifyChoose_AfterTheDeadlinePhoneIsClosedAndOthersOffered(t *testing.T) {
 	s := webtest.NewServer(t, withDelivery())
 	for _, lang := range i18n.Languages {
