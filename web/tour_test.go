@@ -144,6 +144,8 @@ func tourVisit(t *testing.T, s *webtest.Server, lang string, visit func(stop)) {
 	post("verify code/resend too early (htmx)", user, "/verify/code/send", url.Values{"channel": {"phone"}, "resend": {"1"}}, hx, http.StatusTooManyRequests)
 	s.Clock.Advance(61 * time.Second)
 	post("verify code/resent (htmx)", user, "/verify/code/send", url.Values{"channel": {"phone"}, "resend": {"1"}}, hx, http.StatusOK)
+	// The new code is on its way: the status block the page polls comes anew (the page showed "sent").
+	record("verify code/delivery status (htmx)", user, s.Get(t, user, "/verify/code/delivery?seen=sent", hx), http.StatusOK)
 	post("verify/bad channel", user, "/verify/code/send", url.Values{"channel": {"pigeon"}}, nil, http.StatusBadRequest)
 	s.Deliver(t)
 	step(user, "/verify/code/check", url.Values{"code": {s.LastCode(t, zhPhone)}}, "/verify/done")
