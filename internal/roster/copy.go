@@ -21,7 +21,7 @@ type Copier interface {
 
 // ImportCopy streams the roster file from r into st with COPY, opt.BatchSize rows per transaction
 // (store.DefaultCopyChunk when 0). It reads files, reports rows and counts exactly as Import
-// does, but memory stays flat however long the file (but for about 20 bytes a row to refuse a
+// does, but memory stays flat however long the file (but for 16 to 32 bytes a row to refuse a
 // user ID named twice): good rows stream to the database as they are read, at most about 65,000
 // of them checked ahead, and PostgreSQL merges a chunk at a time. Rows are checked on every core
 // (phone numbers are the costly part) while the file is read in order, and problems are reported

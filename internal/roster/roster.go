@@ -146,25 +146,56 @@ func Import(ctx context.Context, r io.Reader, st Upserter, opt Options) (Summary
 }
 
 // seenIDs remembers the user IDs an import loaded and the line of each, to refuse a later row
-// for the same user. It keeps a 64-bit keyed hash of each ID, not the ID: about 20 bytes a row.
-// Two different IDs share a hash with a chance of about one in 10^7 for a file of 2,000,000 rows;
-// the later row would then be refused and reported, never lost silently.
+// for the same user. It keeps a 63-bit keyed hash of each ID, not the ID, in an open-addressing
+// table of 12 bytes a slot, at most three quarters full: 16 to 32 bytes a row, a third of what a
+// Go map of the same takes. Two different IDs share a hash with a chance of about one in 5·10^6
+// for a file of 2,000,000 rows; the later row would then be refused and reported, never lost
+// silently.
 type seenIDs struct {
 	seed  maphash.Seed
-	lines map[uint64]uint32
+	keys  []uint64 // 0 for an empty slot, else a hash with its lowest bit set
+	lines []uint32
+	n     int
 }
 
-func newSeenIDs() *seenIDs { return &seenIDs{seed: maphash.MakeSeed(), lines: map[uint64]uint32{}} }
+func newSeenIDs() *seenIDs {
+	return &seenIDs{seed: maphash.MakeSeed(), keys: make([]uint64, 1024), lines: make([]uint32, 1024)}
+}
 
 // claim records that line loads user id; when an earlier line did, it returns why this row is
 // refused, naming both lines.
 func (s *seenIDs) claim(id string, line int) string {
-	h := maphash.String(s.seed, id)
-	if first, ok := s.lines[h]; ok {
-		return fmt.Sprintf("user_id %q is on line %d already: this later row is refused, line %d loads", clip(id), first, first)
+	h := maphash.String(s.seed, id) | 1
+	mask := uint64(len(s.keys) - 1)
+	for i := (h >> 1) & mask; ; i = (i + 1) & mask {
+		switch s.keys[i] {
+		case 0:
+			s.keys[i], s.lines[i] = h, uint32(line)
+			if s.n++; s.n*4 > len(s.keys)*3 {
+				s.grow()
+			}
+			return ""
+		case h:
+			first := s.lines[i]
+			return fmt.Sprintf("user_id %q is on line %d already: this later row is refused, line %d loads", clip(id), first, first)
+		}
 	}
-	s.lines[h] = uint32(line)
-	return ""
+}
+
+func (s *seenIDs) grow() {
+	keys, lines := s.keys, s.lines
+	s.keys, s.lines = make([]uint64, 2*len(keys)), make([]uint32, 2*len(keys))
+	mask := uint64(len(s.keys) - 1)
+	for j, h := range keys {
+		if h == 0 {
+			continue
+		}
+		i := (h >> 1) & mask
+		for s.keys[i] != 0 {
+			i = (i + 1) & mask
+		}
+		s.keys[i], s.lines[i] = h, lines[j]
+	}
 }
 
 func columnIndex(header []string) (map[string]int, error) {

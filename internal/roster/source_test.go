@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -34,4 +35,24 @@ func FuzzSplitLine(f *testing.F) {
 			t.Fatalf("%q: encoding/csv %q, splitLine %q", line, want, fields)
 		}
 	})
+}
+
+// seenIDs finds every ID named again, with the line that named it first, across its growth.
+func TestSeenIDs_FindsEveryRepeatWithItsFirstLine(t *testing.T) {
+	s := newSeenIDs()
+	const n = 100_000
+	for i := range n {
+		if reason := s.claim("user"+strconv.Itoa(i), i+2); reason != "" {
+			t.Fatalf("first claim of user%d: %s", i, reason)
+		}
+	}
+	for i := range n {
+		want := "is on line " + strconv.Itoa(i+2) + " already"
+		if reason := s.claim("user"+strconv.Itoa(i), n+i+2); !strings.Contains(reason, want) {
+			t.Fatalf("user%d again: %q, want %q", i, reason, want)
+		}
+	}
+	if s.n != n || s.n*4 > len(s.keys)*3 {
+		t.Errorf("%d IDs in %d slots", s.n, len(s.keys))
+	}
 }
