@@ -8,7 +8,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/crc64"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -103,7 +105,14 @@ func (s *SQL) Migrate(ctx context.Context) error {
 	var opts []goose.ProviderOption
 	if s.dialect == Postgres {
 		dialect, dir = goose.DialectPostgres, "migrations/postgres"
-		locker, err := lock.NewPostgresSessionLocker()
+		// The advisory lock is per database; key it by schema too, so that migrations of
+		// different schemas in one database (tests, or several deployments) do not wait on
+		// each other while instances of one deployment still take turns.
+		var schema string
+		if err := s.db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID(schema)), lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
@@ -200,3 +209,12 @@ var ErrNotFound = errors.New("not found")
 
 // ErrSpent reports a single-use secret that was right but is used up already.
 var ErrSpent = errors.New("already used")
+
+// migrationLockID is the advisory lock ID of the migrations of one schema: goose's default ID
+// for the default schema, else that ID mixed with the schema name's CRC-64.
+func migrationLockID(schema string) int64 {
+	if schema == "public" || schema == "" {
+		return lock.DefaultLockID
+	}
+	return lock.DefaultLockID ^ int64(crc64.Checksum([]byte(schema), crc64.MakeTable(crc64.ECMA))&math.MaxInt64)
+}
