@@ -64,6 +64,10 @@ type Config struct {
 	RPOrigins string // comma-separated origins allowed to use them; see RPOriginList
 	RPName    string // the name browsers show when a passkey is made
 
+	// The operator's configuration file (--config-file) and what it holds.
+	ConfigFile string
+	Partners   []Partner // [[partner]]: sites that embed the portal; see partner.go
+
 	// Secrets come only from the environment (never flags, which other users can see in ps).
 	SessionKey     string
 	TokenKey       string
@@ -127,6 +131,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.StringVar(&c.RPID, "rp-id", "", "domain passkeys are bound to (default the host of --base-url; localhost for a loopback address)")
 	fs.StringVar(&c.RPOrigins, "rp-origins", "", "comma-separated origins where passkeys may be used, each on --rp-id or a subdomain (default the origin of --base-url)")
 	fs.StringVar(&c.RPName, "rp-name", "", "name browsers show when a passkey is made (default --service-name)")
+	fs.StringVar(&c.ConfigFile, "config-file", "", "TOML file of what flags cannot say: [[partner]] sites that embed the portal (see README)")
 	return fs
 }
 
@@ -162,6 +167,9 @@ func (c *Config) Parse(name string, args []string, getenv func(string) string) (
 	c.SMSSecret = getenv("SMSRETIRE_SMS_SECRET")
 	c.WebhookSecret = getenv("SMSRETIRE_WEBHOOK_SECRET")
 	if err := errors.Join(errs...); err != nil {
+		return fs, err
+	}
+	if err := c.loadFile(getenv); err != nil {
 		return fs, err
 	}
 	return fs, c.Validate()
@@ -226,7 +234,10 @@ func (c *Config) Validate() error {
 	if err := c.validateWebhooks(); err != nil {
 		return err
 	}
-	return c.validateRelyingParty()
+	if err := c.validateRelyingParty(); err != nil {
+		return err
+	}
+	return c.validatePartners()
 }
 
 // validateRelyingParty fills the passkey settings from --base-url where they are not given and
