@@ -36,6 +36,8 @@ const (
 	RouteEnrollDone           = "enroll.done"
 
 	RouteSignInShow           = "signin.show"
+	RouteSignInAccount        = "signin.account"
+	RouteSignInForget         = "signin.forget"
 	RouteSignInTOTP           = "signin.totp"
 	RouteSignInEmailSend      = "signin.email.send"
 	RouteSignInEmailCheck     = "signin.email.check"

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
@@ -32,10 +33,10 @@ const (
 	ckTOTPSecret    = "totp_secret"
 	ckTOTPURL       = "totp_url"
 	ckTOTPCeremony  = "totp_ceremony"
-	ckSignInSubject = "signin_sub"
+	ckSignInSubject = "signin_sub" // whom the email sign-in code went to
 	ckSignInUser    = "signin_uid"
-	ckSignInAccount = "signin_account"
-	flashNotice     = "notice" // the flash queue of one-time notices (message keys)
+	ckSignInOther   = "signin_other" // "not you?": do not offer the account this browser knows
+	flashNotice     = "notice"       // the flash queue of one-time notices (message keys)
 )
 
 func newCookieStore(cfg config.Config, keys keyring.Keys) *sessions.CookieStore {
@@ -148,4 +149,68 @@ func (h *handler) takeFlash(c echo.Context) string {
 		return ""
 	}
 	return stringValue(flashes[0])
+}
+
+// The sign-in cookie remembers, on this device, the account a person signs in to and the way they
+// signed in last, so the next sign-in asks for neither: the account is shown masked with "not
+// you?", and the last way comes first. It is its own cookie, signed and encrypted like the other,
+// kept for signInRememberFor when the person ticks "remember", else until the browser closes; "not
+// you?" deletes it. It holds what the person typed, so it says nothing about whether the account
+// exists.
+const (
+	signInCookie      = "smsretire_signin"
+	signInRememberFor = 30 * 24 * time.Hour // the longest the cookie codec accepts (securecookie's default)
+)
+
+// ctxSignInMemory keeps the sign-in cookie's contents as this request wrote them.
+const ctxSignInMemory = "signin_memory"
+
+// signInMemory is what the sign-in cookie holds.
+type signInMemory struct {
+	Account  string // as typed: a phone number or an account ID
+	Shown    string // the account masked for display
+	Method   string // the way used last (views.SignIn…), once a sign-in succeeded
+	Remember bool   // kept across browser restarts
+}
+
+// signInMemoryOf reads the sign-in cookie; an absent or undecodable one is empty.
+func (h *handler) signInMemoryOf(c echo.Context) signInMemory {
+	if m, ok := c.Get(ctxSignInMemory).(signInMemory); ok {
+		return m // written earlier in this request
+	}
+	s, err := h.cookies.Get(c.Request(), signInCookie)
+	if err != nil {
+		return signInMemory{}
+	}
+	remember, _ := s.Values["remember"].(bool)
+	return signInMemory{Account: stringValue(s.Values["account"]), Shown: stringValue(s.Values["shown"]),
+		Method: stringValue(s.Values["method"]), Remember: remember}
+}
+
+// saveSignInMemory writes the sign-in cookie: for signInRememberFor when m.Remember, else for the
+// browser session.
+func (h *handler) saveSignInMemory(c echo.Context, m signInMemory) error {
+	s, _ := h.cookies.New(c.Request(), signInCookie)
+	opts := *h.cookies.Options
+	opts.MaxAge = 0
+	if m.Remember {
+		opts.MaxAge = int(signInRememberFor.Seconds())
+	}
+	s.Options = &opts
+	s.Values["account"] = m.Account
+	s.Values["shown"] = m.Shown
+	s.Values["method"] = m.Method
+	s.Values["remember"] = m.Remember
+	c.Set(ctxSignInMemory, m)
+	return s.Save(c.Request(), c.Response())
+}
+
+// forgetSignIn deletes the sign-in cookie ("not you?").
+func (h *handler) forgetSignIn(c echo.Context) error {
+	s, _ := h.cookies.New(c.Request(), signInCookie)
+	opts := *h.cookies.Options
+	opts.MaxAge = -1
+	s.Options = &opts
+	c.Set(ctxSignInMemory, signInMemory{})
+	return s.Save(c.Request(), c.Response())
 }

@@ -147,7 +147,10 @@ func TestJourney_TOTPInChinese(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j.fill("#totp-account", "138 0013 8001")
+	// The account this browser verified is offered, masked; the app's code field comes first.
+	if got := j.text(".signin-shown"); got != "138****8001" {
+		t.Errorf("sign-in is for %q, want the masked phone 138****8001", got)
+	}
 	j.fill("#totp-code", now) // the code of the enrollment, spent
 	j.click(`form[action="/signin/totp"] button[type="submit"]`, "/signin/totp")
 	j.check()

@@ -203,17 +203,24 @@ func TestSignInTOTP_LockSaysWhatStillWorksAndAnotherWayEndsIt(t *testing.T) {
 			}
 			known, unknown := lockOut("demo-zh"), lockOut("nobody-here")
 			if known.StatusCode != http.StatusTooManyRequests || known.StatusCode != unknown.StatusCode ||
-				known.Doc.Find("#error-summary").Text() != unknown.Doc.Find("#error-summary").Text() {
-				t.Errorf("the fifth wrong code: known account %d %q, unknown %d %q", known.StatusCode, known.Doc.Find("#error-summary").Text(),
-					unknown.StatusCode, unknown.Doc.Find("#error-summary").Text())
+				known.Doc.Find("#blocked").Text() == "" || known.Doc.Find("#blocked").Text() != unknown.Doc.Find("#blocked").Text() {
+				t.Errorf("the fifth wrong code: known account %d %q, unknown %d %q", known.StatusCode, known.Doc.Find("#blocked").Text(),
+					unknown.StatusCode, unknown.Doc.Find("#blocked").Text())
 			}
 
 			user := srv.Client()
 			r := srv.PostForm(t, user, "/signin/totp", url.Values{"account": {"demo-zh"}, "code": {right}}, cookieLang(lang))
 			until := srv.Clock.Now().Add(srv.Config.LockoutDuration).In(srv.Config.Location()).Format("15:04")
 			want := tr.Tf("signin.err.locked.totp", map[string]any{"Time": until, "Minutes": 15})
-			if r.StatusCode != http.StatusTooManyRequests || !strings.Contains(r.Doc.Find("#error-summary").Text(), want) {
-				t.Fatalf("the right code while locked: %d %q, want 429 saying %q", r.StatusCode, r.Doc.Find("#error-summary").Text(), want)
+			if r.StatusCode != http.StatusTooManyRequests || strings.TrimSpace(r.Doc.Find("#blocked p").Text()) != want {
+				t.Fatalf("the right code while locked: %d %q, want 429 saying %q", r.StatusCode, r.Doc.Find("#blocked").Text(), want)
+			}
+			// A pause is news, not a mistake in a field: no error summary "please check the following".
+			if r.Doc.Find("#error-summary").Length() != 0 || r.Doc.Find("[aria-invalid]").Length() != 0 {
+				t.Errorf("a locked way is shown as an input error: %q", r.Doc.Find("#error-summary").Text())
+			}
+			if got := strings.TrimSpace(r.Doc.Find("#blocked h2").Text()); got != tr.T("blocked.title") {
+				t.Errorf("the pause is headed %q, want %q", got, tr.T("blocked.title"))
 			}
 			r = srv.PostForm(t, user, "/signin/recovery", url.Values{"account": {"demo-zh"}, "code": {recoveryCode}}, cookieLang(lang))
 			if r.StatusCode != http.StatusSeeOther {

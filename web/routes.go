@@ -61,6 +61,8 @@ func (h *handler) routes(e *echo.Echo) {
 	// Sign in again with a new factor, and sign out: anyone.
 	signin := newGroup(e, "/signin")
 	signin.get("", views.RouteSignInShow, h.signInShow)
+	signin.post("/account", views.RouteSignInAccount, h.signInAccount)
+	signin.post("/forget", views.RouteSignInForget, h.signInForget)
 	signin.post("/totp", views.RouteSignInTOTP, h.signInTOTP)
 	signin.post("/email/send", views.RouteSignInEmailSend, h.signInEmailSend)
 	signin.post("/email/check", views.RouteSignInEmailCheck, h.signInEmailCheck)

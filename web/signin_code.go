@@ -12,43 +12,68 @@ import (
 	"github.com/smsretire/smsretire/views"
 )
 
+// signInAccountFor returns the account a sign-in is for: the one posted with the answer (which
+// this device then holds as the chosen one), else the one chosen on this device.
+func (h *handler) signInAccountFor(c echo.Context) (string, error) {
+	mem := h.signInMemoryOf(c)
+	a := strings.TrimSpace(c.FormValue("account"))
+	if a == "" || a == mem.Account || validateAccount(a) != "" {
+		if a != "" && a != mem.Account {
+			return a, nil
+		}
+		return mem.Account, nil
+	}
+	mem.Account, mem.Shown = a, h.ident.Shown(a)
+	return a, h.saveSignInMemory(c, mem)
+}
+
 // signInTOTP signs in with an authenticator app code.
 func (h *handler) signInTOTP(c echo.Context) error {
-	account, code := strings.TrimSpace(c.FormValue("account")), strings.TrimSpace(c.FormValue("code"))
-	p := h.page(c)
+	account, err := h.signInAccountFor(c)
+	if err != nil {
+		return err
+	}
+	code := strings.TrimSpace(c.FormValue("code"))
 	switch {
-	case account == "" || validateAccount(account) != "":
-		return h.signInError(c, http.StatusUnprocessableEntity, account, "totp-account", p.T.T("signin.err.account_required"))
+	case validateAccount(account) != "":
+		return h.signInAccountError(c, account, true, h.page(c).T.T("signin.err.account_required"))
 	case code == "":
-		return h.signInError(c, http.StatusUnprocessableEntity, account, "totp-code", p.T.T("signin.err.code_required"))
+		return h.signInError(c, http.StatusUnprocessableEntity, views.SignInTOTP, "totp-code", h.page(c).T.T("signin.err.code_required"))
 	}
 	res, err := h.signins.TOTP(h.ctx(c), account, code, client(c))
 	if err != nil {
-		return h.signInFailed(c, err, account, "totp-code")
+		return h.signInFailed(c, err, views.SignInTOTP, "totp-code")
 	}
-	return h.signedIn(c, res.UserID)
+	return h.signedIn(c, res.UserID, views.SignInTOTP)
 }
 
 // signInEmailSend sends a sign-in code to the account's email factor, if it has one.
 func (h *handler) signInEmailSend(c echo.Context) error {
-	account := strings.TrimSpace(c.FormValue("account"))
-	p := h.page(c)
-	if account == "" || validateAccount(account) != "" {
-		return h.signInError(c, http.StatusUnprocessableEntity, account, "email-account", p.T.T("signin.err.account_required"))
+	account, err := h.signInAccountFor(c)
+	if err != nil {
+		return err
 	}
+	if validateAccount(account) != "" {
+		return h.signInAccountError(c, account, true, h.page(c).T.T("signin.err.account_required"))
+	}
+	return h.sendSignInEmail(c, account)
+}
+
+// sendSignInEmail sends the code and shows the form for it, with the same words whether the
+// account exists and has an email factor or not. A code still on its way is not sent again.
+func (h *handler) sendSignInEmail(c echo.Context, account string) error {
 	sub, err := h.signins.SendEmailCode(h.ctx(c), account, client(c))
 	var wait identity.ErrResendWait
 	if err != nil && !errors.As(err, &wait) {
-		return h.signInFailed(c, err, account, "email-account")
+		return h.signInFailed(c, err, views.SignInEmail, "email-send")
 	}
 	ck := h.cookie(c)
 	ck.Values[ckSignInSubject] = sub.Key
 	ck.Values[ckSignInUser] = sub.UserID
-	ck.Values[ckSignInAccount] = account
 	if err := h.saveCookie(c, ck); err != nil {
 		return err
 	}
-	return h.redirectTo(c, views.RouteSignInShow)
+	return h.signInWay(c, views.SignInEmail)
 }
 
 // signInEmailCheck signs in with the emailed code.
@@ -59,65 +84,99 @@ func (h *handler) signInEmailCheck(c echo.Context) error {
 		return h.redirectTo(c, views.RouteSignInShow)
 	}
 	sub := identity.Subject{Key: key, UserID: stringValue(ck.Values[ckSignInUser])}
-	account := stringValue(ck.Values[ckSignInAccount])
 	code := strings.TrimSpace(c.FormValue("code"))
 	if code == "" {
-		return h.signInError(c, http.StatusUnprocessableEntity, account, "email-code", h.page(c).T.T("signin.err.code_required"))
+		return h.signInError(c, http.StatusUnprocessableEntity, views.SignInEmail, "email-code", h.page(c).T.T("signin.err.code_required"))
 	}
 	res, err := h.signins.EmailCode(h.ctx(c), sub, code, client(c))
 	if err != nil {
-		return h.signInFailed(c, err, account, "email-code")
+		return h.signInFailed(c, err, views.SignInEmail, "email-code")
 	}
-	return h.signedIn(c, res.UserID)
+	return h.signedIn(c, res.UserID, views.SignInEmail)
 }
 
 // signInRecovery signs in with a recovery code.
 func (h *handler) signInRecovery(c echo.Context) error {
-	account, code := strings.TrimSpace(c.FormValue("account")), strings.TrimSpace(c.FormValue("code"))
-	p := h.page(c)
+	account, err := h.signInAccountFor(c)
+	if err != nil {
+		return err
+	}
+	code := strings.TrimSpace(c.FormValue("code"))
 	switch {
-	case account == "" || validateAccount(account) != "":
-		return h.signInError(c, http.StatusUnprocessableEntity, account, "recovery-account", p.T.T("signin.err.account_required"))
+	case validateAccount(account) != "":
+		return h.signInAccountError(c, account, true, h.page(c).T.T("signin.err.account_required"))
 	case code == "":
-		return h.signInError(c, http.StatusUnprocessableEntity, account, "recovery-code", p.T.T("signin.err.code_required"))
+		return h.signInError(c, http.StatusUnprocessableEntity, views.SignInRecovery, "recovery-code", h.page(c).T.T("signin.err.code_required"))
 	}
 	res, err := h.signins.Recovery(h.ctx(c), account, code, client(c))
 	if err != nil {
-		return h.signInFailed(c, err, account, "recovery-code")
+		return h.signInFailed(c, err, views.SignInRecovery, "recovery-code")
 	}
-	return h.signedIn(c, res.UserID)
+	return h.signedIn(c, res.UserID, views.SignInRecovery)
 }
 
-// signInFailed shows one answer for a wrong account or code; limits say how long to wait.
-func (h *handler) signInFailed(c echo.Context, err error, account, field string) error {
-	p := h.page(c)
-	if errors.Is(err, signin.ErrFailed) || errors.Is(err, identity.ErrCodeExpired) || errors.Is(err, identity.ErrCodeFormat) {
-		return h.signInError(c, http.StatusUnprocessableEntity, account, field, p.T.T("signin.err.failed"))
+// signInError re-renders the sign-in page with one message next to its field, the way it belongs
+// to open and first.
+func (h *handler) signInError(c echo.Context, status int, way, field, msg string) error {
+	m, err := h.signInModel(c, way)
+	if err != nil {
+		return err
 	}
+	m.Errors = views.Errors{{Field: field, Message: msg}}
+	return render(c, status, views.SignIn(m))
+}
+
+// signInBlocked re-renders the sign-in page saying that a way is paused: not a mistake to fix in a
+// field, but what happened, until when and what still works.
+func (h *handler) signInBlocked(c echo.Context, way, msg string) error {
+	m, err := h.signInModel(c, way)
+	if err != nil {
+		return err
+	}
+	m.Blocked = msg
+	return render(c, http.StatusTooManyRequests, views.SignIn(m))
+}
+
+// signInFailed shows one answer for a wrong account or code; a paused way says until when and
+// what still works.
+func (h *handler) signInFailed(c echo.Context, err error, way, field string) error {
+	p := h.page(c)
 	var wrong identity.ErrWrong
-	if errors.As(err, &wrong) {
-		return h.signInError(c, http.StatusUnprocessableEntity, account, field, p.T.T("signin.err.failed"))
+	if errors.Is(err, signin.ErrFailed) || errors.Is(err, identity.ErrCodeExpired) || errors.Is(err, identity.ErrCodeFormat) || errors.As(err, &wrong) {
+		return h.signInError(c, http.StatusUnprocessableEntity, way, field, p.T.T("signin.err.failed"))
 	}
 	var locked identity.ErrLocked
 	if errors.As(err, &locked) {
 		// Say which way is paused and which still work: another factor signs in and ends the lock.
-		msg := p.T.Tf(signInLockedMessage(field), map[string]any{"Time": h.clockTime(locked.Until), "Minutes": minutesUntil(h.now(), locked.Until)})
-		return h.signInError(c, http.StatusTooManyRequests, account, field, msg)
+		return h.signInBlocked(c, way, p.T.Tf("signin.err.locked."+way, map[string]any{"Time": h.clockTime(locked.Until), "Minutes": minutesUntil(h.now(), locked.Until)}))
 	}
 	msg, status, ok := h.verifyMessage(p, err, 6)
 	if !ok {
 		return err
 	}
-	return h.signInError(c, status, account, field, msg)
+	if blocking(err) {
+		return h.signInBlocked(c, way, msg)
+	}
+	return h.signInError(c, status, way, field, msg)
 }
 
-// signedIn starts the signed-in session and lands on My security, or where a step-up asked to
-// return to. The passkey finish answers with JSON itself.
-func (h *handler) signedIn(c echo.Context, uid string) error {
+// signedIn starts the signed-in session, remembers on this device the way it took, and lands on
+// My security, or where a step-up asked to return to. The passkey finish answers with JSON itself.
+func (h *handler) signedIn(c echo.Context, uid, way string) error {
+	if err := h.rememberWay(c, way); err != nil {
+		return err
+	}
 	if err := h.startSignedIn(c, uid); err != nil {
 		return err
 	}
 	return redirect(c, h.afterSignIn(c))
+}
+
+// rememberWay records the way a sign-in took, for the next sign-in on this device.
+func (h *handler) rememberWay(c echo.Context, way string) error {
+	mem := h.signInMemoryOf(c)
+	mem.Method = way
+	return h.saveSignInMemory(c, mem)
 }
 
 // afterSignIn returns where a sign-in lands, forgetting the remembered destination: back to the
@@ -133,15 +192,4 @@ func (h *handler) afterSignIn(c echo.Context) string {
 		h.log.Warn("save session", "err", err)
 	}
 	return localPath(next)
-}
-
-// signInLockedMessage names the message for a locked way to sign in, by the field it was typed in.
-func signInLockedMessage(field string) string {
-	switch {
-	case strings.HasPrefix(field, "totp-"):
-		return "signin.err.locked.totp"
-	case strings.HasPrefix(field, "email-"):
-		return "signin.err.locked.email"
-	}
-	return "signin.err.locked.recovery"
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/smsretire/smsretire/internal/factor/passkey"
+	"github.com/smsretire/smsretire/views"
 )
 
 // passkeyOptionsPerHour bounds the login ceremonies one client may start in an hour.
@@ -53,6 +54,9 @@ func (h *handler) signInPasskeyFinish(c echo.Context) error {
 		return err
 	}
 	if err := h.signins.Passkey(h.ctx(c), uid, f.ID, client(c)); err != nil {
+		return err
+	}
+	if err := h.rememberWay(c, views.SignInPasskey); err != nil {
 		return err
 	}
 	if err := h.startSignedIn(c, uid); err != nil {

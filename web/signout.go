@@ -18,6 +18,11 @@ func (h *handler) signOut(c echo.Context) error {
 			return err
 		}
 	}
+	if !h.signInMemoryOf(c).Remember { // kept for this browser session only: not after signing out
+		if err := h.forgetSignIn(c); err != nil {
+			return err
+		}
+	}
 	ck := h.renewCookie(c)
 	ck.AddFlash("signin.signed_out", flashNotice)
 	if err := h.saveCookie(c, ck); err != nil {

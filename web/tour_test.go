@@ -116,9 +116,17 @@ func tourVisit(t *testing.T, s *webtest.Server, lang string, visit func(stop)) {
 	get("enroll/not verified", anon, "/enroll", http.StatusForbidden)
 	get("security/not signed in", anon, "/security", http.StatusUnauthorized)
 	get("signin", anon, "/signin", http.StatusOK)
+	post("signin/account missing", anon, "/signin/account", url.Values{"account": {""}, "method": {"totp"}}, nil, http.StatusUnprocessableEntity)
 	post("signin/app/account missing", anon, "/signin/totp", url.Values{"account": {""}, "code": {"123456"}}, nil, http.StatusUnprocessableEntity)
-	post("signin/app/wrong code", anon, "/signin/totp", url.Values{"account": {"demo-hk"}, "code": {"000000"}}, nil, http.StatusUnprocessableEntity)
-	post("signin/recovery/code missing", anon, "/signin/recovery", url.Values{"account": {"demo-hk"}, "code": {""}}, nil, http.StatusUnprocessableEntity)
+	step(anon, "/signin/account", url.Values{"account": {"demo-hk"}, "method": {"totp"}, "remember": {"1"}}, "/signin?way=totp")
+	get("signin/account chosen", anon, "/signin?way=totp", http.StatusOK)
+	post("signin/app/code missing", anon, "/signin/totp", url.Values{"code": {""}}, nil, http.StatusUnprocessableEntity)
+	for range 4 {
+		post("signin/app/wrong code", anon, "/signin/totp", url.Values{"code": {"000000"}}, nil, http.StatusUnprocessableEntity)
+	}
+	post("signin/app/paused", anon, "/signin/totp", url.Values{"code": {"000000"}}, nil, http.StatusTooManyRequests)
+	post("signin/recovery/code missing", anon, "/signin/recovery", url.Values{"code": {""}}, nil, http.StatusUnprocessableEntity)
+	step(anon, "/signin/forget", nil, "/signin")
 
 	// Look-up by a stranger: the account is named but not identified, until the knowledge check.
 	finder := newClient()
@@ -198,8 +206,8 @@ func tourVisit(t *testing.T, s *webtest.Server, lang string, visit func(stop)) {
 	// Sign in by email code.
 	byEmail := newClient()
 	post("signin/email/account missing", byEmail, "/signin/email/send", url.Values{"account": {""}}, nil, http.StatusUnprocessableEntity)
-	step(byEmail, "/signin/email/send", url.Values{"account": {"demo-zh"}}, "/signin")
-	get("signin/email code sent", byEmail, "/signin", http.StatusOK)
+	step(byEmail, "/signin/email/send", url.Values{"account": {"demo-zh"}}, "/signin?way=email")
+	get("signin/email code sent", byEmail, "/signin?way=email", http.StatusOK)
 	post("signin/email/wrong code", byEmail, "/signin/email/check", url.Values{"code": {"000000"}}, nil, http.StatusUnprocessableEntity)
 
 	s.Deliver(t)
@@ -229,6 +237,7 @@ var withoutPages = map[string]string{
 	"POST /signin/passkey/options":       "JSON for the passkey script",
 	"POST /signin/passkey/finish":        "JSON for the passkey script",
 	"POST /signout":                      "redirects home",
+	"POST /signin/forget":                "redirects to the account field",
 	"POST /security/recovery/regenerate": "redirects to the new codes",
 	"POST /security/sessions/end":        "redirects to My security",
 	"POST /security/sessions/end-others": "redirects to My security",

@@ -64,3 +64,14 @@ func secondsUntil(now, t time.Time) int {
 	}
 	return s
 }
+
+// blocking reports whether err pauses a way for a while (too many wrong answers, attempts or
+// codes): the page says so as news, what happened and until when, not as a mistake in a field.
+func blocking(err error) bool {
+	var (
+		locked  identity.ErrLocked
+		limited identity.ErrClientLimited
+		capped  identity.ErrSendLimit
+	)
+	return errors.As(err, &locked) || errors.As(err, &limited) || errors.As(err, &capped)
+}

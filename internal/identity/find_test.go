@@ -94,3 +94,23 @@ func FuzzFind(f *testing.F) {
 		}
 	})
 }
+
+// Shown masks what was typed, never what is stored: a known and an unknown input of the same
+// shape look alike.
+func TestShown_MasksWhatWasTyped(t *testing.T) {
+	f := newFixture(t, testsupport.SQLite(t), nil)
+	for in, want := range map[string]string{
+		"138 0000 0001":     "138****0001", // alice's number
+		"+86 139 9999 9999": "139****9999", // nobody's
+		"+852 9123 4567":    "+852 91**4567",
+		"alice":             "a***",
+		"demo-zh":           "de***zh",
+		"nobody-at-all":     "no***ll",
+		"  bob  ":           "b***",
+		"":                  "",
+	} {
+		if got := f.svc.Shown(in); got != want {
+			t.Errorf("Shown(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

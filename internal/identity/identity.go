@@ -158,6 +158,26 @@ func (s *Service) Find(ctx context.Context, input string) (Subject, error) {
 	return ForUser(u.ID, false), nil
 }
 
+// Shown is what a user typed to name an account, masked for display, the same way whether the
+// account exists or not: a phone number as 138****8001, anything else as an account ID that keeps
+// its first and last two characters (de***zh). It reads no account, so it tells nothing.
+func (s *Service) Shown(input string) string {
+	input = strings.TrimSpace(input)
+	if phone.LooksLikePhone(input) {
+		if e164, err := phone.Normalize(input, s.set.Region); err == nil {
+			return phone.Mask(e164)
+		}
+	}
+	r := []rune(input)
+	switch {
+	case len(r) == 0:
+		return ""
+	case len(r) <= 5:
+		return string(r[:1]) + "***"
+	}
+	return string(r[:2]) + "***" + string(r[len(r)-2:])
+}
+
 // ForUser returns the subject for a known account.
 func ForUser(userID string, identified bool) Subject {
 	return Subject{UserID: userID, Key: "u:" + userID, Identified: identified}
