@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smsretire/smsretire/internal/clock"
@@ -229,23 +230,31 @@ func (w *Worker) defaults() {
 }
 
 // runChannel keeps up to Concurrency deliveries of one kind in progress: whenever a slot is
-// free and the worker is woken (an item was committed, a delivery finished, or Poll passed), it
-// claims as many due items as there are free slots and starts each at once.
-func (w *Worker) runChannel(ctx context.Context, kind string, wake <-chan struct{}, freed func()) {
+// free and the worker is woken (an item was committed, or Poll passed), it claims as many due
+// items as there are free slots and starts each at once. A finished delivery wakes it only when
+// more may be due (the last claim filled every free slot, or an item came while none was free),
+// so an idle channel does not ask the database after every delivery.
+func (w *Worker) runChannel(ctx context.Context, kind string, wake <-chan struct{}, poke func()) {
 	slots := make(chan struct{}, w.Concurrency)
+	var backlog atomic.Bool // more items may be due than the last claim took
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	finish := context.WithoutCancel(ctx) // a delivery in progress outlives ctx
 	poll := time.NewTimer(w.Poll)
 	defer poll.Stop()
 	for {
-		full := false
-		if free := cap(slots) - len(slots); free > 0 {
+		if free := cap(slots) - len(slots); free == 0 {
+			backlog.Store(true) // woken with every slot taken: look again when one is free
+			if cap(slots)-len(slots) > 0 {
+				continue // one came free meanwhile, maybe before its delivery saw the backlog
+			}
+		} else {
 			limit := min(free, w.Batch)
 			items, err := w.claim(ctx, kind, limit)
 			if err != nil && ctx.Err() == nil {
 				w.Log.Error("outbox claim", "kind", kind, "err", err)
 			}
+			backlog.Store(err == nil && len(items) == limit)
 			for _, it := range items {
 				slots <- struct{}{}
 				wg.Add(1)
@@ -253,7 +262,9 @@ func (w *Worker) runChannel(ctx context.Context, kind string, wake <-chan struct
 					defer func() {
 						w.untrack(it.ID)
 						<-slots
-						freed()
+						if backlog.Load() {
+							poke()
+						}
 						wg.Done()
 					}()
 					if _, err := w.handle(finish, it, true); err != nil {
@@ -261,12 +272,8 @@ func (w *Worker) runChannel(ctx context.Context, kind string, wake <-chan struct
 					}
 				}()
 			}
-			full = err == nil && len(items) == limit
 		}
-		if !full {
-			poll.Reset(w.Poll)
-		}
-		// After a full claim more may be due: look again as soon as a slot is free.
+		poll.Reset(w.Poll)
 		select {
 		case <-ctx.Done():
 			return
