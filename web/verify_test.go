@@ -20,6 +20,7 @@ import (
 	"github.com/smsretire/smsretire/internal/phone"
 	"github.com/smsretire/smsretire/internal/sms"
 	"github.com/smsretire/smsretire/internal/store"
+	"github.com/smsretire/smsretire/internal/testsupport"
 	"github.com/smsretire/smsretire/web/webtest"
 )
 
@@ -1126,4 +1127,27 @@ func TestVerifyCodeCheck_RefusesAClientThatGuessesAcrossAccounts(t *testing.T) {
 		wantStatus(t, r, http.StatusTooManyRequests)
 		codeError(t, r, tr.Tf("verify.err.client_limited", map[string]any{"Time": "11:00"}))
 	}
+}
+
+// From the request to the code's delivery, neither the payload's "secret" member nor the code as
+// a JSON string is ever written to the database file or its write-ahead log: the store seals it
+// before the row is written.
+func TestVerifyCode_TheCodeNeverReachesTheDatabaseInPlaintext(t *testing.T) {
+	s := webtest.NewServer(t, withDelivery())
+	scan := testsupport.StartDiskScan(t, s.Store)
+	v := newVisitor(t, s, nil)
+	v.openNotice("demo-zh")
+	v.send("phone")
+	if where := scan.Find(`"secret"`); len(where) != 0 {
+		t.Fatalf("a payload with its secret was written: %v", where)
+	}
+	s.Deliver(t)
+	code := s.LastCode(t, zhPhone)
+	if where := scan.Find(`"` + code + `"`); len(where) != 0 {
+		t.Errorf("the code %s is on disk in %v", code, where)
+	}
+	if where := scan.Find(zhPhone); len(where) == 0 {
+		t.Fatal("the scan does not even find the recipient: it reads nothing")
+	}
+	wantRedirect(t, v.check(code), "/verify/done")
 }
