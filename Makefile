@@ -57,7 +57,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzNoticeTokenParse -fuzztime 20s ./internal/campaign/
 	$(GO) test -run '^$$' -fuzz FuzzNormalize -fuzztime 20s ./internal/phone/
 	$(GO) test -run '^$$' -fuzz '^FuzzFind$$' -fuzztime 20s ./internal/identity/
-	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeCode$$' -fuzztime 20s ./internal/identity/
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime 20s ./internal/codeinput/
 	$(GO) test -run '^$$' -fuzz '^FuzzSplitLine$$' -fuzztime 20s ./internal/roster/
 
 clean:

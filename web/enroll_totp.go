@@ -1,12 +1,9 @@
 package web
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -14,9 +11,6 @@ import (
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/views"
 )
-
-// totpSetupTTL is how long a shown TOTP secret may still be confirmed.
-const totpSetupTTL = 15 * time.Minute
 
 // enrollTOTPShow shows a new secret as a QR code and in groups of four. The secret lives in the
 // encrypted session cookie; a ceremony row makes sure it is confirmed into one factor only.
@@ -29,20 +23,14 @@ func (h *handler) enrollTOTPShow(c echo.Context) error {
 	}
 	secret := stringValue(ck.Values[ckTOTPSecret])
 	if secret == "" || stringValue(ck.Values[ckTOTPCeremony]) == "" {
-		key, err := h.totp.NewKey(u.ID)
+		setup, err := h.totp.BeginSetup(h.ctx(c), uid, u.ID, h.now())
 		if err != nil {
 			return err
 		}
-		id := make([]byte, 16)
-		rand.Read(id)
-		ceremony := store.Ceremony{ID: hex.EncodeToString(id), UserID: uid, Kind: "totp", Data: []byte("{}"), ExpiresAt: h.now().Add(totpSetupTTL)}
-		if err := h.store.SaveCeremony(h.ctx(c), ceremony); err != nil {
-			return err
-		}
-		secret = key.Secret
+		secret = setup.Key.Secret
 		ck.Values[ckTOTPSecret] = secret
-		ck.Values[ckTOTPURL] = key.URL
-		ck.Values[ckTOTPCeremony] = ceremony.ID
+		ck.Values[ckTOTPURL] = setup.Key.URL
+		ck.Values[ckTOTPCeremony] = setup.Ceremony
 		if err := h.saveCookie(c, ck); err != nil {
 			return err
 		}
@@ -93,8 +81,7 @@ func (h *handler) enrollTOTPConfirm(c echo.Context) error {
 		return err
 	}
 	added, err := h.enroll.Add(h.ctx(c), uid, f, client(c), func(tx *store.Tx) error {
-		_, err := tx.TakeCeremony(h.ctx(c), ceremony, "totp", h.now())
-		return err
+		return totp.TakeSetup(h.ctx(c), tx, ceremony, h.now())
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		// Confirmed by a double submit already, or the set-up time ran out.

@@ -12,11 +12,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/smsretire/smsretire/internal/audit"
-	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/i18n"
-	"github.com/smsretire/smsretire/internal/identity"
-	"github.com/smsretire/smsretire/internal/keyring"
 	"github.com/smsretire/smsretire/internal/testsupport"
 	"github.com/smsretire/smsretire/web/webtest"
 )
@@ -126,9 +123,7 @@ func platformAuthenticator(t *testing.T, tab context.Context) {
 // assistCode issues a support assist code for userID, as the support console would.
 func assistCode(t *testing.T, srv *webtest.Server, userID string) string {
 	t.Helper()
-	ident := identity.New(srv.Store, srv.Clock, keyring.Derive(srv.Keys.Hash, "codes", 32), campaign.NewIDHasher(srv.Keys.Hash),
-		identity.Settings{AssistTTL: time.Hour, MaxAttempts: 5, Lockout: 15 * time.Minute, ClientAttemptsHour: 100}, identity.CodeMessage)
-	code, _, err := ident.IssueAssistCode(context.Background(), userID, "support", audit.Client{IP: "127.0.0.1"})
+	code, _, err := srv.App.Identity.IssueAssistCode(context.Background(), userID, "support", audit.Client{IP: "127.0.0.1"})
 	if err != nil {
 		t.Fatalf("assist code: %v", err)
 	}

@@ -9,11 +9,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/smsretire/smsretire/internal/audit"
-	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/factor/totp"
 	"github.com/smsretire/smsretire/internal/i18n"
-	"github.com/smsretire/smsretire/internal/identity"
-	"github.com/smsretire/smsretire/internal/keyring"
 	"github.com/smsretire/smsretire/internal/testsupport"
 )
 
@@ -28,9 +25,7 @@ func TestJourneySessions_EndedFromAnotherBrowserSignsItOut(t *testing.T) {
 	b := sessionJourney(t, browser, srv.URL)
 
 	// A: verified with a support assist code, then an authenticator app and recovery codes.
-	ident := identity.New(srv.Store, srv.Clock, keyring.Derive(srv.Keys.Hash, "codes", 32), campaign.NewIDHasher(srv.Keys.Hash),
-		identity.Settings{AssistTTL: time.Hour, MaxAttempts: 5, Lockout: 15 * time.Minute, ClientAttemptsHour: 100}, identity.CodeMessage)
-	assist, _, err := ident.IssueAssistCode(context.Background(), "demo-en", "test", audit.Client{IP: "test"})
+	assist, _, err := srv.App.Identity.IssueAssistCode(context.Background(), "demo-en", "test", audit.Client{IP: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,7 +109,7 @@ func (h *handler) path(route string, params ...any) string {
 	return p
 }
 
-// redirectTo answers with a redirect to the named route; see redirect.
-func (h *handler) redirectTo(c echo.Context, route string, params ...any) error {
-	return redirect(c, h.path(route, params...))
+// redirectTo answers with a redirect to the named route, which takes no parameters; see redirect.
+func (h *handler) redirectTo(c echo.Context, route string) error {
+	return redirect(c, h.path(route))
 }

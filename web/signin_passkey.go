@@ -4,27 +4,22 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/smsretire/smsretire/internal/factor/passkey"
+	"github.com/smsretire/smsretire/internal/signin"
 	"github.com/smsretire/smsretire/views"
 )
 
-// passkeyOptionsPerHour bounds the login ceremonies one client may start in an hour.
-const passkeyOptionsPerHour = 120
-
 // signInPasskeyOptions starts a discoverable login ceremony, also used for autofill.
 func (h *handler) signInPasskeyOptions(c echo.Context) error {
-	now := h.now()
-	hour := now.Truncate(time.Hour)
-	n, err := h.store.Hit(h.ctx(c), "passkey-options-ip:"+c.RealIP(), hour, hour.Add(time.Hour), now)
+	err := h.signins.StartPasskey(h.ctx(c), client(c))
+	if errors.Is(err, signin.ErrTooManyCeremonies) {
+		return jsonError(c, http.StatusTooManyRequests, h.page(c).T.T("error.too_many.body"))
+	}
 	if err != nil {
 		return err
-	}
-	if n > passkeyOptionsPerHour {
-		return jsonError(c, http.StatusTooManyRequests, h.page(c).T.T("error.too_many.body"))
 	}
 	opts, _, err := h.passkeys.BeginLogin(h.ctx(c))
 	if err != nil {
@@ -44,7 +39,7 @@ func (h *handler) signInPasskeyFinish(c echo.Context) error {
 	if err != nil {
 		return jsonError(c, http.StatusBadRequest, p.T.T("signin.passkey.failed"))
 	}
-	uid, f, err := h.passkeys.FinishLogin(h.ctx(c), fin.Ceremony, fin.Credential, client(c))
+	uid, _, err := h.passkeys.FinishLogin(h.ctx(c), fin.Ceremony, fin.Credential, client(c))
 	switch {
 	case errors.Is(err, passkey.ErrSignCountRegressed):
 		return jsonError(c, http.StatusUnprocessableEntity, p.T.T("signin.passkey.regressed"))
@@ -53,7 +48,7 @@ func (h *handler) signInPasskeyFinish(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	if err := h.signins.Passkey(h.ctx(c), uid, f.ID, client(c)); err != nil {
+	if err := h.signins.Passkey(h.ctx(c), uid, client(c)); err != nil {
 		return err
 	}
 	if err := h.rememberWay(c, views.SignInPasskey); err != nil {

@@ -15,8 +15,6 @@ import (
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/i18n"
-	"github.com/smsretire/smsretire/internal/identity"
-	"github.com/smsretire/smsretire/internal/keyring"
 	"github.com/smsretire/smsretire/internal/phone"
 	"github.com/smsretire/smsretire/internal/sms"
 	"github.com/smsretire/smsretire/internal/store"
@@ -982,10 +980,9 @@ func TestVerifyKnowledge_AloneSufficesWhenConfigured(t *testing.T) {
 
 func TestVerifyAssist_CodeFromSupportVerifiesOnce(t *testing.T) {
 	s := webtest.NewServer(t)
-	// Support issues the code as `smsretire assist-code demo-en` does: the service keyed like the portal's.
-	support := identity.New(s.Store, s.Clock, keyring.Derive(s.Keys.Hash, "codes", 32), campaign.NewIDHasher(s.Keys.Hash),
-		identity.Settings{AssistTTL: s.Config.AssistCodeTTL}, identity.CodeMessage)
-	code, _, err := support.IssueAssistCode(context.Background(), "demo-en", "support:test", audit.Client{})
+	// Support issues the code as `smsretire assist-code demo-en` does, with the services that
+	// internal/app builds (internal/app's tests show a second App accepts it).
+	code, _, err := s.App.Identity.IssueAssistCode(context.Background(), "demo-en", "support:test", audit.Client{})
 	if err != nil {
 		t.Fatal(err)
 	}

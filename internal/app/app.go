@@ -22,7 +22,6 @@ import (
 	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/keyring"
-	"github.com/smsretire/smsretire/internal/limit"
 	"github.com/smsretire/smsretire/internal/mail"
 	"github.com/smsretire/smsretire/internal/outbox"
 	"github.com/smsretire/smsretire/internal/recovery"
@@ -151,8 +150,7 @@ func New(p Parts) (*App, error) {
 		EmailCompletes: cfg.EmailFactor == "allowed",
 		CheckupAfter:   cfg.CheckupAfter,
 	})
-	limits := limit.New(a.Store, limit.Rules{MaxAttempts: cfg.MaxCodeAttempts, Lockout: cfg.LockoutDuration, ClientAttemptsHour: cfg.ClientAttemptsHour})
-	a.SignIn = signin.New(a.Store, a.Clock, a.Identity, a.TOTP, limits, a.Recovery)
+	a.SignIn = signin.New(a.Store, a.Clock, a.Identity, a.TOTP, a.Identity.Limits(), a.Recovery)
 	a.Sessions = session.New(a.Store, a.Clock, map[session.Kind]session.Rules{
 		session.User: {Cookie: "smsretire", Idle: cfg.SessionIdle, MaxAge: cfg.SessionMaxAge, StepUp: cfg.StepUpWindow},
 		// Until the staff console and partner embedding come with settings of their own, their

@@ -6,26 +6,15 @@ package enroll
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
-	"github.com/smsretire/smsretire/internal/notice"
 	"github.com/smsretire/smsretire/internal/outbox"
+	"github.com/smsretire/smsretire/internal/securitymail"
 	"github.com/smsretire/smsretire/internal/store"
-)
-
-// Webhook event types written to the outbox.
-const (
-	OutboxFactorEnrolled = "factor.enrolled"
-	OutboxUserMigrated   = "user.migrated"
-	OutboxFactorRemoved  = "factor.removed"
 )
 
 // ErrDuplicate refuses a factor the account has already (the same email address, say).
@@ -96,7 +85,7 @@ func (s *Service) Add(ctx context.Context, userID string, f store.Factor, c audi
 		if err := tx.AppendEvent(ctx, audit.FactorAdded.Event(userID, c, now, map[string]string{"kind": f.Kind, "name": f.Name})); err != nil {
 			return err
 		}
-		if err := enqueueEvent(ctx, tx, userID, OutboxFactorEnrolled, now, map[string]any{"user_id": userID, "factor_id": f.ID, "kind": f.Kind}); err != nil {
+		if _, err := tx.EnqueueOutbox(ctx, outbox.FactorEnrolled(userID, f.ID, f.Kind, now)); err != nil {
 			return err
 		}
 		all := append(existing, f)
@@ -106,7 +95,7 @@ func (s *Service) Add(ctx context.Context, userID string, f store.Factor, c audi
 					return err
 				}
 			}
-			return notice.EnqueueFor(ctx, tx, u, notice.FactorAdded, f.Kind, c, now)
+			return securitymail.SendTo(ctx, tx, u, audit.FactorAdded, f.Kind, c, now)
 		}
 		out.First = true // the confirmation email is this change's notice
 		return s.retire(ctx, tx, u, all, c, now, &out)
@@ -153,20 +142,19 @@ func (s *Service) retire(ctx context.Context, tx *store.Tx, u campaign.User, fac
 			return err
 		}
 		if u.Email != "" {
-			it := outbox.Email(u.ID, u.Email, u.Locale, outbox.TemplateCheckup, map[string]string{"date": now.UTC().Format(time.RFC3339), "name": u.Name}, "", now)
-			it.NextAttemptAt = due
-			if _, err := tx.EnqueueOutbox(ctx, it); err != nil {
+			if _, err := tx.EnqueueOutbox(ctx, outbox.CheckupReminder(u, now, due)); err != nil {
 				return err
 			}
 		}
 	}
-	if err := enqueueEvent(ctx, tx, u.ID, OutboxUserMigrated, now, map[string]any{"user_id": u.ID, "factors": kinds, "retired_at": now.UTC().Format(time.RFC3339)}); err != nil {
+	if _, err := tx.EnqueueOutbox(ctx, outbox.UserMigrated(u.ID, kinds, now)); err != nil {
 		return err
 	}
 	if u.Email == "" {
 		return nil
 	}
-	return enqueueEmail(ctx, tx, u, "retired.confirmation", now, map[string]string{"factors": joinKinds(kinds), "date": now.UTC().Format(time.RFC3339)})
+	_, err = tx.EnqueueOutbox(ctx, outbox.RetiredConfirmation(u, kinds, now))
+	return err
 }
 
 // Rename renames one of the user's factors.
@@ -190,10 +178,10 @@ func (s *Service) Remove(ctx context.Context, userID string, f store.Factor, c a
 		if err := tx.AppendEvent(ctx, audit.FactorRemoved.Event(userID, c, now, map[string]string{"kind": f.Kind, "name": f.Name})); err != nil {
 			return err
 		}
-		if err := enqueueEvent(ctx, tx, userID, OutboxFactorRemoved, now, map[string]any{"user_id": userID, "factor_id": f.ID, "kind": f.Kind}); err != nil {
+		if _, err := tx.EnqueueOutbox(ctx, outbox.FactorRemoved(userID, f.ID, f.Kind, now)); err != nil {
 			return err
 		}
-		return notice.Enqueue(ctx, tx, userID, notice.FactorRemoved, f.Kind, c, now)
+		return securitymail.Send(ctx, tx, userID, audit.FactorRemoved, f.Kind, c, now)
 	})
 }
 
@@ -217,41 +205,4 @@ func stateOrder(s campaign.State) int {
 		return 3
 	}
 	return 0
-}
-
-// enqueueEvent writes an operator event in the stable shape {id, type, time, data}.
-func enqueueEvent(ctx context.Context, tx *store.Tx, userID, typ string, now time.Time, data map[string]any) error {
-	id := make([]byte, 16)
-	rand.Read(id)
-	payload, err := json.Marshal(map[string]any{"id": "evt_" + hex.EncodeToString(id), "type": typ, "time": now.UTC().Format(time.RFC3339Nano), "data": data})
-	if err != nil {
-		return fmt.Errorf("event payload: %w", err)
-	}
-	_, err = tx.EnqueueOutbox(ctx, store.OutboxItem{Kind: store.OutboxEvent, Topic: typ, UserID: userID, Payload: payload, CreatedAt: now})
-	return err
-}
-
-func enqueueEmail(ctx context.Context, tx *store.Tx, u campaign.User, template string, now time.Time, data map[string]string) error {
-	locale := u.Locale
-	if locale == "" {
-		locale = "zh-Hans"
-	}
-	data["name"] = u.Name
-	payload, err := json.Marshal(map[string]any{"to": u.Email, "locale": locale, "template": template, "data": data})
-	if err != nil {
-		return fmt.Errorf("email payload: %w", err)
-	}
-	_, err = tx.EnqueueOutbox(ctx, store.OutboxItem{Kind: store.OutboxEmail, Topic: template, UserID: u.ID, Payload: payload, CreatedAt: now})
-	return err
-}
-
-func joinKinds(kinds []string) string {
-	out := ""
-	for i, k := range kinds {
-		if i > 0 {
-			out += ","
-		}
-		out += k
-	}
-	return out
 }

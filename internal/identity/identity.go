@@ -20,6 +20,7 @@ import (
 	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
+	"github.com/smsretire/smsretire/internal/codeinput"
 	"github.com/smsretire/smsretire/internal/limit"
 	"github.com/smsretire/smsretire/internal/outbox"
 	"github.com/smsretire/smsretire/internal/phone"
@@ -45,10 +46,6 @@ func ParseChannel(s string) (Method, bool) {
 	}
 	return "", false
 }
-
-// OutboxUserVerified is the operator event (webhook) written to the outbox when a user proves
-// their identity: data {"user_id", "method"}.
-const OutboxUserVerified = "user.verified"
 
 // Subject is whom a verification is about. UserID is empty for a look-up that matched no account:
 // such a subject is carried through the same steps, counters and messages as a real one, so
@@ -130,6 +127,10 @@ func New(st *store.SQL, clk clock.Clock, codeKey []byte, ids *campaign.IDHasher,
 
 // Settings returns the rules in force.
 func (s *Service) Settings() Settings { return s.set }
+
+// Limits returns the limiter of wrong answers that the service built from its settings, for the
+// other ways to answer for an account (internal/signin) to share.
+func (s *Service) Limits() *limit.Limiter { return s.limits }
 
 // Find resolves what a user typed — a phone number in any common format or an account ID — to a
 // subject. An input that matches no account still gives a subject, keyed by the input.
@@ -351,7 +352,7 @@ func (s *Service) sendToUser(ctx context.Context, tx *store.Tx, sub Subject, spe
 // CheckCode checks a code sent to the subject's phone or email. On success the user is verified;
 // the history records success and every failure.
 func (s *Service) CheckCode(ctx context.Context, sub Subject, ch Method, code string, c Client) (campaign.User, error) {
-	code, ok := NormalizeCode(code, 6)
+	code, ok := codeinput.Normalize(code, codeinput.Digits, 6)
 	if !ok {
 		return campaign.User{}, ErrCodeFormat
 	}
@@ -360,7 +361,7 @@ func (s *Service) CheckCode(ctx context.Context, sub Subject, ch Method, code st
 
 // CheckAssist checks an 8-digit assist code that support staff issued for the account.
 func (s *Service) CheckAssist(ctx context.Context, sub Subject, code string, c Client) (campaign.User, error) {
-	code, ok := NormalizeCode(code, 8)
+	code, ok := codeinput.Normalize(code, codeinput.Digits, 8)
 	if !ok {
 		return campaign.User{}, ErrCodeFormat
 	}
@@ -421,7 +422,7 @@ func (s *Service) MatchSignInEmailCode(ctx context.Context, sub Subject, code st
 }
 
 func (s *Service) matchCode(ctx context.Context, sub Subject, m Method, purpose, code string, c Client) (MatchedCode, error) {
-	code, ok := NormalizeCode(code, 6)
+	code, ok := codeinput.Normalize(code, codeinput.Digits, 6)
 	if !ok {
 		return MatchedCode{}, ErrCodeFormat
 	}
@@ -486,11 +487,7 @@ func (s *Service) markVerified(ctx context.Context, tx *store.Tx, userID string,
 		return err
 	}
 	// Operators hear of every successful verification, in the same transaction as the change.
-	verified, err := outbox.NewEvent(userID, OutboxUserVerified, map[string]any{"user_id": userID, "method": string(m)}, now)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.EnqueueOutbox(ctx, verified); err != nil {
+	if _, err := tx.EnqueueOutbox(ctx, outbox.UserVerified(userID, string(m), now)); err != nil {
 		return err
 	}
 	u, err := tx.UserByID(ctx, userID)
@@ -590,11 +587,6 @@ func (s *Service) IssueAssistCode(ctx context.Context, userID, issuedBy string, 
 	return code, expires, nil
 }
 
-// LockedUntil tells until when a method is locked for the subject; zero when it is not.
-func (s *Service) LockedUntil(ctx context.Context, sub Subject, m Method) (time.Time, error) {
-	return s.limits.LockedUntil(ctx, sub.Key, string(m), s.clock.Now())
-}
-
 // fail counts the reserved answer as wrong, locks the method at the limit, and records the failure
 // (and the lock) in the history of a known account, in one transaction. It is counted even when
 // the request has ended meanwhile.
@@ -643,29 +635,6 @@ func (s *Service) pad(start time.Time) {
 }
 
 func purposeFor(ch Method) string { return "verify_" + string(ch) }
-
-// NormalizeCode removes spaces and dashes and checks that n digits remain.
-func NormalizeCode(s string, n int) (string, bool) {
-	if len(s) > 64 {
-		return "", false
-	}
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case r >= '０' && r <= '９': // full-width digits from Chinese input methods
-			b.WriteRune('0' + (r - '０'))
-		case r == ' ' || r == '-' || r == '\u3000':
-		default:
-			return "", false
-		}
-	}
-	if b.Len() != n {
-		return "", false
-	}
-	return b.String(), true
-}
 
 func randomDigits(n int) (string, error) {
 	max := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil)

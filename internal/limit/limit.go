@@ -54,9 +54,6 @@ type Limiter struct {
 // New returns a limiter.
 func New(st *store.SQL, r Rules) *Limiter { return &Limiter{st: st, rules: r} }
 
-// Rules returns the rules in force.
-func (l *Limiter) Rules() Rules { return l.rules }
-
 // Attempt is one answer reserved by Reserve. It ends with exactly one of Wrong, Right or Void;
 // Void after either of the others does nothing, so callers defer it for their error paths.
 type Attempt struct {

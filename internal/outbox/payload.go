@@ -13,10 +13,14 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/audit"
+	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/internal/store"
+	"github.com/smsretire/smsretire/internal/useragent"
 )
 
 // The templates messages are rendered from; a message's topic is its template.
@@ -55,9 +59,76 @@ type Event struct {
 	Data map[string]any `json:"data,omitempty"`
 }
 
+// The operator events, delivered to --webhook-urls; their data members are stable (README).
+const (
+	EventUserVerified   = "user.verified"   // data: user_id, method
+	EventFactorEnrolled = "factor.enrolled" // data: user_id, factor_id, kind
+	EventUserMigrated   = "user.migrated"   // data: user_id, factors (kinds), retired_at
+	EventFactorRemoved  = "factor.removed"  // data: user_id, factor_id, kind
+)
+
+// One builder per kind of message follows: the domain builds every outbox item with one of them
+// and enqueues it in the transaction of the change it reports.
+
+// CodeMessage is a one-time code on its way to u: kind (store.OutboxSMS or store.OutboxEmail) to
+// the address to, from template (TemplateVerifyCode, TemplateEnrollEmailCode,
+// TemplateSigninEmailCode), saying how many minutes the code lives.
+func CodeMessage(u campaign.User, kind, to, template, code string, ttl time.Duration, now time.Time) store.OutboxItem {
+	data := CodeData(ttl)
+	data["name"] = u.Name
+	return message(kind, u.ID, to, u.Locale, template, data, code, now)
+}
+
+// RetiredConfirmation is the email that confirms SMS verification was retired for u, naming the
+// factors (kinds) that replace it; it needs a registered email.
+func RetiredConfirmation(u campaign.User, kinds []string, now time.Time) store.OutboxItem {
+	return Email(u.ID, u.Email, u.Locale, TemplateRetiredConfirmation,
+		map[string]string{"factors": strings.Join(kinds, ","), "date": now.UTC().Format(time.RFC3339), "name": u.Name}, "", now)
+}
+
+// CheckupReminder is the email, held back until due, that asks u to sign in once with the factor
+// that retired SMS at retiredAt; it needs a registered email.
+func CheckupReminder(u campaign.User, retiredAt, due time.Time) store.OutboxItem {
+	it := Email(u.ID, u.Email, u.Locale, TemplateCheckup, map[string]string{"date": retiredAt.UTC().Format(time.RFC3339), "name": u.Name}, "", retiredAt)
+	it.NextAttemptAt = due
+	return it
+}
+
+// SecurityNotice is the email that tells u of a change to how the account signs in — change is
+// its history event (audit.FactorAdded, audit.FactorRemoved, audit.RecoveryUsed,
+// audit.RecoveryRegenerated), kind the factor kind or "" — with when, the device and the IP; it
+// needs a registered email.
+func SecurityNotice(u campaign.User, change audit.Type, kind string, c audit.Client, now time.Time) store.OutboxItem {
+	data := map[string]string{
+		"change": string(change), "kind": kind, "date": now.UTC().Format(time.RFC3339),
+		"device": useragent.Describe(c.UserAgent), "ip": c.IP, "name": u.Name,
+	}
+	return Email(u.ID, u.Email, u.Locale, TemplateSecurityNotice, data, "", now)
+}
+
+// UserVerified is the operator event of a user who proved their identity with method.
+func UserVerified(userID, method string, now time.Time) store.OutboxItem {
+	return newEvent(userID, EventUserVerified, map[string]any{"user_id": userID, "method": method}, now)
+}
+
+// FactorEnrolled is the operator event of a factor added to a user's account.
+func FactorEnrolled(userID string, factorID int64, kind string, now time.Time) store.OutboxItem {
+	return newEvent(userID, EventFactorEnrolled, map[string]any{"user_id": userID, "factor_id": factorID, "kind": kind}, now)
+}
+
+// UserMigrated is the operator event of the first factor that retired SMS verification; kinds are
+// the kinds of all the user's factors then.
+func UserMigrated(userID string, kinds []string, now time.Time) store.OutboxItem {
+	return newEvent(userID, EventUserMigrated, map[string]any{"user_id": userID, "factors": kinds, "retired_at": now.UTC().Format(time.RFC3339)}, now)
+}
+
+// FactorRemoved is the operator event of a factor removed from a user's account.
+func FactorRemoved(userID string, factorID int64, kind string, now time.Time) store.OutboxItem {
+	return newEvent(userID, EventFactorRemoved, map[string]any{"user_id": userID, "factor_id": factorID, "kind": kind}, now)
+}
+
 // SMS builds the item for a text message to the E.164 number to, rendered from template in
-// locale (an unsupported or empty locale becomes Chinese). Enqueue it in the transaction that
-// stores the code.
+// locale (an unsupported or empty locale becomes Chinese). The builders above use it.
 func SMS(userID, to, locale, template string, data map[string]string, secret string, now time.Time) store.OutboxItem {
 	return message(store.OutboxSMS, userID, to, locale, template, data, secret, now)
 }
@@ -78,7 +149,7 @@ func message(kind, userID, to, locale, template string, data map[string]string, 
 }
 
 // NewEvent builds the item for an operator event of type typ ("user.migrated"), with a fresh
-// random ID that receivers use to drop duplicates.
+// random ID that receivers use to drop duplicates. The event builders above use it.
 func NewEvent(userID, typ string, data map[string]any, now time.Time) (store.OutboxItem, error) {
 	id := make([]byte, 16)
 	rand.Read(id)
@@ -89,9 +160,19 @@ func NewEvent(userID, typ string, data map[string]any, now time.Time) (store.Out
 	return store.OutboxItem{Kind: store.OutboxEvent, Topic: typ, UserID: userID, Payload: payload, CreatedAt: now}, nil
 }
 
-// CodeData is the data of a code message: how many minutes the code lives.
+// newEvent is NewEvent for data of strings, numbers and string lists, which JSON always writes.
+func newEvent(userID, typ string, data map[string]any, now time.Time) store.OutboxItem {
+	it, err := NewEvent(userID, typ, data, now)
+	if err != nil {
+		panic(err) // a builder above put into data what JSON cannot write
+	}
+	return it
+}
+
+// CodeData is the data of a code message: how many whole minutes the code lives, as the code
+// page says.
 func CodeData(ttl time.Duration) map[string]string {
-	return map[string]string{"minutes": strconv.Itoa(int(ttl.Round(time.Minute).Minutes()))}
+	return map[string]string{"minutes": strconv.Itoa(int(ttl.Minutes()))}
 }
 
 // DecodeMessage reads the payload of an sms or email item.

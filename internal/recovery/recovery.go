@@ -21,7 +21,8 @@ import (
 	"time"
 
 	"github.com/smsretire/smsretire/internal/audit"
-	"github.com/smsretire/smsretire/internal/notice"
+	"github.com/smsretire/smsretire/internal/codeinput"
+	"github.com/smsretire/smsretire/internal/securitymail"
 	"github.com/smsretire/smsretire/internal/store"
 )
 
@@ -76,35 +77,10 @@ func format(code string) string {
 }
 
 // Normalize reads a code as a person may type it — lower case, without dashes, with spaces,
-// with full-width characters from a Chinese input method — and returns its Length characters in
-// upper case, or false when it cannot be a code.
+// with full-width characters from a Chinese input method (internal/codeinput) — and returns its
+// Length characters in upper case, or false when it cannot be a code.
 func Normalize(input string) (string, bool) {
-	if len(input) > 4*Length*3 {
-		return "", false
-	}
-	var b strings.Builder
-	for _, r := range input {
-		switch {
-		case r >= '！' && r <= '～': // full-width forms of ASCII
-			r -= '！' - '!'
-		case r == '\u3000': // ideographic space
-			r = ' '
-		}
-		switch {
-		case r == ' ' || r == '-' || r == '\t':
-			continue
-		case r >= 'a' && r <= 'z':
-			r -= 'a' - 'A'
-		}
-		if !strings.ContainsRune(Alphabet, r) {
-			return "", false
-		}
-		b.WriteRune(r)
-	}
-	if b.Len() != Length {
-		return "", false
-	}
-	return b.String(), true
+	return codeinput.Normalize(input, Alphabet, Length)
 }
 
 // Hash is the stored form of a user's code: HMAC-SHA256 under key over the user ID and the
@@ -166,7 +142,7 @@ func (s *Service) Regenerate(ctx context.Context, userID string, c audit.Client,
 		if err := tx.AppendEvent(ctx, audit.RecoveryRegenerated.Event(userID, c, now, map[string]string{"count": strconv.Itoa(len(codes))})); err != nil {
 			return err
 		}
-		return notice.Enqueue(ctx, tx, userID, notice.RecoveryRegenerated, "", c, now)
+		return securitymail.Send(ctx, tx, userID, audit.RecoveryRegenerated, "", c, now)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("regenerate recovery codes: %w", err)
@@ -200,7 +176,7 @@ func (s *Service) Use(ctx context.Context, userID, input string, c audit.Client,
 		if err := tx.AppendEvent(ctx, audit.RecoveryUsed.Event(userID, c, now, nil)); err != nil {
 			return err
 		}
-		if err := notice.Enqueue(ctx, tx, userID, notice.RecoveryUsed, "", c, now); err != nil {
+		if err := securitymail.Send(ctx, tx, userID, audit.RecoveryUsed, "", c, now); err != nil {
 			return err
 		}
 		if then != nil {

@@ -179,7 +179,7 @@ func (s *Service) Recovery(ctx context.Context, account, code string, c audit.Cl
 }
 
 // Passkey records a passkey sign-in that internal/factor/passkey verified.
-func (s *Service) Passkey(ctx context.Context, userID string, factorID int64, c audit.Client) error {
+func (s *Service) Passkey(ctx context.Context, userID string, c audit.Client) error {
 	if err := s.st.AppendEvent(ctx, audit.SignInSucceeded.Event(userID, c, s.clock.Now(), map[string]string{"method": MethodPasskey})); err != nil {
 		return err
 	}
@@ -238,4 +238,26 @@ func (s *Service) fail(ctx context.Context, a *limit.Attempt, sub identity.Subje
 		return err
 	}
 	return verdict
+}
+
+// PasskeyOptionsPerHour bounds the passkey sign-in ceremonies one client may start in an hour.
+const PasskeyOptionsPerHour = 120
+
+// ErrTooManyCeremonies refuses a client that started PasskeyOptionsPerHour passkey sign-ins this
+// hour already.
+var ErrTooManyCeremonies = errors.New("sign-in: too many passkey ceremonies from this client")
+
+// StartPasskey counts a passkey sign-in ceremony that the client starts (also for autofill), in
+// the database, so the bound holds across instances; ErrTooManyCeremonies past it.
+func (s *Service) StartPasskey(ctx context.Context, c audit.Client) error {
+	now := s.clock.Now()
+	hour := now.Truncate(time.Hour)
+	n, err := s.st.Hit(ctx, "passkey-options-ip:"+c.IP, hour, hour.Add(time.Hour), now)
+	if err != nil {
+		return err
+	}
+	if n > PasskeyOptionsPerHour {
+		return ErrTooManyCeremonies
+	}
+	return nil
 }

@@ -72,8 +72,7 @@ func newFixture(t *testing.T, stores []*store.SQL) *fixture {
 			t.Fatal(err)
 		}
 		totps = tp
-		lim := limit.New(st, limit.Rules{MaxAttempts: set.MaxAttempts, Lockout: set.Lockout, ClientAttemptsHour: set.ClientAttemptsHour})
-		f.svcs = append(f.svcs, signin.New(st, f.clk, ident, tp, lim, recovery.New(st, recoveryKey)))
+		f.svcs = append(f.svcs, signin.New(st, f.clk, ident, tp, ident.Limits(), recovery.New(st, recoveryKey)))
 	}
 
 	key, err := totps.NewKey("alice")
@@ -303,7 +302,7 @@ func TestSignIn_AnotherFactorEndsTheAuthenticatorLock(t *testing.T) {
 
 		f.clk.Advance(30 * time.Second)
 		lock()
-		if err := svc.Passkey(ctx, "alice", 0, audit.Client{IP: "192.0.2.5"}); err != nil {
+		if err := svc.Passkey(ctx, "alice", audit.Client{IP: "192.0.2.5"}); err != nil {
 			t.Fatal(err)
 		}
 		f.clk.Advance(30 * time.Second)

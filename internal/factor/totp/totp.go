@@ -11,6 +11,7 @@ import (
 	"crypto/subtle"
 	"encoding/base32"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"image"
@@ -25,7 +26,7 @@ import (
 	"github.com/pquerna/otp/hotp"
 	pqtotp "github.com/pquerna/otp/totp"
 
-	"github.com/smsretire/smsretire/internal/identity"
+	"github.com/smsretire/smsretire/internal/codeinput"
 	"github.com/smsretire/smsretire/internal/sealbox"
 	"github.com/smsretire/smsretire/internal/store"
 )
@@ -145,7 +146,7 @@ func Validate(secret, code string, now time.Time) (step int64, ok bool) {
 // validateAfter is Validate considering only steps later than after (the last step used), so a
 // code that happens to match an old step and a new one is still accepted for the new one.
 func validateAfter(secret, input string, now time.Time, after int64) (int64, bool) {
-	input, ok := identity.NormalizeCode(input, Digits)
+	input, ok := codeinput.Normalize(input, codeinput.Digits, Digits)
 	if !ok {
 		return 0, false
 	}
@@ -259,3 +260,41 @@ func (s *Service) Check(ctx context.Context, f store.Factor, input string, now t
 }
 
 func additionalData(userID string) []byte { return []byte("totp:" + userID) }
+
+// SetupTTL is how long a shown secret may still be confirmed.
+const SetupTTL = 15 * time.Minute
+
+// Setup is a secret shown to a user to confirm with a code from the app, and the ceremony that
+// lets the confirmation add one factor only, however often it is submitted.
+type Setup struct {
+	Key      Key
+	Ceremony string
+}
+
+// BeginSetup makes a new secret for userID (accountName is what the app shows) and records its
+// ceremony in the database, to be confirmed within SetupTTL of now on any instance.
+func (s *Service) BeginSetup(ctx context.Context, userID, accountName string, now time.Time) (Setup, error) {
+	key, err := s.NewKey(accountName)
+	if err != nil {
+		return Setup{}, err
+	}
+	id := make([]byte, 16)
+	if _, err := rand.Read(id); err != nil {
+		return Setup{}, fmt.Errorf("totp setup: %w", err)
+	}
+	c := store.Ceremony{ID: hex.EncodeToString(id), UserID: userID, Kind: ceremonyKind, Data: []byte("{}"), ExpiresAt: now.Add(SetupTTL)}
+	if err := s.st.SaveCeremony(ctx, c); err != nil {
+		return Setup{}, fmt.Errorf("totp setup: %w", err)
+	}
+	return Setup{Key: key, Ceremony: c.ID}, nil
+}
+
+// TakeSetup uses up the ceremony of a setup inside tx, in the transaction that stores its factor
+// (enroll.Add's claim); store.ErrNotFound when a double submit took it first or it expired.
+func TakeSetup(ctx context.Context, tx *store.Tx, ceremony string, now time.Time) error {
+	_, err := tx.TakeCeremony(ctx, ceremony, ceremonyKind, now)
+	return err
+}
+
+// ceremonyKind is the kind of a setup's ceremony row.
+const ceremonyKind = "totp"
