@@ -5,18 +5,14 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/views"
 )
 
 // enrollChoose shows the replacement methods side by side.
 func (h *handler) enrollChoose(c echo.Context) error {
-	uid := userOf(c)
-	u, err := h.store.UserByID(h.ctx(c), uid)
-	if err != nil {
-		return err
-	}
-	factors, err := h.store.Factors(h.ctx(c), uid)
+	u, factors, err := h.accountFactors(c, userOf(c))
 	if err != nil {
 		return err
 	}
@@ -26,6 +22,16 @@ func (h *handler) enrollChoose(c echo.Context) error {
 		EmailAllowed:      h.cfg.EmailFactor != "off",
 		EmailRecoveryOnly: h.cfg.EmailFactor == "recovery-only",
 	}))
+}
+
+// accountFactors reads a user and their factors, for the pages that list them.
+func (h *handler) accountFactors(c echo.Context, uid string) (campaign.User, []store.Factor, error) {
+	u, err := h.store.UserByID(h.ctx(c), uid)
+	if err != nil {
+		return campaign.User{}, nil, err
+	}
+	factors, err := h.store.Factors(h.ctx(c), uid)
+	return u, factors, err
 }
 
 // factorViews turns stored factors into what the pages show: for a passkey, its provider's name

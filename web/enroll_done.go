@@ -45,11 +45,7 @@ func (h *handler) enrollDone(c echo.Context) error {
 	uid := userOf(c)
 	kind, idText, _ := strings.Cut(stringValue(h.cookie(c).Values[ckEnrollResult]), ":")
 	id, _ := strconv.ParseInt(idText, 10, 64)
-	u, err := h.store.UserByID(h.ctx(c), uid)
-	if err != nil {
-		return err
-	}
-	factors, err := h.store.Factors(h.ctx(c), uid)
+	u, factors, err := h.accountFactors(c, uid)
 	if err != nil {
 		return err
 	}

@@ -23,11 +23,7 @@ func (h *handler) securityShow(c echo.Context) error {
 
 func (h *handler) securityModel(c echo.Context, uid string) (views.SecurityPage, error) {
 	ctx := h.ctx(c)
-	u, err := h.store.UserByID(ctx, uid)
-	if err != nil {
-		return views.SecurityPage{}, err
-	}
-	factors, err := h.store.Factors(ctx, uid)
+	u, factors, err := h.accountFactors(c, uid)
 	if err != nil {
 		return views.SecurityPage{}, err
 	}

@@ -1,12 +1,14 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/signin"
 	"github.com/smsretire/smsretire/views"
@@ -29,6 +31,17 @@ func (h *handler) signInAccountFor(c echo.Context) (string, error) {
 
 // signInTOTP signs in with an authenticator app code.
 func (h *handler) signInTOTP(c echo.Context) error {
+	return h.signInWithCode(c, views.SignInTOTP, "totp-code", h.signins.TOTP)
+}
+
+// signInRecovery signs in with a recovery code.
+func (h *handler) signInRecovery(c echo.Context) error {
+	return h.signInWithCode(c, views.SignInRecovery, "recovery-code", h.signins.Recovery)
+}
+
+// signInWithCode signs in with the account and a code typed for it, one way (an authenticator
+// app, a recovery code) that check answers for.
+func (h *handler) signInWithCode(c echo.Context, way, field string, check func(ctx context.Context, account, code string, c audit.Client) (signin.Result, error)) error {
 	account, err := h.signInAccountFor(c)
 	if err != nil {
 		return err
@@ -38,13 +51,13 @@ func (h *handler) signInTOTP(c echo.Context) error {
 	case validateAccount(account) != "":
 		return h.signInAccountError(c, account, true, h.page(c).T.T("signin.err.account_required"))
 	case code == "":
-		return h.signInError(c, http.StatusUnprocessableEntity, views.SignInTOTP, "totp-code", h.page(c).T.T("signin.err.code_required"))
+		return h.signInError(c, http.StatusUnprocessableEntity, way, field, h.page(c).T.T("signin.err.code_required"))
 	}
-	res, err := h.signins.TOTP(h.ctx(c), account, code, client(c))
+	res, err := check(h.ctx(c), account, code, client(c))
 	if err != nil {
-		return h.signInFailed(c, err, views.SignInTOTP, "totp-code")
+		return h.signInFailed(c, err, way, field)
 	}
-	return h.signedIn(c, res.UserID, views.SignInTOTP)
+	return h.signedIn(c, res.UserID, way)
 }
 
 // signInEmailSend sends a sign-in code to the account's email factor, if it has one.
@@ -93,26 +106,6 @@ func (h *handler) signInEmailCheck(c echo.Context) error {
 		return h.signInFailed(c, err, views.SignInEmail, "email-code")
 	}
 	return h.signedIn(c, res.UserID, views.SignInEmail)
-}
-
-// signInRecovery signs in with a recovery code.
-func (h *handler) signInRecovery(c echo.Context) error {
-	account, err := h.signInAccountFor(c)
-	if err != nil {
-		return err
-	}
-	code := strings.TrimSpace(c.FormValue("code"))
-	switch {
-	case validateAccount(account) != "":
-		return h.signInAccountError(c, account, true, h.page(c).T.T("signin.err.account_required"))
-	case code == "":
-		return h.signInError(c, http.StatusUnprocessableEntity, views.SignInRecovery, "recovery-code", h.page(c).T.T("signin.err.code_required"))
-	}
-	res, err := h.signins.Recovery(h.ctx(c), account, code, client(c))
-	if err != nil {
-		return h.signInFailed(c, err, views.SignInRecovery, "recovery-code")
-	}
-	return h.signedIn(c, res.UserID, views.SignInRecovery)
 }
 
 // signInError re-renders the sign-in page with one message next to its field, the way it belongs

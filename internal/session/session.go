@@ -228,14 +228,10 @@ func fromRow(r store.Session) Session {
 		ExpiresAt: r.ExpiresAt, IP: r.IP, UserAgent: r.UserAgent}
 }
 
-// Grant is a verified identity: the user may add their first factor while it is live.
+// Grant is a verified identity: the user may add their first factor while it is live. Its row
+// says who verified how and when; ID is the hash of the token in the cookie.
 type Grant struct {
-	ID         string
-	UserID     string
-	Method     string // how the identity was verified: phone, email, knowledge, assist
-	VerifiedAt time.Time
-	ExpiresAt  time.Time
-	ConsumedAt time.Time // the first factor that retired SMS used it up
+	store.Grant
 }
 
 // Live reports whether the grant still allows adding a factor at now: not consumed, not expired.
@@ -253,9 +249,8 @@ func (s *Service) Grant(ctx context.Context, userID, method string, c audit.Clie
 		return Grant{}, "", err
 	}
 	now := s.clock.Now()
-	g := Grant{ID: id, UserID: userID, Method: method, VerifiedAt: now, ExpiresAt: now.Add(s.grantTTL)}
-	if err := s.st.CreateGrant(ctx, store.Grant{ID: id, UserID: userID, Method: method, VerifiedAt: now, ExpiresAt: g.ExpiresAt,
-		IP: c.IP, UserAgent: c.UserAgent}); err != nil {
+	g := Grant{store.Grant{ID: id, UserID: userID, Method: method, VerifiedAt: now, ExpiresAt: now.Add(s.grantTTL), IP: c.IP, UserAgent: c.UserAgent}}
+	if err := s.st.CreateGrant(ctx, g.Grant); err != nil {
 		return Grant{}, "", err
 	}
 	return g, token, nil
@@ -277,8 +272,7 @@ func (s *Service) LoadGrant(ctx context.Context, token string) (Grant, error) {
 	if !row.EndedAt.IsZero() {
 		return Grant{}, ErrNone
 	}
-	return Grant{ID: row.ID, UserID: row.UserID, Method: row.Method, VerifiedAt: row.VerifiedAt, ExpiresAt: row.ExpiresAt,
-		ConsumedAt: row.ConsumedAt}, nil
+	return Grant{row}, nil
 }
 
 // newToken makes a random token and the ID it is stored under.
