@@ -78,17 +78,18 @@ func (h *handler) startVerified(c echo.Context, userID string, m identity.Method
 	return h.saveCookie(c, fresh)
 }
 
-// startSignedIn starts a signed-in session for a user who authenticated with a factor and
+// startSignedIn starts a signed-in session for a user who authenticated with a factor (methods:
+// its amr values) and
 // replaces the cookie, so a cookie planted earlier never gains the privilege. A session in this
 // browser already (a step-up) is ended in favour of the new one. Where a step-up asked to return
 // to is kept.
-func (h *handler) startSignedIn(c echo.Context, userID string) error {
+func (h *handler) startSignedIn(c echo.Context, userID string, methods []string) error {
 	old, _, err := h.currentSession(c)
 	if err != nil {
 		return err
 	}
 	next := stringValue(h.cookie(c).Values[ckNext])
-	ss, token, err := h.app.Sessions.Start(h.ctx(c), session.User, userID, client(c), old)
+	ss, token, err := h.app.Sessions.Start(h.ctx(c), session.User, userID, methods, client(c), old)
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func (h *handler) signInWithCode(c echo.Context, way, field string, check func(c
 	if err != nil {
 		return h.signInFailed(c, err, way, field)
 	}
-	return h.signedIn(c, res.UserID, way)
+	return h.signedIn(c, res, way)
 }
 
 // signInEmailSend sends a sign-in code to the account's email factor, if it has one.
@@ -105,7 +105,7 @@ func (h *handler) signInEmailCheck(c echo.Context) error {
 	if err != nil {
 		return h.signInFailed(c, err, views.SignInEmail, "email-code")
 	}
-	return h.signedIn(c, res.UserID, views.SignInEmail)
+	return h.signedIn(c, res, views.SignInEmail)
 }
 
 // signInError re-renders the sign-in page with one message next to its field, the way it belongs
@@ -155,11 +155,11 @@ func (h *handler) signInFailed(c echo.Context, err error, way, field string) err
 
 // signedIn starts the signed-in session, remembers on this device the way it took, and lands on
 // My security, or where a step-up asked to return to. The passkey finish answers with JSON itself.
-func (h *handler) signedIn(c echo.Context, uid, way string) error {
+func (h *handler) signedIn(c echo.Context, res signin.Result, way string) error {
 	if err := h.rememberWay(c, way); err != nil {
 		return err
 	}
-	if err := h.startSignedIn(c, uid); err != nil {
+	if err := h.startSignedIn(c, res.UserID, res.Methods); err != nil {
 		return err
 	}
 	return redirect(c, h.afterSignIn(c))

@@ -39,7 +39,7 @@ func (h *handler) signInPasskeyFinish(c echo.Context) error {
 	if err != nil {
 		return jsonError(c, http.StatusBadRequest, p.T.T("signin.passkey.failed"))
 	}
-	uid, _, err := h.passkeys.FinishLogin(h.ctx(c), fin.Ceremony, fin.Credential, client(c))
+	l, err := h.passkeys.FinishLogin(h.ctx(c), fin.Ceremony, fin.Credential, client(c))
 	switch {
 	case errors.Is(err, passkey.ErrSignCountRegressed):
 		return jsonError(c, http.StatusUnprocessableEntity, p.T.T("signin.passkey.regressed"))
@@ -48,13 +48,14 @@ func (h *handler) signInPasskeyFinish(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	if err := h.signins.Passkey(h.ctx(c), uid, client(c)); err != nil {
+	res, err := h.signins.Passkey(h.ctx(c), l, client(c))
+	if err != nil {
 		return err
 	}
 	if err := h.rememberWay(c, views.SignInPasskey); err != nil {
 		return err
 	}
-	if err := h.startSignedIn(c, uid); err != nil {
+	if err := h.startSignedIn(c, res.UserID, res.Methods); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"redirect": h.afterSignIn(c)})

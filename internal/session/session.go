@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/smsretire/smsretire/internal/audit"
@@ -59,6 +60,7 @@ type Session struct {
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	AuthAt     time.Time // the last authentication with a factor
+	Methods    []string  // how the subject authenticated then: RFC 8176 amr values such as "otp" or "swk", "user"
 	ExpiresAt  time.Time // the absolute end
 	IP         string
 	UserAgent  string
@@ -85,10 +87,11 @@ func New(st *store.SQL, clk clock.Clock, rules map[Kind]Rules, grantTTL time.Dur
 // Rules returns the rules of kind k.
 func (s *Service) Rules(k Kind) Rules { return s.rules[k] }
 
-// Start begins a session of kind k for subject, who authenticated just now, and returns it with
-// the token for the cookie. replaces, when not the zero Session, is the session of the same
-// browser it supersedes (a step-up, another account), ended in the same transaction.
-func (s *Service) Start(ctx context.Context, k Kind, subject string, c audit.Client, replaces Session) (Session, string, error) {
+// Start begins a session of kind k for subject, who authenticated just now with methods (RFC 8176
+// amr values, which services signing in through the OpenID Connect provider receive), and returns
+// it with the token for the cookie. replaces, when not the zero Session, is the session of the
+// same browser it supersedes (a step-up, another account), ended in the same transaction.
+func (s *Service) Start(ctx context.Context, k Kind, subject string, methods []string, c audit.Client, replaces Session) (Session, string, error) {
 	r, ok := s.rules[k]
 	if !ok {
 		return Session{}, "", fmt.Errorf("session: unknown kind %q", k)
@@ -98,8 +101,8 @@ func (s *Service) Start(ctx context.Context, k Kind, subject string, c audit.Cli
 		return Session{}, "", err
 	}
 	now := s.clock.Now()
-	ss := Session{ID: id, Kind: k, Subject: subject, CreatedAt: now, LastSeenAt: now, AuthAt: now, ExpiresAt: now.Add(r.MaxAge),
-		IP: c.IP, UserAgent: c.UserAgent}
+	ss := Session{ID: id, Kind: k, Subject: subject, CreatedAt: now, LastSeenAt: now, AuthAt: now, Methods: methods,
+		ExpiresAt: now.Add(r.MaxAge), IP: c.IP, UserAgent: c.UserAgent}
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		if replaces.ID != "" {
 			if _, err := tx.EndSession(ctx, string(replaces.Kind), replaces.Subject, replaces.ID, now); err != nil {
@@ -107,7 +110,7 @@ func (s *Service) Start(ctx context.Context, k Kind, subject string, c audit.Cli
 			}
 		}
 		return tx.CreateSession(ctx, store.Session{ID: ss.ID, Kind: string(k), Subject: subject, CreatedAt: now, LastSeenAt: now,
-			AuthAt: now, ExpiresAt: ss.ExpiresAt, IP: c.IP, UserAgent: c.UserAgent})
+			AuthAt: now, AuthMethods: strings.Join(methods, " "), ExpiresAt: ss.ExpiresAt, IP: c.IP, UserAgent: c.UserAgent})
 	})
 	if err != nil {
 		return Session{}, "", fmt.Errorf("start session: %w", err)
@@ -225,7 +228,7 @@ func (k Kind) userSubject() bool { return k != Staff }
 
 func fromRow(r store.Session) Session {
 	return Session{ID: r.ID, Kind: Kind(r.Kind), Subject: r.Subject, CreatedAt: r.CreatedAt, LastSeenAt: r.LastSeenAt, AuthAt: r.AuthAt,
-		ExpiresAt: r.ExpiresAt, IP: r.IP, UserAgent: r.UserAgent}
+		Methods: strings.Fields(r.AuthMethods), ExpiresAt: r.ExpiresAt, IP: r.IP, UserAgent: r.UserAgent}
 }
 
 // Grant is a verified identity: the user may add their first factor while it is live. Its row

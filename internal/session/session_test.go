@@ -57,7 +57,7 @@ func TestLoad_AShortIdleLifetimeNeverEndsASessionInUse(t *testing.T) {
 	testsupport.EachStore(t, func(t *testing.T, st *store.SQL) {
 		for _, idle := range []time.Duration{40 * time.Second, 90 * time.Second, 30 * time.Minute} {
 			sessions, clk := service(t, st, idle)
-			ss, token, err := sessions.Start(ctx, session.User, "u1", client, session.Session{})
+			ss, token, err := sessions.Start(ctx, session.User, "u1", []string{"otp"}, client, session.Session{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,13 +86,17 @@ func TestLoad_AShortIdleLifetimeNeverEndsASessionInUse(t *testing.T) {
 func TestLoad_RecordsUsesThrottled(t *testing.T) {
 	testsupport.EachStore(t, func(t *testing.T, st *store.SQL) {
 		sessions, clk := service(t, st, 30*time.Minute)
-		ss, token, err := sessions.Start(ctx, session.User, "u1", client, session.Session{})
+		ss, token, err := sessions.Start(ctx, session.User, "u1", []string{"otp"}, client, session.Session{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		clk.Advance(30 * time.Second)
-		if _, err := sessions.Load(ctx, session.User, token, client.IP); err != nil {
+		loaded, err := sessions.Load(ctx, session.User, token, client.IP)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if len(loaded.Methods) != 1 || loaded.Methods[0] != "otp" {
+			t.Errorf("the session's methods = %v, want [otp] as it started", loaded.Methods)
 		}
 		if row, _ := st.Session(ctx, ss.ID); !row.LastSeenAt.Equal(t0) {
 			t.Errorf("a use 30 s after the last was written: last seen %v", row.LastSeenAt)
@@ -116,16 +120,16 @@ func TestLoad_RecordsUsesThrottled(t *testing.T) {
 func TestSessions_KindsLifetimesAndEnding(t *testing.T) {
 	testsupport.EachStore(t, func(t *testing.T, st *store.SQL) {
 		sessions, clk := service(t, st, 30*time.Minute)
-		a, tokA, err := sessions.Start(ctx, session.User, "u1", client, session.Session{})
+		a, tokA, err := sessions.Start(ctx, session.User, "u1", []string{"otp"}, client, session.Session{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if a.ID == tokA || len(tokA) < 40 {
 			t.Fatalf("the stored ID is the token, or the token is short: %q / %q", a.ID, tokA)
 		}
-		_, tokB, _ := sessions.Start(ctx, session.User, "u1", client, session.Session{})
-		_, tokC, _ := sessions.Start(ctx, session.User, "u1", client, session.Session{})
-		staff, tokStaff, err := sessions.Start(ctx, session.Staff, "7", client, session.Session{})
+		_, tokB, _ := sessions.Start(ctx, session.User, "u1", []string{"otp"}, client, session.Session{})
+		_, tokC, _ := sessions.Start(ctx, session.User, "u1", []string{"otp"}, client, session.Session{})
+		staff, tokStaff, err := sessions.Start(ctx, session.Staff, "7", []string{"otp"}, client, session.Session{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +139,7 @@ func TestSessions_KindsLifetimesAndEnding(t *testing.T) {
 		if _, err := sessions.Load(ctx, session.Embed, tokA, client.IP); !errors.Is(err, session.ErrNone) {
 			t.Errorf("a kind without rules loaded: %v", err)
 		}
-		if _, _, err := sessions.Start(ctx, session.Embed, "u1", client, session.Session{}); err == nil {
+		if _, _, err := sessions.Start(ctx, session.Embed, "u1", []string{"otp"}, client, session.Session{}); err == nil {
 			t.Error("a session of a kind without rules started")
 		}
 
@@ -147,7 +151,7 @@ func TestSessions_KindsLifetimesAndEnding(t *testing.T) {
 		if sessions.Fresh(a) {
 			t.Error("a session 11 minutes old is fresh within a 10-minute step-up window")
 		}
-		a2, tokA2, err := sessions.Start(ctx, session.User, "u1", client, a)
+		a2, tokA2, err := sessions.Start(ctx, session.User, "u1", []string{"otp"}, client, a)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,7 +203,7 @@ func TestSessions_KindsLifetimesAndEnding(t *testing.T) {
 		}
 
 		// The absolute lifetime holds even for a session in use.
-		_, tok, _ := sessions.Start(ctx, session.User, "u2", client, session.Session{})
+		_, tok, _ := sessions.Start(ctx, session.User, "u2", []string{"otp"}, client, session.Session{})
 		for clk.Now().Before(t0.Add(13 * time.Hour)) {
 			clk.Advance(20 * time.Minute)
 			if _, err := sessions.Load(ctx, session.User, tok, client.IP); err != nil {
@@ -244,7 +248,7 @@ func TestGrants_LiveConsumedEnded(t *testing.T) {
 		}
 
 		// Sign-out ends every grant of the user.
-		ss, _, err := sessions.Start(ctx, session.User, "u1", client, session.Session{})
+		ss, _, err := sessions.Start(ctx, session.User, "u1", []string{"otp"}, client, session.Session{})
 		if err != nil {
 			t.Fatal(err)
 		}

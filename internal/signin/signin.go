@@ -11,6 +11,7 @@ import (
 
 	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/clock"
+	"github.com/smsretire/smsretire/internal/factor/passkey"
 	"github.com/smsretire/smsretire/internal/factor/totp"
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/limit"
@@ -25,6 +26,40 @@ const (
 	MethodRecovery = "recovery"
 	MethodPasskey  = "passkey"
 )
+
+// Authentication method references (RFC 8176) for what a sign-in used, which the session keeps
+// and the OpenID Connect provider puts in the ID token's amr claim.
+const (
+	AMRHardwareKey = "hwk"  // a passkey bound to one device (not backup eligible)
+	AMRSoftwareKey = "swk"  // a synced passkey (backup eligible): the key lives in a password manager
+	AMRUser        = "user" // the authenticator verified the user (PIN, biometrics)
+	AMROTP         = "otp"  // a one-time code: an authenticator app, an email code, a recovery code
+	AMRSMS         = "sms"  // a code sent by SMS, as before the retirement
+)
+
+// PasskeyMethods returns the amr values of a passkey sign-in: hwk for a device-bound passkey,
+// swk for a synced one, with user when the authenticator verified the user.
+func PasskeyMethods(backupEligible, userVerified bool) []string {
+	m := []string{AMRHardwareKey}
+	if backupEligible {
+		m[0] = AMRSoftwareKey
+	}
+	if userVerified {
+		m = append(m, AMRUser)
+	}
+	return m
+}
+
+// PhishingResistant reports whether a sign-in with methods was phishing-resistant: a passkey,
+// which answers only on this portal's origin.
+func PhishingResistant(methods []string) bool {
+	for _, m := range methods {
+		if m == AMRHardwareKey || m == AMRSoftwareKey {
+			return true
+		}
+	}
+	return false
+}
 
 // ErrFailed is the one answer to a wrong account or a wrong code.
 var ErrFailed = errors.New("sign-in failed")
@@ -47,7 +82,8 @@ func New(st *store.SQL, clk clock.Clock, ident *identity.Service, t *totp.Servic
 // Result is a successful sign-in.
 type Result struct {
 	UserID   string
-	FactorID int64 // 0 for a recovery code
+	FactorID int64    // 0 for a recovery code
+	Methods  []string // what was used, as amr values (RFC 8176)
 }
 
 // TOTP signs in with a code from an authenticator app enrolled on the account named by account.
@@ -140,7 +176,7 @@ func (s *Service) EmailCode(ctx context.Context, sub identity.Subject, code stri
 	if err := s.Completed(ctx, sub.UserID, c); err != nil {
 		return Result{}, err
 	}
-	return Result{UserID: sub.UserID, FactorID: factorID}, nil
+	return Result{UserID: sub.UserID, FactorID: factorID, Methods: []string{AMROTP}}, nil
 }
 
 // Recovery signs in with one of the account's recovery codes, using it up. The right code that a
@@ -168,7 +204,7 @@ func (s *Service) Recovery(ctx context.Context, account, code string, c audit.Cl
 			if err := s.Completed(ctx, sub.UserID, c); err != nil {
 				return Result{}, err
 			}
-			return Result{UserID: sub.UserID}, nil
+			return Result{UserID: sub.UserID, Methods: []string{AMROTP}}, nil
 		case errors.Is(err, store.ErrSpent):
 			return Result{}, ErrFailed // the right code, used already: the same answer, not counted
 		case !errors.Is(err, recovery.ErrInvalid):
@@ -179,11 +215,14 @@ func (s *Service) Recovery(ctx context.Context, account, code string, c audit.Cl
 }
 
 // Passkey records a passkey sign-in that internal/factor/passkey verified.
-func (s *Service) Passkey(ctx context.Context, userID string, c audit.Client) error {
-	if err := s.st.AppendEvent(ctx, audit.SignInSucceeded.Event(userID, c, s.clock.Now(), map[string]string{"method": MethodPasskey})); err != nil {
-		return err
+func (s *Service) Passkey(ctx context.Context, l passkey.Login, c audit.Client) (Result, error) {
+	if err := s.st.AppendEvent(ctx, audit.SignInSucceeded.Event(l.UserID, c, s.clock.Now(), map[string]string{"method": MethodPasskey})); err != nil {
+		return Result{}, err
 	}
-	return s.Completed(ctx, userID, c)
+	if err := s.Completed(ctx, l.UserID, c); err != nil {
+		return Result{}, err
+	}
+	return Result{UserID: l.UserID, FactorID: l.Factor.ID, Methods: PasskeyMethods(l.Factor.BackupEligible, l.UserVerified)}, nil
 }
 
 // Completed runs after any successful sign-in: the user proved possession of the account, so
@@ -209,7 +248,7 @@ func (s *Service) succeed(ctx context.Context, sub identity.Subject, method stri
 	if err := s.Completed(ctx, sub.UserID, c); err != nil {
 		return Result{}, err
 	}
-	return Result{UserID: sub.UserID, FactorID: factorID}, nil
+	return Result{UserID: sub.UserID, FactorID: factorID, Methods: []string{AMROTP}}, nil
 }
 
 // fail counts the reserved answer as wrong and records it for a known account, in one

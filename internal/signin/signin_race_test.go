@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
+	"github.com/smsretire/smsretire/internal/factor/passkey"
 	"github.com/smsretire/smsretire/internal/factor/totp"
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/keyring"
@@ -302,8 +304,12 @@ func TestSignIn_AnotherFactorEndsTheAuthenticatorLock(t *testing.T) {
 
 		f.clk.Advance(30 * time.Second)
 		lock()
-		if err := svc.Passkey(ctx, "alice", audit.Client{IP: "192.0.2.5"}); err != nil {
+		res, err := svc.Passkey(ctx, passkey.Login{UserID: "alice", Factor: store.Factor{BackupEligible: true}, UserVerified: true}, audit.Client{IP: "192.0.2.5"})
+		if err != nil {
 			t.Fatal(err)
+		}
+		if strings.Join(res.Methods, " ") != "swk user" {
+			t.Errorf("amr of a synced passkey with user verification = %v, want swk user", res.Methods)
 		}
 		f.clk.Advance(30 * time.Second)
 		right, _ = f.totpCode(t)

@@ -19,19 +19,22 @@ type Session struct {
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	AuthAt     time.Time // the last authentication with a factor, for step-up
-	ExpiresAt  time.Time // the absolute end
-	EndedAt    time.Time
-	IP         string
-	UserAgent  string
+	// AuthMethods is how that authentication was made, space-separated RFC 8176 values (such as
+	// "otp" or "swk user"), which the OpenID Connect provider puts in the ID token's amr.
+	AuthMethods string
+	ExpiresAt   time.Time // the absolute end
+	EndedAt     time.Time
+	IP          string
+	UserAgent   string
 }
 
-const sessionColumns = `id, kind, subject, created_at, last_seen_at, auth_at, expires_at, ended_at, ip, user_agent`
+const sessionColumns = `id, kind, subject, created_at, last_seen_at, auth_at, auth_methods, expires_at, ended_at, ip, user_agent`
 
 func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 	var s Session
 	var created, seen, auth, expires int64
 	var ended sql.NullInt64
-	if err := row.Scan(&s.ID, &s.Kind, &s.Subject, &created, &seen, &auth, &expires, &ended, &s.IP, &s.UserAgent); err != nil {
+	if err := row.Scan(&s.ID, &s.Kind, &s.Subject, &created, &seen, &auth, &s.AuthMethods, &expires, &ended, &s.IP, &s.UserAgent); err != nil {
 		return s, err
 	}
 	s.CreatedAt, s.LastSeenAt, s.AuthAt, s.ExpiresAt = time.UnixMilli(created), time.UnixMilli(seen), time.UnixMilli(auth), time.UnixMilli(expires)
@@ -41,8 +44,8 @@ func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 
 // CreateSession stores a new session inside the transaction.
 func (tx *Tx) CreateSession(ctx context.Context, ss Session) error {
-	_, err := tx.tx.ExecContext(ctx, tx.s.q(`INSERT INTO sessions (id, kind, subject, created_at, last_seen_at, auth_at, expires_at, ip, user_agent)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`), ss.ID, ss.Kind, ss.Subject, ms(ss.CreatedAt), ms(ss.LastSeenAt), ms(ss.AuthAt), ms(ss.ExpiresAt),
+	_, err := tx.tx.ExecContext(ctx, tx.s.q(`INSERT INTO sessions (id, kind, subject, created_at, last_seen_at, auth_at, auth_methods, expires_at, ip, user_agent)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), ss.ID, ss.Kind, ss.Subject, ms(ss.CreatedAt), ms(ss.LastSeenAt), ms(ss.AuthAt), ss.AuthMethods, ms(ss.ExpiresAt),
 		ss.IP, truncate(ss.UserAgent, 512))
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)

@@ -121,7 +121,9 @@ func newBrowserSite(t *testing.T) *browserSite {
 		req, err := passkey.ParseFinish(body)
 		uid := ""
 		if err == nil {
-			uid, _, err = site.svc.FinishLogin(r.Context(), req.Ceremony, req.Credential, audit.Client{IP: "127.0.0.1", UserAgent: r.UserAgent()})
+			var l passkey.Login
+			l, err = site.svc.FinishLogin(r.Context(), req.Ceremony, req.Credential, audit.Client{IP: "127.0.0.1", UserAgent: r.UserAgent()})
+			uid = l.UserID
 		}
 		to := `{"redirect":"/done?user=` + uid + `"}`
 		if site.badRedirect.Load() {

@@ -20,17 +20,32 @@ import (
 // reply for the browser, {"ceremony": ID, "publicKey": request options without allowCredentials},
 // which also serves conditional mediation (passkeys offered in the account field's autofill).
 func (s *Service) BeginLogin(ctx context.Context) (optionsJSON []byte, ceremonyID string, err error) {
+	return s.BeginLoginFor(ctx, "")
+}
+
+// BeginLoginFor starts a discoverable sign-in that only the passkeys of userID may finish (a
+// service named the account with login_hint); "" admits anyone's, as BeginLogin. The browser is
+// told no credential IDs, so the options reveal nothing of the account; FinishLogin refuses
+// another account's passkey with ErrOtherAccount.
+func (s *Service) BeginLoginFor(ctx context.Context, userID string) (optionsJSON []byte, ceremonyID string, err error) {
 	assertion, sd, err := s.wa.BeginDiscoverableLogin()
 	if err != nil {
 		return nil, "", fmt.Errorf("begin passkey login: %w", err)
 	}
-	if ceremonyID, err = s.save(ctx, kindLogin, "", sd); err != nil {
+	if ceremonyID, err = s.save(ctx, kindLogin, userID, sd); err != nil {
 		return nil, "", fmt.Errorf("begin passkey login: %w", err)
 	}
 	if optionsJSON, err = options(ceremonyID, assertion.Response); err != nil {
 		return nil, "", fmt.Errorf("begin passkey login: %w", err)
 	}
 	return optionsJSON, ceremonyID, nil
+}
+
+// Login is a passkey sign-in that FinishLogin verified.
+type Login struct {
+	UserID       string
+	Factor       store.Factor // the passkey, with its new sign count and backup state
+	UserVerified bool         // the authenticator verified the user (PIN, biometrics), not only their presence
 }
 
 // FinishLogin checks the browser's answer to a sign-in ceremony and returns the account and the
@@ -42,25 +57,25 @@ func (s *Service) BeginLogin(ctx context.Context) (optionsJSON []byte, ceremonyI
 // refused with ErrSignCountRegressed, flagged for support, and an audit.PasskeyCounterRegressed entry is
 // written to its owner's history; this is checked only after the signature verified, so a
 // stranger who knows a credential ID cannot flag it.
-func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, body []byte, c audit.Client) (userID string, f store.Factor, err error) {
-	_, sd, err := s.take(ctx, kindLogin, ceremonyID)
+func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, body []byte, c audit.Client) (Login, error) {
+	cer, sd, err := s.take(ctx, kindLogin, ceremonyID)
 	if err != nil {
-		return "", store.Factor{}, err
+		return Login{}, err
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
 	if err != nil {
-		return "", store.Factor{}, verification(err)
+		return Login{}, verification(err)
 	}
-	f, err = s.st.FactorByCredentialID(ctx, parsed.RawID)
+	f, err := s.st.FactorByCredentialID(ctx, parsed.RawID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && f.Kind != store.FactorPasskey) {
-		return "", store.Factor{}, ErrUnknownCredential
+		return Login{}, ErrUnknownCredential
 	}
 	if err != nil {
-		return "", store.Factor{}, fmt.Errorf("finish passkey login: %w", err)
+		return Login{}, fmt.Errorf("finish passkey login: %w", err)
 	}
 	handle := s.Handle(f.UserID)
 	if subtle.ConstantTimeCompare(parsed.Response.UserHandle, handle) != 1 {
-		return "", store.Factor{}, verification(errors.New("the user handle does not belong to the passkey's account"))
+		return Login{}, verification(errors.New("the user handle does not belong to the passkey's account"))
 	}
 	wu := &user{handle: handle, name: f.UserID, creds: []webauthn.Credential{credential(f)}}
 	_, _, err = s.wa.ValidatePasskeyLogin(func(rawID, userHandle []byte) (webauthn.User, error) {
@@ -70,23 +85,26 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, body []byt
 		return wu, nil
 	}, sd, parsed)
 	if err != nil {
-		return "", store.Factor{}, verification(err)
+		return Login{}, verification(err)
+	}
+	if cer.UserID != "" && f.UserID != cer.UserID {
+		return Login{}, ErrOtherAccount // a genuine passkey, of an account the sign-in is not for
 	}
 	ad := parsed.Response.AuthenticatorData
 	if f.SignCount != 0 && ad.Counter <= f.SignCount {
-		return "", store.Factor{}, s.regressed(ctx, f, ad.Counter, c)
+		return Login{}, s.regressed(ctx, f, ad.Counter, c)
 	}
 	now := s.clock.Now()
 	ok, err := s.st.UsePasskey(ctx, f.ID, f.SignCount, ad.Counter, ad.Flags.HasBackupState(), now)
 	if err != nil {
-		return "", store.Factor{}, fmt.Errorf("finish passkey login: %w", err)
+		return Login{}, fmt.Errorf("finish passkey login: %w", err)
 	}
 	if !ok {
 		// Another sign-in with this passkey was recorded meanwhile; this answer is the older one.
-		return "", store.Factor{}, ErrCeremonyExpired
+		return Login{}, ErrCeremonyExpired
 	}
 	f.SignCount, f.BackupState, f.LastUsedAt = ad.Counter, ad.Flags.HasBackupState(), now
-	return f.UserID, f, nil
+	return Login{UserID: f.UserID, Factor: f, UserVerified: ad.Flags.HasUserVerified()}, nil
 }
 
 // regressed flags a passkey whose sign count went backwards and records it in the history.

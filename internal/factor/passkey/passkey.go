@@ -36,6 +36,9 @@ var (
 	// ErrUnknownCredential means the browser offered a passkey this portal does not know, such as
 	// one whose factor was removed.
 	ErrUnknownCredential = errors.New("passkey not registered")
+	// ErrOtherAccount means a passkey of another account answered a sign-in that was for one
+	// account only (BeginLoginFor).
+	ErrOtherAccount = errors.New("passkey of another account")
 	// ErrAlreadyRegistered means the authenticator already holds a passkey of this portal.
 	ErrAlreadyRegistered = errors.New("passkey already registered")
 	// ErrVerification means the browser's answer did not verify; it wraps the library's reason.

@@ -90,8 +90,15 @@ func insert(t *testing.T, st *store.SQL, fac store.Factor) store.Factor {
 // login runs a whole sign-in with a.
 func (f *fixture) login(t *testing.T, a *softAuth) (string, store.Factor, error) {
 	t.Helper()
+	l, err := f.loginFor(t, a, "")
+	return l.UserID, l.Factor, err
+}
+
+// loginFor runs a whole sign-in with a that only forUser's passkeys may finish ("" for anyone's).
+func (f *fixture) loginFor(t *testing.T, a *softAuth, forUser string) (passkey.Login, error) {
+	t.Helper()
 	ctx := context.Background()
-	opts, id, err := f.svc.BeginLogin(ctx)
+	opts, id, err := f.svc.BeginLoginFor(ctx, forUser)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,10 +487,10 @@ func TestFinishLogin_CeremonyFinishesOnceAndOnlyAsLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	answer := a.get(opts)
-	if _, _, err := f.svc.FinishLogin(ctx, id, answer, audit.Client{}); err != nil {
+	if _, err := f.svc.FinishLogin(ctx, id, answer, audit.Client{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.svc.FinishLogin(ctx, id, answer, audit.Client{}); !errors.Is(err, passkey.ErrCeremonyExpired) {
+	if _, err := f.svc.FinishLogin(ctx, id, answer, audit.Client{}); !errors.Is(err, passkey.ErrCeremonyExpired) {
 		t.Errorf("replayed login: %v, want passkey.ErrCeremonyExpired", err)
 	}
 
@@ -491,7 +498,7 @@ func TestFinishLogin_CeremonyFinishesOnceAndOnlyAsLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.svc.FinishLogin(ctx, regID, a.get(regOpts), audit.Client{}); !errors.Is(err, passkey.ErrCeremonyExpired) {
+	if _, err := f.svc.FinishLogin(ctx, regID, a.get(regOpts), audit.Client{}); !errors.Is(err, passkey.ErrCeremonyExpired) {
 		t.Errorf("login with a registration ceremony: %v, want passkey.ErrCeremonyExpired", err)
 	}
 
@@ -500,7 +507,7 @@ func TestFinishLogin_CeremonyFinishesOnceAndOnlyAsLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.clk.Advance(5 * time.Minute)
-	if _, _, err := f.svc.FinishLogin(ctx, id, a.get(opts), audit.Client{}); !errors.Is(err, passkey.ErrCeremonyExpired) {
+	if _, err := f.svc.FinishLogin(ctx, id, a.get(opts), audit.Client{}); !errors.Is(err, passkey.ErrCeremonyExpired) {
 		t.Errorf("login after 5 minutes: %v, want passkey.ErrCeremonyExpired", err)
 	}
 }
@@ -551,4 +558,27 @@ func TestCleanName(t *testing.T) {
 			t.Errorf("CleanName(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+func TestLoginFor_RefusesAnotherAccountsPasskey(t *testing.T) {
+	testsupport.EachStore(t, func(t *testing.T, st *store.SQL) {
+		f := newFixture(t, st)
+		alices, bobs := newSoftAuth(t, rpID, origin), newSoftAuth(t, rpID, origin)
+		f.register(t, f.alice, alices)
+		stored := f.register(t, f.bob, bobs)
+		if _, err := f.loginFor(t, bobs, "alice"); !errors.Is(err, passkey.ErrOtherAccount) {
+			t.Fatalf("bob's passkey for alice's sign-in = %v, want ErrOtherAccount", err)
+		}
+		if got := f.factor(t, "bob", stored.ID); !got.LastUsedAt.IsZero() {
+			t.Errorf("the refused passkey was recorded as used at %v", got.LastUsedAt)
+		}
+		l, err := f.loginFor(t, alices, "alice")
+		if err != nil || l.UserID != "alice" || !l.UserVerified {
+			t.Errorf("alice's own passkey = %+v, %v; want alice, user verified", l, err)
+		}
+		bobs.flags = flagBE | flagBS // presence only, no user verification
+		if l, err := f.loginFor(t, bobs, ""); err != nil || l.UserID != "bob" || l.UserVerified {
+			t.Errorf("bob's passkey without UV for anyone = %+v, %v; want bob, not user verified", l, err)
+		}
+	})
 }
