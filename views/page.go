@@ -23,6 +23,16 @@ type Page struct {
 	AssetVersion string // the static files' version, the first segment of their URLs
 	Demo         bool
 	Location     *time.Location
+	// Service is the operator's service the user is signing in for through the OpenID Connect
+	// provider (nil otherwise): every page on the way names it and leads back to it.
+	Service *ServiceContext
+}
+
+// ServiceContext is the service a sign-in is for: its name in the page language, where to go on
+// to it (the login step, which hands it the result) and how to go back without signing in.
+type ServiceContext struct {
+	Name      string
+	RequestID string // the authorization request; pages link to the login step with it
 }
 
 // Paths builds the path of a named route (views.Route…) with its parameters in order; web hands

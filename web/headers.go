@@ -81,6 +81,9 @@ func (h *handler) crossOriginProtection() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
+			if h.app.Provider != nil && oidcServerEndpoint(r.URL.Path) {
+				return next(c) // called by services' servers with credentials, never with the user's cookie
+			}
 			err := cop.Check(r)
 			if err == nil && r.Header.Get("Sec-Fetch-Site") == "" && !safeMethod(r.Method) {
 				if origin := r.Header.Get("Origin"); origin != "" {

@@ -8,17 +8,25 @@ import (
 )
 
 // historyEntries describes a user's events in the page language, newest first as given.
-func historyEntries(t *i18n.Translator, events []audit.Event) []views.HistoryEntry {
+func (h *handler) historyEntries(t *i18n.Translator, events []audit.Event) []views.HistoryEntry {
 	out := make([]views.HistoryEntry, 0, len(events))
 	for _, e := range events {
-		out = append(out, views.HistoryEntry{At: e.CreatedAt, Text: describeEvent(t, e), Device: useragent.Describe(e.UserAgent), IP: e.IP})
+		out = append(out, views.HistoryEntry{At: e.CreatedAt, Text: describeEvent(t, e, h.clientName), Device: useragent.Describe(e.UserAgent), IP: e.IP})
 	}
 	return out
 }
 
+// clientName is the display name of a service in lang, or its ID once it is no longer configured.
+func (h *handler) clientName(id, lang string) string {
+	if c, ok := h.cfg.ClientByID(id); ok {
+		return c.DisplayName(lang)
+	}
+	return id
+}
+
 // describeEvent says what happened in the page language: the catalogue's description of the type,
 // its blanks filled with the event's details in that language.
-func describeEvent(t *i18n.Translator, e audit.Event) string {
+func describeEvent(t *i18n.Translator, e audit.Event, clientName func(id, lang string) string) string {
 	if !audit.Known(e.Type) {
 		return t.Tf("history.other", map[string]any{"Type": string(e.Type)})
 	}
@@ -32,6 +40,10 @@ func describeEvent(t *i18n.Translator, e audit.Event) string {
 	if to := e.Detail["to"]; to != "" {
 		data["To"] = t.T("state." + to)
 	}
+	if id := e.Detail["client"]; id != "" {
+		data["Client"] = clientName(id, t.Lang())
+	}
+	data["Count"], data["Max"] = e.Detail["count"], e.Detail["max"]
 	text, _ := audit.Describe(e.Type, t.Lang(), data)
 	return text
 }

@@ -126,6 +126,7 @@ func (h *handler) pageContext(next echo.HandlerFunc) echo.HandlerFunc {
 			AssetVersion: h.assetVersion,
 			Demo:         h.cfg.Demo,
 			Location:     h.loc,
+			Service:      h.serviceContext(c, lang),
 		})
 		return next(c)
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/smsretire/smsretire/internal/app"
 	"github.com/smsretire/smsretire/internal/session"
 	"github.com/smsretire/smsretire/views"
 )
@@ -89,7 +90,32 @@ func (h *handler) routes(e *echo.Echo) {
 	//    checks its client itself, as the protocol says.
 	h.staff = newGroup(e, "/staff", h.requireSession(session.Staff))
 	h.embed = newGroup(e, "/embed", h.frameAncestors(h.embedOrigins), h.requireSession(session.Embed))
-	h.oidc = newGroup(e, "/oidc")
+	h.oidc = newGroup(e, app.OIDCPath)
+	if h.app.Provider != nil {
+		// OpenID Connect for the operator's services (internal/provider). The protocol's endpoints
+		// are the library's; the authorization request and the callback are checked here first
+		// (client, exact redirect URI, PKCE S256, this browser). The token, userinfo and revocation
+		// endpoints are called by services' servers and skip the CSRF check (headers.go).
+		lib := echo.HandlerFunc(h.oidcLibrary)
+		h.oidc.get("/.well-known/openid-configuration", views.RouteOIDCDiscovery, h.oidcDiscovery)
+		h.oidc.get("/keys", views.RouteOIDCKeys, lib)
+		h.oidc.get("/authorize", views.RouteOIDCAuthorize, h.oidcAuthorize)
+		h.oidc.get("/authorize/callback", views.RouteOIDCCallback, h.oidcCallback)
+		h.oidc.post("/oauth/token", views.RouteOIDCToken, h.oidcToken)
+		h.oidc.get("/userinfo", views.RouteOIDCUserinfo, lib)
+		h.oidc.post("/userinfo", views.RouteOIDCUserinfo+".post", lib)
+		h.oidc.post("/revoke", views.RouteOIDCRevoke, lib)
+		h.oidc.get("/end_session", views.RouteOIDCEndSession, h.oidcEndSession)
+		// The login step: sign in with a new factor for the service, or meet the notice first.
+		h.oidc.get("/login", views.RouteOIDCLogin, h.oidcLogin)
+		h.oidc.post("/login/cancel", views.RouteOIDCCancel, h.oidcCancel)
+		h.oidc.get("/nudge/:id", views.RouteOIDCNudge, h.oidcNudge)
+		h.oidc.post("/nudge/setup", views.RouteOIDCNudgeSetUp, h.oidcNudgeSetUp)
+		h.oidc.post("/nudge/later", views.RouteOIDCNudgeLater, h.oidcNudgeLater)
+		// Back from the SMS code of "remind me later": a verified identity.
+		laterDone := newGroup(e, app.OIDCPath, h.requireGrant)
+		laterDone.get("/later", views.RouteOIDCLaterDone, h.oidcLaterDone)
+	}
 
 	// Dev: only with --demo, where messages are not sent and codes are read here.
 	if h.cfg.Demo && h.app.Devbox != nil {

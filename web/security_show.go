@@ -47,6 +47,6 @@ func (h *handler) securityModel(c echo.Context, uid string) (views.SecurityPage,
 		RetiredOn:    u.SMSRetiredAt,
 		Factors:      h.factorViews(factors),
 		RecoveryLeft: left,
-		History:      historyEntries(p.T, events),
+		History:      h.historyEntries(p.T, events),
 	}, nil
 }

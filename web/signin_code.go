@@ -14,9 +14,13 @@ import (
 	"github.com/smsretire/smsretire/views"
 )
 
-// signInAccountFor returns the account a sign-in is for: the one posted with the answer (which
-// this device then holds as the chosen one), else the one chosen on this device.
+// signInAccountFor returns the account a sign-in is for: the one a service named, when the user
+// signs in for one; else the one posted with the answer (which this device then holds as the
+// chosen one), else the one chosen on this device.
 func (h *handler) signInAccountFor(c echo.Context) (string, error) {
+	if req, ok := h.signingInFor(c); ok && req.LoginHint != "" {
+		return req.LoginHint, nil // a service named the account: only its factors count
+	}
 	mem := h.signInMemoryOf(c)
 	a := strings.TrimSpace(c.FormValue("account"))
 	if a == "" || a == mem.Account || validateAccount(a) != "" {

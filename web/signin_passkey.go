@@ -21,7 +21,11 @@ func (h *handler) signInPasskeyOptions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	opts, _, err := h.passkeys.BeginLogin(h.ctx(c))
+	forUser := "" // a service that named the account admits only its passkeys
+	if req, ok := h.signingInFor(c); ok {
+		forUser = req.LoginHint
+	}
+	opts, _, err := h.passkeys.BeginLoginFor(h.ctx(c), forUser)
 	if err != nil {
 		return err
 	}
@@ -41,6 +45,8 @@ func (h *handler) signInPasskeyFinish(c echo.Context) error {
 	}
 	l, err := h.passkeys.FinishLogin(h.ctx(c), fin.Ceremony, fin.Credential, client(c))
 	switch {
+	case errors.Is(err, passkey.ErrOtherAccount):
+		return jsonError(c, http.StatusUnprocessableEntity, p.T.T("signin.passkey.other_account"))
 	case errors.Is(err, passkey.ErrSignCountRegressed):
 		return jsonError(c, http.StatusUnprocessableEntity, p.T.T("signin.passkey.regressed"))
 	case errors.Is(err, passkey.ErrCeremonyExpired), errors.Is(err, passkey.ErrUnknownCredential), errors.Is(err, passkey.ErrVerification):

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/smsretire/smsretire/internal/phone"
+	"github.com/smsretire/smsretire/internal/provider"
 	"github.com/smsretire/smsretire/views"
 )
 
@@ -80,7 +81,12 @@ func (h *handler) signInModel(c echo.Context, chosen string) (views.SignInPage, 
 		m.Methods = orderWays(first, true)
 		m.Chosen = m.Methods[0] // its code field ready, the recovery code's section open
 	}
+	if req, ok := h.signingInFor(c); ok {
+		h.signInForService(c, &m, req, first)
+	}
 	switch {
+	case m.Service != "":
+		// The layout's banner leads back to the service.
 	case k.signedIn:
 		m.Back = views.Link{Href: h.path(views.RouteSecurityShow), Text: m.T.T("signin.back.security")}
 	case k.enrolled:
@@ -90,6 +96,26 @@ func (h *handler) signInModel(c echo.Context, chosen string) (views.SignInPage, 
 		m.Back = views.Link{Href: h.path(views.RouteHome), Text: m.T.T("signin.back.home")}
 	}
 	return m, nil
+}
+
+// signInForService fits the sign-in page to the service the user signs in for: its name; the
+// account it named, fixed (only that account's factors count); a passkey alone when it needs a
+// phishing-resistant sign-in; the way to the retirement notice for a user still on SMS codes.
+func (h *handler) signInForService(c echo.Context, m *views.SignInPage, req provider.Request, first string) {
+	m.Service = req.Client.DisplayName(m.T.Lang())
+	if req.LoginHint != "" {
+		m.Account = views.SignInAccount{Shown: h.ident.Shown(req.LoginHint)}
+		m.AccountFixed = true
+		m.Methods = orderWays(first, true)
+		m.Chosen = m.Methods[0]
+	}
+	if req.PhishingResistant {
+		m.PasskeyOnly = true
+		m.Methods = []string{views.SignInPasskey}
+		m.Chosen = views.SignInPasskey
+		return
+	}
+	m.NudgeRequest = req.ID
 }
 
 // signInAsKnown makes the account this browser verified or is signed in to the one the sign-in is
@@ -148,6 +174,9 @@ func (h *handler) knownUser(c echo.Context) (known, error) {
 // email way sends its code at once.
 func (h *handler) signInAccount(c echo.Context) error {
 	account := strings.TrimSpace(c.FormValue("account"))
+	if req, ok := h.signingInFor(c); ok && req.LoginHint != "" {
+		account = req.LoginHint // a service named the account: only its factors count
+	}
 	way := c.FormValue("method")
 	remember := c.FormValue("remember") != ""
 	if msg := validateAccount(account); msg != "" {

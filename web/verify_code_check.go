@@ -36,7 +36,7 @@ func (h *handler) verifyCodeCheck(c echo.Context) error {
 	if err := h.startVerified(c, u.ID, ch); err != nil {
 		return err
 	}
-	return h.redirectTo(c, views.RouteVerifyDone)
+	return redirect(c, h.afterVerified(c, ch))
 }
 
 // codeFormError re-renders the code form with its message: the whole page, or for htmx only

@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
@@ -23,7 +24,9 @@ import (
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/keyring"
 	"github.com/smsretire/smsretire/internal/mail"
+	"github.com/smsretire/smsretire/internal/nudge"
 	"github.com/smsretire/smsretire/internal/outbox"
+	"github.com/smsretire/smsretire/internal/provider"
 	"github.com/smsretire/smsretire/internal/recovery"
 	"github.com/smsretire/smsretire/internal/sealbox"
 	"github.com/smsretire/smsretire/internal/session"
@@ -79,7 +82,15 @@ type App struct {
 	Sessions  *session.Service       // signed-in sessions of every kind, and verification grants
 	Worker    *outbox.Worker         // delivers the outbox; serve runs it, tests call DeliverDue
 	Devbox    *devbox.Box            // the development outbox; nil unless --demo
+	Nudges    *nudge.Service         // "remind me later" counts
+	// Provider is the OpenID Connect provider for the operator's services; nil when no signing
+	// key is configured and none may be generated (see newProvider).
+	Provider *provider.Service
 }
+
+// OIDCPath is where the OpenID Connect provider lives under --base-url (web's oidc group): the
+// issuer is BaseURL + OIDCPath, and its login step is OIDCPath + "/login".
+const OIDCPath = "/oidc"
 
 // The labels of the keys derived from the hash key, one per use; changing one invalidates what
 // was stored under it.
@@ -87,6 +98,7 @@ const (
 	labelCodes    = "codes"
 	labelRecovery = "recovery codes"
 	labelWebAuthn = "webauthn handle"
+	labelOIDC     = "oidc tokens"
 )
 
 // New builds every service and the outbox worker from p.
@@ -158,10 +170,44 @@ func New(p Parts) (*App, error) {
 		session.Staff: {Cookie: "smsretire_staff", Idle: cfg.SessionIdle, MaxAge: cfg.SessionMaxAge, StepUp: cfg.StepUpWindow},
 		session.Embed: {Cookie: "smsretire_embed", Idle: cfg.SessionIdle, MaxAge: cfg.SessionMaxAge, StepUp: cfg.StepUpWindow},
 	}, cfg.ElevatedWindow)
+	a.Nudges = nudge.New(a.Store, a.Clock)
+	if a.Provider, err = a.newProvider(); err != nil {
+		return nil, err
+	}
 	if a.Worker, err = a.worker(p); err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// newProvider builds the OpenID Connect provider with the signing keys of the configuration file.
+// Without any, a development key is generated into --data-dir when the server listens on a
+// loopback address only (as with the other keys); elsewhere there is no provider, which is an
+// error only when clients are configured.
+func (a *App) newProvider() (*provider.Service, error) {
+	cfg := a.Config
+	keys, generated, err := provider.LoadKeys(cfg.OIDC.SigningKeys, cfg.DataDir, cfg.LoopbackOnly())
+	if err != nil {
+		if len(cfg.OIDC.SigningKeys) == 0 && len(cfg.Clients) == 0 {
+			return nil, nil
+		}
+		return nil, err
+	}
+	if generated {
+		a.Logger.Warn("generated a development OpenID Connect signing key; configure [[oidc.signing_key]] in production", "dir", cfg.DataDir)
+	}
+	var crypto [32]byte
+	copy(crypto[:], keyring.Derive(a.Keys.Hash, labelOIDC, 32))
+	return provider.New(a.Store, a.Clock, provider.Settings{
+		Issuer:    cfg.BaseURL + OIDCPath,
+		LoginPath: OIDCPath + "/login",
+		OIDC:      cfg.OIDC,
+		Clients:   cfg.Clients,
+		Keys:      keys,
+		CryptoKey: crypto,
+		Insecure:  strings.HasPrefix(cfg.BaseURL, "http://"),
+		LogoutURI: cfg.BaseURL + "/",
+	})
 }
 
 // worker builds the outbox worker: the SMS gateway (log or signed HTTP), the mailer (SMTP, or the

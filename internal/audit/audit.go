@@ -97,6 +97,14 @@ var (
 	SignInFailed     = declare("signin.failed", "登录失败（{{.Method}}）", "Sign-in failed ({{.Method}})")
 	SessionEnded     = declare("session.ended", "退出登录", "Signed out")
 	CheckupCompleted = declare("checkup.completed", "新验证方式回访：已登录确认", "Check-up: signed in to confirm the new method works")
+
+	// Signing in to the operator's services through the OpenID Connect provider. Details:
+	// client (the service's ID; the history shows its name), amr, count and max (reminders).
+	OIDCSignedIn     = declare("oidc.signed_in", "登录到 {{.Client}}", "Signed in to {{.Client}}")
+	OIDCCodeReplayed = declare("oidc.code_replayed", "发给 {{.Client}} 的登录凭证被重复使用，已作废", "A sign-in credential for {{.Client}} was used twice and has been revoked")
+	NudgeShown       = declare("nudge.shown", "登录 {{.Client}} 时看到停用短信验证的提示", "Shown the SMS retirement notice while signing in to {{.Client}}")
+	NudgeSetUp       = declare("nudge.set_up", "登录 {{.Client}} 时选择立即设置新的验证方式", "Chose to set up a new method now while signing in to {{.Client}}")
+	NudgeLater       = declare("nudge.later", "登录 {{.Client}} 时选择稍后提醒（第 {{.Count}} 次，共可 {{.Max}} 次）", "Chose “remind me later” while signing in to {{.Client}} ({{.Count}} of {{.Max}})")
 )
 
 // Types lists every declared type, in the order of the catalogue.

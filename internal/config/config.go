@@ -67,6 +67,8 @@ type Config struct {
 	// The operator's configuration file (--config-file) and what it holds.
 	ConfigFile string
 	Partners   []Partner // [[partner]]: sites that embed the portal; see partner.go
+	Clients    []Client  // [[client]]: services that sign users in through the OpenID Connect provider; see oidc.go
+	OIDC       OIDC      // [oidc]: the provider's signing keys and lifetimes; see oidc.go
 
 	// Secrets come only from the environment (never flags, which other users can see in ps).
 	SessionKey     string
@@ -131,7 +133,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.StringVar(&c.RPID, "rp-id", "", "domain passkeys are bound to (default the host of --base-url; localhost for a loopback address)")
 	fs.StringVar(&c.RPOrigins, "rp-origins", "", "comma-separated origins where passkeys may be used, each on --rp-id or a subdomain (default the origin of --base-url)")
 	fs.StringVar(&c.RPName, "rp-name", "", "name browsers show when a passkey is made (default --service-name)")
-	fs.StringVar(&c.ConfigFile, "config-file", "", "TOML file of what flags cannot say: [[partner]] sites that embed the portal (see README)")
+	fs.StringVar(&c.ConfigFile, "config-file", "", "TOML file of what flags cannot say: [[partner]] sites that embed the portal, [[client]] services that sign in through the OpenID Connect provider, [oidc] its keys (see README)")
 	return fs
 }
 
@@ -235,6 +237,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateRelyingParty(); err != nil {
+		return err
+	}
+	if err := c.validateOIDC(); err != nil {
 		return err
 	}
 	return c.validatePartners()

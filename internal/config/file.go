@@ -16,6 +16,8 @@ import (
 // has and no section knows is an error, so a typo never goes unnoticed.
 type File struct {
 	Partners []PartnerEntry `toml:"partner"` // [[partner]]: sites that embed the portal
+	Clients  []Client       `toml:"client"`  // [[client]]: services that sign in through the OpenID Connect provider
+	OIDC     OIDC           `toml:"oidc"`    // [oidc]: the provider's signing keys and lifetimes
 }
 
 // ReadFile reads and decodes the configuration file at path. Unknown keys are an error naming
@@ -57,6 +59,17 @@ func (c *Config) loadFile(getenv func(string) string) error {
 		}
 		c.Partners = append(c.Partners, partner)
 	}
+	for i, cl := range f.Clients {
+		if err := cl.load(getenv); err != nil {
+			errs = append(errs, fmt.Errorf("config-file %s: [[client]] %d (%q): %w", c.ConfigFile, i+1, cl.ID, err))
+			continue
+		}
+		c.Clients = append(c.Clients, cl)
+	}
+	if err := f.OIDC.load(dir, getenv); err != nil {
+		errs = append(errs, fmt.Errorf("config-file %s: [oidc]: %w", c.ConfigFile, err))
+	}
+	c.OIDC = f.OIDC
 	return errors.Join(errs...)
 }
 
