@@ -42,7 +42,12 @@ func isHTML(r *webtest.Response) bool {
 func tourServer(t *testing.T, opts ...webtest.ServerOption) *webtest.Server {
 	return webtest.NewServer(t, append([]webtest.ServerOption{
 		webtest.WithDelivery(webtest.DeliveryOptions{}),
-		webtest.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }),
+		webtest.WithConfig(func(c *config.Config) {
+			c.MinSendTime = 0
+			oidcClients(c)
+			one := 1
+			c.OIDC.RemindLater = &one
+		}),
 	}, opts...)...)
 }
 
@@ -210,8 +215,83 @@ func tourVisit(t *testing.T, s *webtest.Server, lang string, visit func(stop)) {
 	get("signin/email code sent", byEmail, "/signin?way=email", http.StatusOK)
 	post("signin/email/wrong code", byEmail, "/signin/email/check", url.Values{"code": {"000000"}}, nil, http.StatusUnprocessableEntity)
 
+	tourOIDC(t, s, newClient, get, post)
+
 	s.Deliver(t)
 	get("development outbox", anon, "/dev/outbox", http.StatusOK)
+}
+
+// tourOIDC visits the pages of a sign-in for a service: the refusals of a bad request, the
+// retirement notice on the way (named by the service, or asking for the account), the sign-in
+// page for a service, and "remind me later" used up.
+func tourOIDC(t *testing.T, s *webtest.Server, newClient func() *http.Client,
+	get func(string, *http.Client, string, int) *webtest.Response,
+	post func(string, *http.Client, string, url.Values, http.Header, int) *webtest.Response) {
+	t.Helper()
+	authorize := func(extra url.Values) url.Values {
+		q := url.Values{"client_id": {shopID}, "redirect_uri": {shopCallback}, "response_type": {"code"}, "scope": {"openid"},
+			"state": {"st"}, "nonce": {"n"}, "code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSW-cM"}, "code_challenge_method": {"S256"}}
+		for k, v := range extra {
+			q[k] = v
+		}
+		return q
+	}
+	// start sends a browser to the provider and returns the request's ID from the login step.
+	start := func(c *http.Client, extra url.Values) string {
+		t.Helper()
+		r := s.Get(t, c, "/oidc/authorize?"+authorize(extra).Encode(), nil)
+		loc := r.Header.Get("Location")
+		if r.StatusCode != http.StatusFound || !strings.HasPrefix(loc, "/oidc/login?id=") {
+			t.Fatalf("tour: authorize: %d to %q", r.StatusCode, loc)
+		}
+		return strings.TrimPrefix(loc, "/oidc/login?id=")
+	}
+	anon := newClient()
+	get("oidc/unknown client", anon, "/oidc/authorize?"+authorize(url.Values{"client_id": {"nobody"}}).Encode(), http.StatusBadRequest)
+	get("oidc/redirect uri not registered", anon, "/oidc/authorize?"+authorize(url.Values{"redirect_uri": {"https://evil.example/cb"}}).Encode(), http.StatusBadRequest)
+	get("oidc/callback of no request", anon, "/oidc/authorize/callback?id=nothing", http.StatusBadRequest)
+	get("oidc/login step of no request", anon, "/oidc/login?id=nothing", http.StatusBadRequest)
+	post("oidc/cancel of no request", anon, "/oidc/login/cancel", url.Values{"id": {"nothing"}}, nil, http.StatusBadRequest)
+
+	// A service names a user not yet migrated: the notice first.
+	named := newClient()
+	id := start(named, url.Values{"login_hint": {"demo-soon"}})
+	if r := s.Get(t, named, "/oidc/login?id="+id, nil); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/oidc/nudge/"+id {
+		t.Fatalf("tour: login step for demo-soon: %d to %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	get("oidc notice/named", named, "/oidc/nudge/"+id, http.StatusOK)
+	for range 2 { // the first "later" returns to the service; the second finds none left
+		id = start(named, url.Values{"login_hint": {"demo-soon"}})
+		s.Get(t, named, "/oidc/login?id="+id, nil)
+		if r := s.PostForm(t, named, "/oidc/nudge/later", url.Values{"id": {id}}, nil); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("tour: remind me later: %d", r.StatusCode)
+		}
+		s.Deliver(t)
+		r := s.PostForm(t, named, "/verify/code/check", url.Values{"code": {s.LastCode(t, "+8613800138004")}}, nil)
+		if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/oidc/later?id=") {
+			t.Fatalf("tour: SMS code for later: %d to %q", r.StatusCode, r.Header.Get("Location"))
+		}
+		s.Clock.Advance(61 * time.Second)
+		if r := s.Get(t, named, r.Header.Get("Location"), nil); r.StatusCode == http.StatusOK {
+			visit := get // the page that says none are left
+			visit("oidc/remind me later used up", named, r.Request.URL.RequestURI(), http.StatusOK)
+		}
+	}
+
+	// A service that names nobody: the sign-in page for it, and the notice asking for the account.
+	nobody := newClient()
+	id = start(nobody, nil)
+	if r := s.Get(t, nobody, "/oidc/login?id="+id, nil); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/signin?next=") {
+		t.Fatalf("tour: login step without a hint: %d to %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	get("signin/for a service", nobody, "/signin?next="+url.QueryEscape("/oidc/login?id="+id), http.StatusOK)
+	get("oidc notice/account asked", nobody, "/oidc/nudge/"+id, http.StatusOK)
+	post("oidc notice/account missing", nobody, "/oidc/nudge/setup", url.Values{"id": {id}, "account": {""}}, nil, http.StatusUnprocessableEntity)
+	post("oidc notice/later, account missing", nobody, "/oidc/nudge/later", url.Values{"id": {id}, "account": {""}}, nil, http.StatusUnprocessableEntity)
+	passkeyOnly := newClient()
+	id = start(passkeyOnly, url.Values{"acr_values": {"phr"}, "login_hint": {"demo-zh"}})
+	s.Get(t, passkeyOnly, "/oidc/login?id="+id, nil)
+	get("signin/for a service, passkey only", passkeyOnly, "/signin?next="+url.QueryEscape("/oidc/login?id="+id), http.StatusOK)
 }
 
 // routeOf returns the route that answered r, as "METHOD path" of e.Routes(), or "" when none did.
@@ -228,22 +308,29 @@ func routeOf(e *echo.Echo, r *http.Request) string {
 
 // withoutPages are the routes that never answer with a page, and why the tour leaves them out.
 var withoutPages = map[string]string{
-	"POST /lang":                         "redirects back",
-	"POST /enroll/passkey/options":       "JSON for the passkey script",
-	"POST /enroll/passkey/finish":        "JSON for the passkey script",
-	"POST /enroll/email/reset":           "redirects to the address form",
-	"GET /enroll/recovery.txt":           "a text file",
-	"POST /enroll/recovery/done":         "redirects on",
-	"POST /signin/passkey/options":       "JSON for the passkey script",
-	"POST /signin/passkey/finish":        "JSON for the passkey script",
-	"POST /signout":                      "redirects home",
-	"POST /signin/forget":                "redirects to the account field",
-	"POST /security/recovery/regenerate": "redirects to the new codes",
-	"POST /security/sessions/end":        "redirects to My security",
-	"POST /security/sessions/end-others": "redirects to My security",
-	"GET /healthz":                       "plain text for probes",
-	"GET /readyz":                        "plain text for probes",
-	"GET /static/*":                      "static files",
+	"POST /lang":                                 "redirects back",
+	"POST /enroll/passkey/options":               "JSON for the passkey script",
+	"POST /enroll/passkey/finish":                "JSON for the passkey script",
+	"POST /enroll/email/reset":                   "redirects to the address form",
+	"GET /enroll/recovery.txt":                   "a text file",
+	"POST /enroll/recovery/done":                 "redirects on",
+	"POST /signin/passkey/options":               "JSON for the passkey script",
+	"POST /signin/passkey/finish":                "JSON for the passkey script",
+	"POST /signout":                              "redirects home",
+	"POST /signin/forget":                        "redirects to the account field",
+	"POST /security/recovery/regenerate":         "redirects to the new codes",
+	"POST /security/sessions/end":                "redirects to My security",
+	"POST /security/sessions/end-others":         "redirects to My security",
+	"GET /healthz":                               "plain text for probes",
+	"GET /readyz":                                "plain text for probes",
+	"GET /static/*":                              "static files",
+	"GET /oidc/.well-known/openid-configuration": "JSON for services (OpenID Connect discovery)",
+	"GET /oidc/keys":                             "JSON for services (the signing keys)",
+	"POST /oidc/oauth/token":                     "JSON for services",
+	"GET /oidc/userinfo":                         "JSON for services",
+	"POST /oidc/userinfo":                        "JSON for services",
+	"POST /oidc/revoke":                          "answers services with no body",
+	"GET /oidc/end_session":                      "redirects to the service",
 }
 
 // TestTour_VisitsEveryPage makes sure the tour, which the HTML, header and page-weight checks
