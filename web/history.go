@@ -1,7 +1,10 @@
 package web
 
 import (
+	"strings"
+
 	"github.com/smsretire/smsretire/internal/audit"
+	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/internal/useragent"
 	"github.com/smsretire/smsretire/views"
@@ -44,6 +47,21 @@ func describeEvent(t *i18n.Translator, e audit.Event, clientName func(id, lang s
 		data["Client"] = clientName(id, t.Lang())
 	}
 	data["Count"], data["Max"] = e.Detail["count"], e.Detail["max"]
+	if chs := e.Detail["channels"]; chs != "" {
+		var names []string
+		for _, ch := range strings.Split(chs, ",") {
+			names = append(names, t.T("campaign.channel."+ch))
+		}
+		data["Channels"] = strings.Join(names, t.T("campaign.channel.separator"))
+	}
+	for detail, blank := range map[string]string{"days": "Days", "reason": "Reason"} {
+		if v := e.Detail[detail]; v != "" {
+			data[blank] = v
+		}
+	}
+	if until, err := campaign.ParseDate(e.Detail["until"]); err == nil {
+		data["Until"] = t.Tf("date.long", map[string]any{"Year": until.Year, "Month": int(until.Month), "MonthName": until.Month.String(), "Day": until.Day})
+	}
 	text, _ := audit.Describe(e.Type, t.Lang(), data)
 	return text
 }

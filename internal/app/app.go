@@ -28,6 +28,7 @@ import (
 	"github.com/smsretire/smsretire/internal/outbox"
 	"github.com/smsretire/smsretire/internal/provider"
 	"github.com/smsretire/smsretire/internal/recovery"
+	"github.com/smsretire/smsretire/internal/rollout"
 	"github.com/smsretire/smsretire/internal/sealbox"
 	"github.com/smsretire/smsretire/internal/session"
 	"github.com/smsretire/smsretire/internal/signin"
@@ -80,6 +81,7 @@ type App struct {
 	Enroll    *enroll.Service        // adding, renaming and removing factors; retiring SMS
 	SignIn    *signin.Service        // signing in again with a new factor
 	Sessions  *session.Service       // signed-in sessions of every kind, and verification grants
+	Rollout   *rollout.Service       // the campaign: notices, reminders, snoozes, exemptions, counts
 	Worker    *outbox.Worker         // delivers the outbox; serve runs it, tests call DeliverDue
 	Devbox    *devbox.Box            // the development outbox; nil unless --demo
 	Nudges    *nudge.Service         // "remind me later" counts
@@ -141,6 +143,7 @@ func New(p Parts) (*App, error) {
 		Region:             cfg.DefaultRegion,
 		Location:           cfg.Location(),
 		MinSendTime:        cfg.MinSendTime,
+		Rules:              a.Rules(),
 	}, p.CodeMessages)
 	box, err := sealbox.New(a.Keys.Encryption)
 	if err != nil {
@@ -174,6 +177,7 @@ func New(p Parts) (*App, error) {
 	if a.Provider, err = a.newProvider(); err != nil {
 		return nil, err
 	}
+	a.Rollout = rollout.New(a.Store, a.Clock, cfg.Campaign, cfg.Location(), a.NoticeLink, a.Logger.With("component", "campaign"))
 	if a.Worker, err = a.worker(p); err != nil {
 		return nil, err
 	}
@@ -302,6 +306,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, allowDevKeys
 		return keyring.Keys{}, nil, err
 	}
 	return keys, st, nil
+}
+
+// Rules returns the campaign's deadline rules: which ways verify in the grace days after a
+// user's deadline and after them.
+func (a *App) Rules() campaign.Rules {
+	return campaign.Rules{GraceDays: a.Config.Campaign.GraceDays, Location: a.Config.Location()}
 }
 
 // NoticeLink returns the absolute URL of a user's personal notice, signed for --notice-link-ttl

@@ -76,7 +76,16 @@ var (
 	RosterAdded   = declare("roster.added", "账户加入停用计划", "Account added to the retirement campaign")
 	RosterUpdated = declare("roster.updated", "账户信息已更新", "Account details updated")
 	NoticeOpened  = declare("notice.opened", "打开了停用通知", "Opened the retirement notice")
-	StateChanged  = declare("state.changed", "进度变为：{{.To}}", "Progress changed to: {{.To}}")
+	// The roster and the campaign (internal/rollout).
+	RosterReturned   = declare("roster.returned", "重新列入名单，回到停用计划", "Named by the roster again; back in the retirement campaign")
+	RosterOutOfScope = declare("roster.out_of_scope", "完整名单中已无此账户，移出停用计划（账户与记录保留）", "No longer in the full roster; taken out of the retirement campaign (account and history kept)")
+	CampaignNotice   = declare("campaign.notice_sent", "已发送停用通知（{{.Channels}}）", "Retirement notice sent ({{.Channels}})")
+	CampaignReminder = declare("campaign.reminder_sent", "{{if eq .Days \"0\"}}已发送截止日提醒{{else}}已发送提醒：距截止还有 {{.Days}} 天{{end}}（{{.Channels}}）",
+		"{{if eq .Days \"0\"}}Deadline-day reminder sent{{else}}Reminder sent: {{.Days}} days before the deadline{{end}} ({{.Channels}})")
+	CampaignSnoozed  = declare("campaign.snoozed", "选择了稍后提醒：{{.Until}} 再提醒（第 {{.Count}} 次）", "Asked to be reminded later: on {{.Until}} (time {{.Count}})")
+	CampaignExempted = declare("campaign.exempted", "免于停用计划：{{.Reason}}", "Exempted from the retirement campaign: {{.Reason}}")
+	CampaignRejoined = declare("campaign.exemption_lifted", "取消豁免，重新加入停用计划", "Exemption lifted; back in the retirement campaign")
+	StateChanged     = declare("state.changed", "进度变为：{{.To}}", "Progress changed to: {{.To}}")
 
 	VerifyCodeSent        = declare("verify.code_sent", "发送了验证码（{{.Method}}）", "Code sent ({{.Method}})")
 	VerifyFailed          = declare("verify.failed", "验证失败（{{.Method}}）", "Verification failed ({{.Method}})")

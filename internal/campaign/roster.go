@@ -7,6 +7,9 @@ type RosterEntry struct {
 	Email       string
 	Name        string
 	Locale      string
-	Deadline    Date
+	Deadline    Date // the row's, or the wave's when DeadlineFromWave
 	IDLast4Hash []byte
+	Wave        string // "" for none
+	// DeadlineFromWave: the row named no deadline, so Deadline is its wave's and follows it.
+	DeadlineFromWave bool
 }

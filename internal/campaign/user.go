@@ -39,13 +39,27 @@ type User struct {
 	Email        string
 	Name         string
 	Locale       string // "zh-Hans", "en" or empty for the browser's choice
-	Deadline     Date
+	Deadline     Date   // the roster row's, else the wave's
 	HasIDLast4   bool
 	State        State
 	SMSRetiredAt time.Time // zero while SMS is still in use
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+
+	Wave             string    // the campaign wave the roster puts the user in; "" for none
+	DeadlineFromWave bool      // the roster row gave no deadline: Deadline is the wave's
+	ExemptReason     string    // not empty: exempt from the campaign, and why
+	OutOfScopeAt     time.Time // a full roster no longer named the user; zero while in scope
+	Snoozes          int       // how often the user asked to be reminded later
+	SnoozedUntil     time.Time // no reminder before this; zero when not snoozed
 }
+
+// Exempt reports whether the user is left out of the campaign: no notice, no reminder, and
+// SMS stays open for them.
+func (u User) Exempt() bool { return u.ExemptReason != "" }
+
+// InScope reports whether the campaign concerns the user: named by the roster and not exempt.
+func (u User) InScope() bool { return u.OutOfScopeAt.IsZero() && !u.Exempt() }
 
 // Date is a calendar date without a time zone, such as a deadline.
 type Date struct {

@@ -59,6 +59,9 @@ type Config struct {
 	OutboxPoll        time.Duration
 	WebhookURLs       string // comma-separated endpoints of operator events; see WebhookURLList
 
+	// Observability: the Prometheus metrics listener, apart from the portal's; empty: none.
+	MetricsAddr string
+
 	// Passkeys: the WebAuthn relying party. Validate fills the defaults from --base-url.
 	RPID      string // the domain passkeys are bound to
 	RPOrigins string // comma-separated origins allowed to use them; see RPOriginList
@@ -69,6 +72,7 @@ type Config struct {
 	Partners   []Partner // [[partner]]: sites that embed the portal; see partner.go
 	Clients    []Client  // [[client]]: services that sign users in through the OpenID Connect provider; see oidc.go
 	OIDC       OIDC      // [oidc]: the provider's signing keys and lifetimes; see oidc.go
+	Campaign   Campaign  // [campaign] and [[wave]]: the campaign's rules and waves; see campaign.go
 
 	// Secrets come only from the environment (never flags, which other users can see in ps).
 	SessionKey     string
@@ -92,6 +96,8 @@ var Secrets = []struct{ Env, Help string }{
 // FlagSet returns a flag set bound to c, with every default in place.
 func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	c.Campaign = DefaultCampaign() // until --config-file says otherwise
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9090", "address of the Prometheus /metrics listener, apart from the portal's; empty turns it off")
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.BaseURL, "base-url", "", "public URL of the portal, used in links (default http://ADDR; http://localhost:PORT for a loopback address)")
 	fs.StringVar(&c.DatabaseURL, "database-url", "sqlite://data/smsretire.db", "sqlite:PATH, sqlite://PATH or postgres://…")
@@ -133,7 +139,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.StringVar(&c.RPID, "rp-id", "", "domain passkeys are bound to (default the host of --base-url; localhost for a loopback address)")
 	fs.StringVar(&c.RPOrigins, "rp-origins", "", "comma-separated origins where passkeys may be used, each on --rp-id or a subdomain (default the origin of --base-url)")
 	fs.StringVar(&c.RPName, "rp-name", "", "name browsers show when a passkey is made (default --service-name)")
-	fs.StringVar(&c.ConfigFile, "config-file", "", "TOML file of what flags cannot say: [[partner]] sites that embed the portal, [[client]] services that sign in through the OpenID Connect provider, [oidc] its keys (see README)")
+	fs.StringVar(&c.ConfigFile, "config-file", "", "TOML file of what flags cannot say: the [campaign] and its [[wave]]s, [[partner]] sites that embed the portal, [[client]] services that sign in through the OpenID Connect provider, [oidc] its keys (see README)")
 	return fs
 }
 
@@ -226,6 +232,14 @@ func (c *Config) Validate() error {
 	case "allowed", "recovery-only", "off":
 	default:
 		return fmt.Errorf("email-factor %q: want allowed, recovery-only or off", c.EmailFactor)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("metrics-addr %q: want host:port such as 127.0.0.1:9090", c.MetricsAddr)
+		}
+		if c.MetricsAddr == c.Addr {
+			return fmt.Errorf("metrics-addr %q: must differ from addr: metrics are served apart from the portal", c.MetricsAddr)
+		}
 	}
 	if c.MaxCodeAttempts < 1 || c.SendsPerHour < 1 || c.ClientAttemptsHour < 1 {
 		return errors.New("attempt and send limits must be at least 1")

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -15,9 +16,11 @@ import (
 // section per feature. Each section is read into the Config by its own loader; a key the file
 // has and no section knows is an error, so a typo never goes unnoticed.
 type File struct {
-	Partners []PartnerEntry `toml:"partner"` // [[partner]]: sites that embed the portal
-	Clients  []Client       `toml:"client"`  // [[client]]: services that sign in through the OpenID Connect provider
-	OIDC     OIDC           `toml:"oidc"`    // [oidc]: the provider's signing keys and lifetimes
+	Partners []PartnerEntry `toml:"partner"`  // [[partner]]: sites that embed the portal
+	Clients  []Client       `toml:"client"`   // [[client]]: services that sign in through the OpenID Connect provider
+	OIDC     OIDC           `toml:"oidc"`     // [oidc]: the provider's signing keys and lifetimes
+	Campaign CampaignFile   `toml:"campaign"` // [campaign]: the campaign's rules
+	Waves    []WaveFile     `toml:"wave"`     // [[wave]]: its waves
 }
 
 // ReadFile reads and decodes the configuration file at path. Unknown keys are an error naming
@@ -70,6 +73,13 @@ func (c *Config) loadFile(getenv func(string) string) error {
 		errs = append(errs, fmt.Errorf("config-file %s: [oidc]: %w", c.ConfigFile, err))
 	}
 	c.OIDC = f.OIDC
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		return fmt.Errorf("time-zone: %w", err)
+	}
+	if c.Campaign, err = f.campaign(loc); err != nil {
+		errs = append(errs, fmt.Errorf("config-file %s: %w", c.ConfigFile, err))
+	}
 	return errors.Join(errs...)
 }
 

@@ -63,16 +63,17 @@ type Client = audit.Client
 
 // Settings are the verification rules.
 type Settings struct {
-	CodeTTL            time.Duration // lifetime of a phone or email code
-	AssistTTL          time.Duration // lifetime of an assist code
-	ResendWait         time.Duration // between two sends to one account
-	SendsPerHour       int           // codes per account and hour
-	MaxAttempts        int           // wrong answers before a method locks
-	Lockout            time.Duration // how long a locked method stays locked
-	ClientAttemptsHour int           // wrong answers per client and hour
-	ClientSendsHour    int           // codes sent per client and clock hour
-	KnowledgeSuffices  bool          // the knowledge check alone verifies
-	Region             string        // for phone numbers without country code
+	CodeTTL            time.Duration  // lifetime of a phone or email code
+	AssistTTL          time.Duration  // lifetime of an assist code
+	ResendWait         time.Duration  // between two sends to one account
+	SendsPerHour       int            // codes per account and hour
+	MaxAttempts        int            // wrong answers before a method locks
+	Lockout            time.Duration  // how long a locked method stays locked
+	ClientAttemptsHour int            // wrong answers per client and hour
+	ClientSendsHour    int            // codes sent per client and clock hour
+	KnowledgeSuffices  bool           // the knowledge check alone verifies, while the deadline rules allow
+	Rules              campaign.Rules // which ways verify after the deadline
+	Region             string         // for phone numbers without country code
 	Location           *time.Location
 	MinSendTime        time.Duration // every send takes at least this long, found or not
 }
@@ -114,6 +115,9 @@ type Service struct {
 func New(st *store.SQL, clk clock.Clock, codeKey []byte, ids *campaign.IDHasher, set Settings, message MessageFunc) *Service {
 	if set.Location == nil {
 		set.Location = time.UTC
+	}
+	if set.Rules.Location == nil {
+		set.Rules.Location = set.Location
 	}
 	if set.Region == "" {
 		set.Region = phone.DefaultRegion
@@ -315,11 +319,11 @@ func (s *Service) sendToUser(ctx context.Context, tx *store.Tx, sub Subject, spe
 	if err != nil {
 		return err
 	}
-	if spec.purpose == purposeFor(MethodPhone) && u.PastDeadline(now, s.set.Location) {
+	if w, ok := verifyWay(spec.purpose); ok && !s.set.Rules.Allows(u, w, now, s.set.KnowledgeSuffices) {
 		if sub.Identified {
 			return ErrMethodClosed
 		}
-		return nil // said as "if the account exists and SMS is still open, we sent a code"
+		return nil // said as "if the account exists and this way is still open, we sent a code"
 	}
 	target := spec.target(u)
 	if target == "" {
@@ -375,6 +379,16 @@ func (s *Service) redeem(ctx context.Context, sub Subject, m Method, purpose, co
 		return campaign.User{}, err
 	}
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		if w, ok := verifyWay(purpose); ok {
+			// A code sent before the deadline closed its way is refused after; it stays unused.
+			u, err := tx.UserByID(ctx, sub.UserID)
+			if err != nil {
+				return err
+			}
+			if !s.set.Rules.Allows(u, w, now, s.set.KnowledgeSuffices) {
+				return ErrMethodClosed
+			}
+		}
 		ok, err := tx.ConsumeCode(ctx, stored.ID, now)
 		if err != nil {
 			return err
@@ -540,7 +554,9 @@ func (s *Service) CheckKnowledge(ctx context.Context, sub Subject, phoneInput, l
 	if !idOK || !phoneOK {
 		return KnowledgeResult{}, s.fail(ctx, a, sub, MethodKnowledge, c, now, "wrong")
 	}
-	res := KnowledgeResult{User: u, Verified: s.set.KnowledgeSuffices}
+	// Alone it verifies only while the deadline rules allow; otherwise it identifies the account
+	// and a way still open must follow (an email code in the grace days, an assist code after).
+	res := KnowledgeResult{User: u, Verified: s.set.Rules.Allows(u, campaign.WayKnowledge, now, s.set.KnowledgeSuffices)}
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		if res.Verified {
 			return s.markVerified(ctx, tx, u.ID, MethodKnowledge, c, now)
@@ -635,6 +651,19 @@ func (s *Service) pad(start time.Time) {
 }
 
 func purposeFor(ch Method) string { return "verify_" + string(ch) }
+
+// verifyWay names the way of a verification code's purpose for the deadline rules; false for a
+// code of another purpose (an assist code is always allowed; enrollment and sign-in codes are
+// not verifications).
+func verifyWay(purpose string) (campaign.Way, bool) {
+	switch purpose {
+	case purposeFor(MethodPhone):
+		return campaign.WayPhone, true
+	case purposeFor(MethodEmail):
+		return campaign.WayEmail, true
+	}
+	return "", false
+}
 
 func randomDigits(n int) (string, error) {
 	max := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil)

@@ -31,6 +31,11 @@ const (
 	TemplateRetiredConfirmation = "retired.confirmation" // data: factors (totp,passkey,email), date (RFC 3339 or YYYY-MM-DD), name (optional)
 	TemplateSecurityNotice      = "security.notice"      // data: change (factor.added, factor.removed, recovery.used, recovery.regenerated), kind (optional), date, device, ip, name (optional)
 	TemplateCheckup             = "checkup.reminder"     // data: date of the retirement, name (optional)
+	// The campaign's notice and reminders (internal/rollout). data: deadline (YYYY-MM-DD), days
+	// (left, 0 on the deadline day), phase (open, grace, closed), grace_end (YYYY-MM-DD), name
+	// (optional); secret: the user's signed notice link, sealed at rest like a code.
+	TemplateCampaignNotice   = "campaign.notice"
+	TemplateCampaignReminder = "campaign.reminder"
 )
 
 // Message is the payload of an "sms" or "email" item:

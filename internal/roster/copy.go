@@ -43,7 +43,7 @@ func ImportCopy(ctx context.Context, r io.Reader, st Copier, opt Options) (Summa
 	if err != nil {
 		return sum, fmt.Errorf("import: %w", err)
 	}
-	return sum, nil
+	return sum, markMissing(ctx, st, rows.seen, &sum, opt)
 }
 
 const (

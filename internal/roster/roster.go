@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"io"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -19,8 +20,13 @@ import (
 	"github.com/smsretire/smsretire/internal/store"
 )
 
-// Columns is the CSV header, in any order.
+// Columns is the CSV header, in any order. The deadline may be left out when WaveColumn is
+// there: the wave's deadline then applies.
 var Columns = []string{"user_id", "phone", "email", "name", "locale", "deadline", "id_last4"}
+
+// WaveColumn is the optional column that puts a user in a wave of the campaign ([[wave]] in the
+// configuration file); empty for no wave.
+const WaveColumn = "wave"
 
 // Upserter stores a batch of roster entries.
 type Upserter interface {
@@ -39,10 +45,22 @@ func (p Problem) String() string { return fmt.Sprintf("line %d: %s", p.Line, p.R
 type Summary struct {
 	Rows, Added, Updated, Unchanged, Rejected int
 	Format                                    Format
+	// Of a full import: how many users the file did not name were taken out of scope, or why
+	// none was (KeptInScope).
+	Full        bool
+	OutOfScope  int
+	KeptInScope string
 }
 
 func (s Summary) String() string {
-	return fmt.Sprintf("%d rows read: %d added, %d updated, %d unchanged, %d rejected", s.Rows, s.Added, s.Updated, s.Unchanged, s.Rejected)
+	out := fmt.Sprintf("%d rows read: %d added, %d updated, %d unchanged, %d rejected", s.Rows, s.Added, s.Updated, s.Unchanged, s.Rejected)
+	switch {
+	case s.Full && s.KeptInScope != "":
+		out += "; no user taken out of scope: " + s.KeptInScope
+	case s.Full:
+		out += fmt.Sprintf("; %d taken out of scope", s.OutOfScope)
+	}
+	return out
 }
 
 // Options tune an import.
@@ -53,6 +71,11 @@ type Options struct {
 	Hasher    *campaign.IDHasher
 	OnProblem func(Problem)
 	OnFormat  func(Format) // told how the file is read, once, before any row
+	// Waves are the campaign's waves by name with their deadlines: a row may name one of them.
+	Waves map[string]campaign.Date
+	// Full says the file is the whole roster: users it does not name are taken out of scope
+	// (see MarkMissing), unless some row was rejected.
+	Full bool
 }
 
 func (opt *Options) defaults() {
@@ -142,7 +165,60 @@ func Import(ctx context.Context, r io.Reader, st Upserter, opt Options) (Summary
 			}
 		}
 	}
-	return sum, flush()
+	if err := flush(); err != nil {
+		return sum, err
+	}
+	return sum, markMissing(ctx, st, seen, &sum, opt)
+}
+
+// Scoper takes users out of the campaign's scope after a full import: store.SQL.
+type Scoper interface {
+	// InScopeUserIDs calls fn with the ID of every user in scope.
+	InScopeUserIDs(ctx context.Context, fn func(id string) error) error
+	// TakeOutOfScope marks users out of scope, with a history entry each, and reports how many
+	// it marked.
+	TakeOutOfScope(ctx context.Context, ids []string, now time.Time) (int, error)
+}
+
+// markMissing, after a full import (opt.Full), takes every user in scope that the file did not
+// name out of scope: they stay, with their history, but the campaign leaves them alone until a
+// roster names them again. It does nothing when a row was rejected (its user might be one of
+// them) or the file held no row, and says why in the summary.
+func markMissing(ctx context.Context, st any, seen *seenIDs, sum *Summary, opt Options) error {
+	if !opt.Full {
+		return nil
+	}
+	sum.Full = true
+	switch {
+	case sum.Rejected > 0:
+		sum.KeptInScope = fmt.Sprintf("%d rows were rejected; fix them and import the full roster again", sum.Rejected)
+		return nil
+	case sum.Rows == 0:
+		sum.KeptInScope = "the file holds no row"
+		return nil
+	}
+	sc, ok := st.(Scoper)
+	if !ok {
+		return fmt.Errorf("import --full: the store cannot take users out of scope")
+	}
+	var missing []string
+	err := sc.InScopeUserIDs(ctx, func(id string) error {
+		if !seen.has(id) {
+			missing = append(missing, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("import --full: %w", err)
+	}
+	for start := 0; start < len(missing); start += 1000 {
+		n, err := sc.TakeOutOfScope(ctx, missing[start:min(start+1000, len(missing))], opt.Now)
+		sum.OutOfScope += n
+		if err != nil {
+			return fmt.Errorf("import --full: %w", err)
+		}
+	}
+	return nil
 }
 
 // seenIDs remembers the user IDs an import loaded and the line of each, to refuse a later row
@@ -160,6 +236,21 @@ type seenIDs struct {
 
 func newSeenIDs() *seenIDs {
 	return &seenIDs{seed: maphash.MakeSeed(), keys: make([]uint64, 1024), lines: make([]uint32, 1024)}
+}
+
+// has reports whether a row of the file loaded user id (or, rarely, one whose hash is equal: that
+// user is then kept in scope, the safe side).
+func (s *seenIDs) has(id string) bool {
+	h := maphash.String(s.seed, id) | 1
+	mask := uint64(len(s.keys) - 1)
+	for i := (h >> 1) & mask; ; i = (i + 1) & mask {
+		switch s.keys[i] {
+		case 0:
+			return false
+		case h:
+			return true
+		}
+	}
 }
 
 // claim records that line loads user id; when an earlier line did, it returns why this row is
@@ -206,7 +297,7 @@ func columnIndex(header []string) (map[string]int, error) {
 	}
 	var missing []string
 	for _, c := range Columns {
-		if _, ok := idx[c]; !ok {
+		if _, ok := idx[c]; !ok && (c != "deadline" || !has(idx, WaveColumn)) {
 			missing = append(missing, c)
 		}
 	}
@@ -217,10 +308,15 @@ func columnIndex(header []string) (map[string]int, error) {
 	return idx, nil
 }
 
+func has(idx map[string]int, col string) bool {
+	_, ok := idx[col]
+	return ok
+}
+
 func parseRow(rec []string, idx map[string]int, opt Options) (campaign.RosterEntry, string) {
 	get := func(col string) string {
-		i := idx[col]
-		if i >= len(rec) {
+		i, ok := idx[col]
+		if !ok || i >= len(rec) {
 			return ""
 		}
 		return strings.TrimSpace(rec[i])
@@ -254,11 +350,23 @@ func parseRow(rec []string, idx map[string]int, opt Options) (campaign.RosterEnt
 		return e, fmt.Sprintf("locale %q: want zh-Hans, en or empty", clip(get("locale")))
 	}
 	e.Locale = loc
-	d, err := campaign.ParseDate(get("deadline"))
-	if err != nil {
-		return e, fmt.Sprintf("deadline %q: want YYYY-MM-DD", clip(get("deadline")))
+	if e.Wave = get(WaveColumn); e.Wave != "" {
+		d, ok := opt.Waves[e.Wave]
+		if !ok {
+			return e, fmt.Sprintf("wave %q is not a [[wave]] of the configuration file (--config-file)%s", clip(e.Wave), waveList(opt.Waves))
+		}
+		e.Deadline, e.DeadlineFromWave = d, true
 	}
-	e.Deadline = d
+	switch raw := get("deadline"); {
+	case raw != "":
+		d, err := campaign.ParseDate(raw)
+		if err != nil {
+			return e, fmt.Sprintf("deadline %q: want YYYY-MM-DD", clip(raw))
+		}
+		e.Deadline, e.DeadlineFromWave = d, false // the row's own deadline wins over its wave's
+	case e.Wave == "":
+		return e, "deadline is empty and no wave gives one: want YYYY-MM-DD, or a wave"
+	}
 	if raw := get("id_last4"); raw != "" {
 		n, err := campaign.NormalizeIDLast4(raw)
 		if err != nil {
@@ -270,6 +378,19 @@ func parseRow(rec []string, idx map[string]int, opt Options) (campaign.RosterEnt
 		e.IDLast4Hash = opt.Hasher.Hash(e.ID, n)
 	}
 	return e, ""
+}
+
+// waveList names the configured waves for a message: ": want one of a, b".
+func waveList(waves map[string]campaign.Date) string {
+	if len(waves) == 0 {
+		return ": the file names none"
+	}
+	names := make([]string, 0, len(waves))
+	for n := range waves {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return ": want one of " + strings.Join(names, ", ")
 }
 
 func normalizeLocale(s string) (string, bool) {

@@ -76,7 +76,8 @@ func copyUsersChunk(ctx context.Context, c *pgx.Conn, next func() (campaign.Rost
 	}
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE roster_staging (
 			seq bigint NOT NULL, id text NOT NULL, phone text NOT NULL, email text NOT NULL, name text NOT NULL,
-			locale text NOT NULL, deadline text NOT NULL, id_last4_hash bytea) ON COMMIT DROP`); err != nil {
+			locale text NOT NULL, deadline text NOT NULL, id_last4_hash bytea, wave text NOT NULL,
+			deadline_from_wave bigint NOT NULL) ON COMMIT DROP`); err != nil {
 		return res, false, fmt.Errorf("copy users: staging table: %w", err)
 	}
 	// pgx calls the source from its own goroutine while it streams; CopyFrom returns after it.
@@ -95,35 +96,37 @@ func copyUsersChunk(ctx context.Context, c *pgx.Conn, next func() (campaign.Rost
 		if e.IDLast4Hash != nil {
 			hash = e.IDLast4Hash
 		}
-		return []any{int64(rows), e.ID, e.Phone, e.Email, e.Name, e.Locale, e.Deadline.String(), hash}, nil
+		return []any{int64(rows), e.ID, e.Phone, e.Email, e.Name, e.Locale, e.Deadline.String(), hash, e.Wave, int64(boolInt(e.DeadlineFromWave))}, nil
 	})
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"roster_staging"},
-		[]string{"seq", "id", "phone", "email", "name", "locale", "deadline", "id_last4_hash"}, src); err != nil {
+		[]string{"seq", "id", "phone", "email", "name", "locale", "deadline", "id_last4_hash", "wave", "deadline_from_wave"}, src); err != nil {
 		return res, false, fmt.Errorf("copy users: %w", err)
 	}
 	if rows == 0 {
 		return res, false, nil
 	}
 	// The latest row of each user wins; xmax = 0 marks a row this statement inserted rather than
-	// updated.
+	// updated. old is the users as they were before the statement, to tell a user coming back
+	// into scope.
 	var distinct, added, updated int
 	err = tx.QueryRow(ctx, `WITH src AS (
-			SELECT DISTINCT ON (id) id, phone, email, name, locale, deadline, id_last4_hash
+			SELECT DISTINCT ON (id) id, phone, email, name, locale, deadline, id_last4_hash, wave, deadline_from_wave
 			FROM roster_staging ORDER BY id, seq DESC
+		), old AS (
+			SELECT users.id FROM users JOIN src ON src.id = users.id WHERE users.out_of_scope_at IS NOT NULL
 		), up AS (
-			INSERT INTO users (id, phone, email, name, locale, deadline, id_last4_hash, state, created_at, updated_at)
-			SELECT id, phone, email, name, locale, deadline, id_last4_hash, 'notified', $1, $1 FROM src
-			ON CONFLICT (id) DO UPDATE SET phone = excluded.phone, email = excluded.email,
-				name = excluded.name, locale = excluded.locale, deadline = excluded.deadline,
-				id_last4_hash = excluded.id_last4_hash, updated_at = excluded.updated_at
+			INSERT INTO users (id, phone, email, name, locale, deadline, id_last4_hash, wave, deadline_from_wave, state, created_at, updated_at)
+			SELECT id, phone, email, name, locale, deadline, id_last4_hash, wave, deadline_from_wave, 'notified', $1, $1 FROM src
+			ON CONFLICT (id) DO UPDATE SET `+rosterSet+`
 			WHERE `+changedRoster+`
 			RETURNING id, (xmax = 0) AS added
 		), history AS (
 			INSERT INTO events (user_id, type, detail, actor, created_at)
-			SELECT id, CASE WHEN added THEN $2 ELSE $3 END, '{}', 'system', $1 FROM up
+			SELECT up.id, CASE WHEN up.added THEN $2 WHEN old.id IS NOT NULL THEN $4 ELSE $3 END, '{}', 'system', $1
+			FROM up LEFT JOIN old ON old.id = up.id
 		)
 		SELECT (SELECT count(*) FROM src), count(*) FILTER (WHERE added), count(*) FILTER (WHERE NOT added) FROM up`,
-		ms(now), string(audit.RosterAdded), string(audit.RosterUpdated)).Scan(&distinct, &added, &updated)
+		ms(now), string(audit.RosterAdded), string(audit.RosterUpdated), string(audit.RosterReturned)).Scan(&distinct, &added, &updated)
 	if err != nil {
 		return res, false, fmt.Errorf("copy users: merge: %w", err)
 	}

@@ -13,16 +13,21 @@ import (
 	"github.com/smsretire/smsretire/internal/campaign"
 )
 
-const userColumns = `id, phone, email, name, locale, deadline, id_last4_hash IS NOT NULL, state, sms_retired_at, created_at, updated_at`
+const userColumns = `id, phone, email, name, locale, deadline, id_last4_hash IS NOT NULL, state, sms_retired_at, created_at, updated_at,
+	wave, deadline_from_wave, exempt_reason, out_of_scope_at, snoozes, snoozed_until`
 
 func scanUser(row interface{ Scan(...any) error }) (campaign.User, error) {
 	var u campaign.User
 	var deadline, state string
-	var retired sql.NullInt64
+	var retired, outOfScope, snoozedUntil sql.NullInt64
 	var created, updated int64
-	if err := row.Scan(&u.ID, &u.Phone, &u.Email, &u.Name, &u.Locale, &deadline, &u.HasIDLast4, &state, &retired, &created, &updated); err != nil {
+	var fromWave int
+	if err := row.Scan(&u.ID, &u.Phone, &u.Email, &u.Name, &u.Locale, &deadline, &u.HasIDLast4, &state, &retired, &created, &updated,
+		&u.Wave, &fromWave, &u.ExemptReason, &outOfScope, &u.Snoozes, &snoozedUntil); err != nil {
 		return u, err
 	}
+	u.DeadlineFromWave = fromWave != 0
+	u.OutOfScopeAt, u.SnoozedUntil = fromMS(outOfScope), fromMS(snoozedUntil)
 	d, err := campaign.ParseDate(deadline)
 	if err != nil {
 		return u, fmt.Errorf("user %s: %w", u.ID, err)
@@ -104,10 +109,21 @@ type UpsertResult struct {
 }
 
 // changedRoster is the condition under which a roster row updates the user it names: some field
-// differs. An equal row changes nothing, not even updated_at, and writes no history.
+// differs, or the user was out of scope. An equal row changes nothing, not even updated_at, and
+// writes no history.
 const changedRoster = `users.phone IS DISTINCT FROM excluded.phone OR users.email IS DISTINCT FROM excluded.email
 	OR users.name IS DISTINCT FROM excluded.name OR users.locale IS DISTINCT FROM excluded.locale
-	OR users.deadline IS DISTINCT FROM excluded.deadline OR users.id_last4_hash IS DISTINCT FROM excluded.id_last4_hash`
+	OR users.deadline IS DISTINCT FROM excluded.deadline OR users.id_last4_hash IS DISTINCT FROM excluded.id_last4_hash
+	OR users.wave IS DISTINCT FROM excluded.wave OR users.deadline_from_wave IS DISTINCT FROM excluded.deadline_from_wave
+	OR users.out_of_scope_at IS NOT NULL`
+
+// rosterSet is what a changed roster row sets: its fields, back in scope, and planned again by
+// the campaign scheduler, since its deadline or wave may have moved. State, history, snoozes and
+// the notices and reminders already sent stay.
+const rosterSet = `phone = excluded.phone, email = excluded.email,
+	name = excluded.name, locale = excluded.locale, deadline = excluded.deadline,
+	id_last4_hash = excluded.id_last4_hash, wave = excluded.wave, deadline_from_wave = excluded.deadline_from_wave,
+	out_of_scope_at = NULL, campaign_due_at = 0, updated_at = excluded.updated_at`
 
 // UpsertUsers adds or updates roster entries by ID in one transaction, leaving each user's state
 // alone, and records an event for each user added or changed; an entry equal to the stored user
@@ -116,11 +132,9 @@ func (s *SQL) UpsertUsers(ctx context.Context, entries []campaign.RosterEntry, n
 	var res UpsertResult
 	err := s.InTx(ctx, func(tx *Tx) error {
 		upsert, err := tx.tx.PrepareContext(ctx, s.q(`INSERT INTO users
-			(id, phone, email, name, locale, deadline, id_last4_hash, state, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, 'notified', ?, ?)
-			ON CONFLICT (id) DO UPDATE SET phone = excluded.phone, email = excluded.email,
-				name = excluded.name, locale = excluded.locale, deadline = excluded.deadline,
-				id_last4_hash = excluded.id_last4_hash, updated_at = excluded.updated_at
+			(id, phone, email, name, locale, deadline, id_last4_hash, wave, deadline_from_wave, state, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'notified', ?, ?)
+			ON CONFLICT (id) DO UPDATE SET `+rosterSet+`
 			WHERE `+changedRoster))
 		if err != nil {
 			return fmt.Errorf("upsert users: %w", err)
@@ -143,7 +157,7 @@ func (s *SQL) UpsertUsers(ctx context.Context, entries []campaign.RosterEntry, n
 			if e.IDLast4Hash != nil {
 				hash = e.IDLast4Hash
 			}
-			r, err := upsert.ExecContext(ctx, e.ID, e.Phone, e.Email, e.Name, e.Locale, e.Deadline.String(), hash, at, at)
+			r, err := upsert.ExecContext(ctx, e.ID, e.Phone, e.Email, e.Name, e.Locale, e.Deadline.String(), hash, e.Wave, boolInt(e.DeadlineFromWave), at, at)
 			if err != nil {
 				return fmt.Errorf("upsert user %s: %w", e.ID, err)
 			}
@@ -152,13 +166,17 @@ func (s *SQL) UpsertUsers(ctx context.Context, entries []campaign.RosterEntry, n
 				return fmt.Errorf("upsert user %s: %w", e.ID, err)
 			}
 			typ := audit.RosterUpdated
+			outOfScope, known := existing[e.ID]
 			switch {
-			case !existing[e.ID]:
+			case !known:
 				typ = audit.RosterAdded
 				res.Added++
 			case changed == 0:
 				res.Unchanged++
 				continue
+			case outOfScope:
+				typ = audit.RosterReturned
+				res.Updated++
 			default:
 				res.Updated++
 			}
@@ -174,8 +192,8 @@ func (s *SQL) UpsertUsers(ctx context.Context, entries []campaign.RosterEntry, n
 	return res, nil
 }
 
-// existingUsers returns which of the entries' user IDs the users table holds, asking a few
-// hundred at a time.
+// existingUsers returns which of the entries' user IDs the users table holds, each with whether
+// the user is out of scope, asking a few hundred at a time.
 func (tx *Tx) existingUsers(ctx context.Context, entries []campaign.RosterEntry) (map[string]bool, error) {
 	found := make(map[string]bool, len(entries))
 	for start := 0; start < len(entries); start += 500 {
@@ -185,17 +203,18 @@ func (tx *Tx) existingUsers(ctx context.Context, entries []campaign.RosterEntry)
 			args[i] = e.ID
 		}
 		marks := strings.Repeat("?, ", len(part)-1) + "?"
-		rows, err := tx.tx.QueryContext(ctx, tx.s.q(`SELECT id FROM users WHERE id IN (`+marks+`)`), args...)
+		rows, err := tx.tx.QueryContext(ctx, tx.s.q(`SELECT id, out_of_scope_at IS NOT NULL FROM users WHERE id IN (`+marks+`)`), args...)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
 			var id string
-			if err := rows.Scan(&id); err != nil {
+			var out bool
+			if err := rows.Scan(&id, &out); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			found[id] = true
+			found[id] = out
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -286,6 +305,13 @@ func (s *SQL) Events(ctx context.Context, userID string, limit int) ([]audit.Eve
 		out = append(out, ev)
 	}
 	return out, rows.Err()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func truncate(s string, n int) string {

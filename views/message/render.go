@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,6 +59,12 @@ type Email struct {
 // ErrUnknownTemplate means no such template exists for the kind of message.
 var ErrUnknownTemplate = errors.New("unknown template")
 
+// campaignTemplates carry the user's signed notice link in place of a code.
+var campaignTemplates = map[string]bool{
+	outbox.TemplateCampaignNotice:   true,
+	outbox.TemplateCampaignReminder: true,
+}
+
 // codeTemplates carry a one-time code; their data has "minutes".
 var codeTemplates = map[string]bool{
 	outbox.TemplateVerifyCode:      true,
@@ -72,12 +79,22 @@ func (r *Renderer) Render(ctx context.Context, kind, template, locale string, da
 	if codeTemplates[template] && secret == "" {
 		return outbox.Rendered{}, fmt.Errorf("%s: no code to send", template)
 	}
+	if campaignTemplates[template] && secret == "" {
+		return outbox.Rendered{}, fmt.Errorf("%s: no notice link to send", template)
+	}
 	v := r.vars(t, template, data, secret)
 	switch kind {
 	case store.OutboxSMS:
 		switch template {
 		case outbox.TemplateVerifyCode, outbox.TemplateRetiredConfirmation:
 			return outbox.Rendered{Text: t.Tf("sms."+template, v)}, nil
+		case outbox.TemplateCampaignNotice:
+			return outbox.Rendered{Text: t.Tf("sms.campaign.notice", v)}, nil
+		case outbox.TemplateCampaignReminder:
+			if days, _ := strconv.Atoi(data["days"]); days > 0 {
+				return outbox.Rendered{Text: t.TN("sms.campaign.reminder", days, v)}, nil
+			}
+			return outbox.Rendered{Text: t.Tf("sms.campaign.reminder_today", v)}, nil
 		}
 	case store.OutboxEmail:
 		if m, ok := r.email(t, template, data, v, secret); ok {
@@ -115,6 +132,11 @@ func (r *Renderer) vars(t *i18n.Translator, template string, data map[string]str
 		}
 	case outbox.TemplateCheckup:
 		v["Date"] = r.date(t, data["date"])
+	case outbox.TemplateCampaignNotice, outbox.TemplateCampaignReminder:
+		v["Code"] = ""
+		v["Link"] = secret
+		v["Date"] = r.date(t, data["deadline"])
+		v["GraceEnd"] = r.date(t, data["grace_end"])
 	}
 	return v
 }
@@ -149,6 +171,24 @@ func (r *Renderer) email(t *i18n.Translator, template string, data map[string]st
 		if r.BaseURL != "" {
 			m.Link, m.LinkText = strings.TrimRight(r.BaseURL, "/")+"/signin", t.T("mail.notice.link")
 		}
+	case outbox.TemplateCampaignNotice, outbox.TemplateCampaignReminder:
+		days, _ := strconv.Atoi(data["days"])
+		switch {
+		case template == outbox.TemplateCampaignReminder && days > 0:
+			m.Subject = t.TN("mail.campaign.reminder.subject", days, v)
+			m.Body = []string{t.TN("mail.campaign.reminder.body", days, v)}
+		case template == outbox.TemplateCampaignReminder:
+			m.Subject = t.Tf("mail.campaign.reminder_today.subject", v)
+			m.Body = []string{t.Tf("mail.campaign.reminder_today.body", v)}
+		case data["phase"] == "grace" || data["phase"] == "closed":
+			m.Subject = t.Tf("mail.campaign."+data["phase"]+".subject", v)
+			m.Body = []string{t.Tf("mail.campaign."+data["phase"]+".body", v)}
+		default:
+			m.Subject = t.Tf("mail.campaign.notice.subject", v)
+			m.Body = []string{t.Tf("mail.campaign.notice.body", v)}
+		}
+		m.After = []string{t.T("mail.campaign.not_you")}
+		m.Link, m.LinkText = secret, t.T("mail.campaign.link")
 	case outbox.TemplateCheckup:
 		m.Subject = t.Tf("mail.checkup.subject", v)
 		m.Body = []string{t.Tf("mail.checkup.body", v)}
