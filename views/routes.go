@@ -6,8 +6,11 @@ const (
 	RouteHome        = "home"
 	RouteAccountFind = "account.find"
 	RouteNoticeShow  = "notice.show" // :token
-	RouteFAQ         = "faq"
-	RouteLangSet     = "lang.set"
+	// "Remind me later" on the notice, and its confirmation.
+	RouteNoticeSnooze  = "notice.snooze"
+	RouteNoticeSnoozed = "notice.snoozed"
+	RouteFAQ           = "faq"
+	RouteLangSet       = "lang.set"
 
 	RouteVerifyChoose         = "verify.choose"
 	RouteVerifyCodeSend       = "verify.code.send"

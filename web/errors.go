@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -15,11 +14,7 @@ func (h *handler) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	status := http.StatusInternalServerError
-	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		status = he.Code
-	}
+	status := errorStatus(err)
 	if status >= 500 {
 		h.log.Error("handler error", "err", err, "path", c.Request().URL.Path, "request_id", requestID(c))
 	}
@@ -27,9 +22,6 @@ func (h *handler) handleError(err error, c echo.Context) {
 	switch status {
 	case http.StatusNotFound, http.StatusMethodNotAllowed:
 		key = "error.not_found"
-		if status == http.StatusMethodNotAllowed {
-			status = http.StatusNotFound
-		}
 	case http.StatusForbidden:
 		key = "error.forbidden"
 	case http.StatusTooManyRequests:

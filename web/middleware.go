@@ -24,6 +24,7 @@ func (h *handler) middleware(e *echo.Echo) {
 	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusMovedPermanently}))
 	e.Use(headStaysHead)
 	e.Use(middleware.RequestID())
+	e.Use(h.countRequests(e))
 	e.Use(h.requestLogger())
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		h.log.Error("panic", "err", err, "request_id", requestID(c), "stack", string(stack))

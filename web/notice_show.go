@@ -40,6 +40,7 @@ func (h *handler) noticeShow(c echo.Context) error {
 }
 
 func (h *handler) noticeModel(c echo.Context, u campaign.User) views.NoticePage {
+	rules := h.app.Rollout.Rules()
 	return views.NoticePage{
 		Page:        h.pageFor(c, u.Locale),
 		Name:        u.Name,
@@ -47,6 +48,9 @@ func (h *handler) noticeModel(c echo.Context, u campaign.User) views.NoticePage 
 		Deadline:    u.Deadline,
 		DaysLeft:    u.DaysLeft(h.now(), h.loc),
 		State:       u.State,
+		Phase:       rules.Phase(u, h.now()),
+		GraceEnds:   rules.GraceEnds(u),
+		Snooze:      h.snoozeOffer(u),
 	}
 }
 

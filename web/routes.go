@@ -22,6 +22,11 @@ func (h *handler) routes(e *echo.Echo) {
 	public.get("/faq", views.RouteFAQ, h.faqShow)
 	public.post("/lang", views.RouteLangSet, h.langSet)
 
+	// The notice's "remind me later": for the account a notice link named.
+	notice := newGroup(e, "/notice", h.requireSubject)
+	notice.post("/snooze", views.RouteNoticeSnooze, h.noticeSnooze)
+	notice.get("/snoozed", views.RouteNoticeSnoozed, h.noticeSnoozed)
+
 	// Verification: a notice link or a look-up named the account; nothing changes yet.
 	verify := newGroup(e, "/verify", h.requireSubject)
 	verify.get("", views.RouteVerifyChoose, h.verifyChoose)

@@ -133,6 +133,23 @@ func tourVisit(t *testing.T, s *webtest.Server, lang string, visit func(stop)) {
 	post("signin/recovery/code missing", anon, "/signin/recovery", url.Values{"code": {""}}, nil, http.StatusUnprocessableEntity)
 	step(anon, "/signin/forget", nil, "/signin")
 
+	// The campaign: "remind me later", the grace days after a deadline and after them.
+	snoozer := newClient()
+	get("notice/remind me later offered", snoozer, "/notice/"+s.NoticeToken("demo-hk"), http.StatusOK)
+	step(snoozer, "/notice/snooze", url.Values{}, "/notice/snoozed")
+	get("notice/snoozed", snoozer, "/notice/snoozed", http.StatusOK)
+	get("notice/snooze running", snoozer, "/notice/"+s.NoticeToken("demo-hk"), http.StatusOK)
+	today := newClient()
+	get("notice/due today", today, "/notice/"+s.NoticeToken("demo-today"), http.StatusOK)
+	post("notice/snooze refused: due today", today, "/notice/snooze", url.Values{}, nil, http.StatusUnprocessableEntity)
+	late := newClient()
+	get("notice/grace", late, "/notice/"+s.NoticeToken("demo-late"), http.StatusOK)
+	get("verify/grace: SMS closed", late, "/verify", http.StatusOK)
+	s.Clock.Advance(10 * 24 * time.Hour) // 15 days past: the grace has ended
+	get("notice/after the grace", late, "/notice/"+s.NoticeToken("demo-late"), http.StatusOK)
+	get("verify/after the grace: assist only", late, "/verify", http.StatusOK)
+	s.Clock.Set(webtest.Now)
+
 	// Look-up by a stranger: the account is named but not identified, until the knowledge check.
 	finder := newClient()
 	step(finder, "/find", url.Values{"account": {"demo-en"}}, "/verify")

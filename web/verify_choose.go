@@ -31,7 +31,10 @@ func (h *handler) chooseModel(c echo.Context, knowledgePassed bool) (views.Verif
 		m.Page = h.pageFor(c, u.Locale)
 		m.MaskedPhone = phone.Mask(u.Phone)
 		m.MaskedEmail = campaign.MaskEmail(u.Email)
-		m.PhoneClosed = u.PastDeadline(h.now(), h.loc)
+		rules := h.app.Rollout.Rules()
+		m.PhoneClosed = !rules.Allows(u, campaign.WayPhone, h.now(), true)
+		m.EmailClosed = !rules.Allows(u, campaign.WayEmail, h.now(), true)
+		m.Phase, m.GraceEnds = rules.Phase(u, h.now()), rules.GraceEnds(u)
 	}
 	return m, nil
 }

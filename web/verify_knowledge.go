@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/phone"
 	"github.com/smsretire/smsretire/views"
@@ -17,7 +18,23 @@ func (h *handler) verifyKnowledgeShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.VerifyKnowledge(views.VerifyKnowledgePage{Page: p, NeedCode: !h.cfg.KnowledgeSuffices}))
+	return render(c, http.StatusOK, views.VerifyKnowledge(views.VerifyKnowledgePage{Page: p, NeedCode: h.knowledgeNeedsCode(c, subjectOf(c))}))
+}
+
+// knowledgeNeedsCode tells whether a passed knowledge check must be followed by a code: unless
+// --knowledge-suffices, and for an identified account also once its deadline has passed.
+func (h *handler) knowledgeNeedsCode(c echo.Context, sub identity.Subject) bool {
+	if !h.cfg.KnowledgeSuffices {
+		return true
+	}
+	if !sub.Identified || sub.UserID == "" {
+		return false
+	}
+	u, err := h.store.UserByID(h.ctx(c), sub.UserID)
+	if err != nil {
+		return true
+	}
+	return !h.app.Rollout.Rules().Allows(u, campaign.WayKnowledge, h.now(), true)
 }
 
 // verifyKnowledgeCheck compares the registered phone number and ID digits. When that alone does
@@ -28,7 +45,7 @@ func (h *handler) verifyKnowledgeCheck(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	m := views.VerifyKnowledgePage{Page: p, Phone: strings.TrimSpace(c.FormValue("phone")), NeedCode: !h.cfg.KnowledgeSuffices}
+	m := views.VerifyKnowledgePage{Page: p, Phone: strings.TrimSpace(c.FormValue("phone")), NeedCode: h.knowledgeNeedsCode(c, sub)}
 	last4 := c.FormValue("last4")
 	switch {
 	case m.Phone == "":

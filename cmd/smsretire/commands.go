@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/rollout"
 	"github.com/smsretire/smsretire/internal/roster"
 	"github.com/smsretire/smsretire/internal/store"
 )
@@ -32,12 +34,13 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 }
 
 func importRoster(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	args, full := takeFlag(args, "full")
 	c, err := parse("import", args, stderr, getenv)
 	if err != nil {
 		return err
 	}
 	if len(c.args) != 1 {
-		return usageError{"want one CSV file: smsretire import FILE.csv"}
+		return usageError{"want one CSV file: smsretire import [--full] FILE.csv"}
 	}
 	a, closeApp, err := c.open(ctx, operatorDevKeys)
 	if err != nil {
@@ -54,6 +57,8 @@ func importRoster(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	opt := roster.Options{
 		Region:    c.cfg.DefaultRegion,
 		Hasher:    a.IDs,
+		Waves:     c.cfg.Campaign.WaveDeadlines(),
+		Full:      full,
 		OnProblem: func(p roster.Problem) { fmt.Fprintf(out, "%s: %s\n", c.args[0], p) },
 		OnFormat: func(f roster.Format) {
 			for _, note := range f.Notes() {
@@ -74,6 +79,62 @@ func importRoster(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	}
 	if sum.Rejected > 0 {
 		return rowsRejected(sum.Rejected)
+	}
+	return nil
+}
+
+// takeFlag takes a command's own boolean flag (--name or -name) out of args, before the flags
+// every command shares are parsed.
+func takeFlag(args []string, name string) ([]string, bool) {
+	out := make([]string, 0, len(args))
+	found := false
+	for i, a := range args {
+		if a == "--" {
+			out = append(out, args[i:]...)
+			break
+		}
+		if a == "--"+name || a == "-"+name {
+			found = true
+			continue
+		}
+		out = append(out, a)
+	}
+	return out, found
+}
+
+// exempt leaves a user out of the campaign (no notice, no reminder, SMS stays open), with a
+// reason in their history, or with --lift brings them back.
+func exempt(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	args, lift := takeFlag(args, "lift")
+	c, err := parse("exempt", args, stderr, getenv)
+	if err != nil {
+		return err
+	}
+	if lift && len(c.args) != 1 || !lift && len(c.args) < 2 {
+		return usageError{"want a user ID and a reason: smsretire exempt USER_ID REASON…, or smsretire exempt --lift USER_ID"}
+	}
+	a, closeApp, err := c.open(ctx, operatorDevKeys)
+	if err != nil {
+		return err
+	}
+	defer closeApp()
+	id := c.args[0]
+	if lift {
+		err = a.Rollout.LiftExemption(ctx, id, "cli", audit.Client{IP: "cli"})
+	} else {
+		err = a.Rollout.Exempt(ctx, id, strings.Join(c.args[1:], " "), "cli", audit.Client{IP: "cli"})
+	}
+	switch {
+	case errors.Is(err, campaign.ErrUserNotFound):
+		return fmt.Errorf("no user %q in the roster", id)
+	case errors.Is(err, rollout.ErrReason):
+		return usageError{err.Error()}
+	case err != nil:
+		return err
+	case lift:
+		fmt.Fprintf(stdout, "%s is back in the campaign\n", id)
+	default:
+		fmt.Fprintf(stdout, "%s is exempt from the campaign: no notice or reminder, SMS stays open\n", id)
 	}
 	return nil
 }

@@ -22,11 +22,16 @@ const usage = `smsretire — retire SMS verification and move users to stronger 
 Usage:
   smsretire serve [flags]          run the web server (applies migrations first)
   smsretire migrate [flags]        apply database migrations
-  smsretire import [flags] FILE    load users from a CSV roster
+  smsretire import [flags] [--full] FILE
+                                   load users from a CSV roster; --full: the file is the
+                                   whole roster, users it does not name leave the campaign
   smsretire notice-link [flags] USER_ID
                                    print a user's signed notice URL
   smsretire assist-code [flags] USER_ID
                                    issue a one-time assist code for a user
+  smsretire exempt [flags] USER_ID REASON…
+  smsretire exempt [flags] --lift USER_ID
+                                   leave a user out of the campaign (or bring them back)
   smsretire version                print the version
 
 Every flag can also be set with an environment variable SMSRETIRE_<FLAG>, such as
@@ -58,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = noticeLink(ctx, args[1:], stdout, stderr, getenv)
 	case "assist-code":
 		err = assistCode(ctx, args[1:], stdout, stderr, getenv)
+	case "exempt":
+		err = exempt(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "smsretire", buildVersion())
 		return 0

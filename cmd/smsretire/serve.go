@@ -19,6 +19,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return err
 	}
+	if c.cfg.Demo && c.cfg.ConfigFile == "" {
+		// A campaign to watch: the demo users' wave starts now.
+		c.cfg.Campaign.Waves = demo.Waves(time.Now(), c.cfg.Location())
+	}
 	// Development keys only on a loopback address: a reachable server must be configured.
 	a, closeApp, err := c.open(ctx, c.cfg.LoopbackOnly())
 	if err != nil {
@@ -44,6 +48,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		}
 	}
 	c.log.Info("listening", "addr", ln.Addr().String(), "base_url", c.cfg.BaseURL, "demo", c.cfg.Demo)
+
+	if c.cfg.MetricsAddr != "" {
+		stopMetrics, err := serveMetrics(a, c.cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopMetrics()
+		c.log.Info("metrics listening", "addr", c.cfg.MetricsAddr, "path", "/metrics")
+	}
+	// The campaign's scheduler sends notices and reminders as they fall due, until shutdown.
+	sctx, stopScheduler := context.WithCancel(context.Background())
+	schedulerDone := make(chan struct{})
+	go func() { a.Rollout.Run(sctx); close(schedulerDone) }()
+	defer func() { stopScheduler(); <-schedulerDone }()
 
 	// The worker runs until the HTTP server has drained, so messages enqueued by the last
 	// requests are still attempted; whatever remains waits in the outbox for the next start.
@@ -80,6 +99,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	c.log.Info("stopped")
 	return nil
+}
+
+// serveMetrics serves /metrics on its own listener at addr, apart from the portal, so that the
+// metrics are reachable only where the operator puts that address (127.0.0.1 by default).
+func serveMetrics(a *app.App, addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", web.MetricsHandler(a))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	go srv.Serve(ln)
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}, nil
 }
 
 func printDemo(ctx context.Context, a *app.App, w io.Writer) error {

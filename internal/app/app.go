@@ -24,6 +24,7 @@ import (
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/keyring"
 	"github.com/smsretire/smsretire/internal/mail"
+	"github.com/smsretire/smsretire/internal/metrics"
 	"github.com/smsretire/smsretire/internal/nudge"
 	"github.com/smsretire/smsretire/internal/outbox"
 	"github.com/smsretire/smsretire/internal/provider"
@@ -82,6 +83,7 @@ type App struct {
 	SignIn    *signin.Service        // signing in again with a new factor
 	Sessions  *session.Service       // signed-in sessions of every kind, and verification grants
 	Rollout   *rollout.Service       // the campaign: notices, reminders, snoozes, exemptions, counts
+	Metrics   *metrics.Metrics       // Prometheus metrics of this process; web serves them on --metrics-addr
 	Worker    *outbox.Worker         // delivers the outbox; serve runs it, tests call DeliverDue
 	Devbox    *devbox.Box            // the development outbox; nil unless --demo
 	Nudges    *nudge.Service         // "remind me later" counts
@@ -181,6 +183,11 @@ func New(p Parts) (*App, error) {
 	if a.Worker, err = a.worker(p); err != nil {
 		return nil, err
 	}
+	a.Metrics = metrics.New()
+	a.Store.OnEvents(a.Metrics.Event)
+	a.Worker.Observer = a.Metrics
+	a.Metrics.Watch(metrics.Source{Users: a.Rollout.Counts, Outbox: a.Store.DueOutbox, Clock: a.Clock,
+		Errors: func(err error) { a.Logger.Warn("metrics: reading the database", "err", err) }})
 	return a, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/store"
 )
 
@@ -21,7 +22,7 @@ type User struct {
 func Users(now time.Time, loc *time.Location, h *campaign.IDHasher) []User {
 	day := func(n int) campaign.Date { return campaign.DateOf(now.In(loc).AddDate(0, 0, n), loc) }
 	mk := func(id, phone, email, name, locale string, deadline campaign.Date, last4 string) campaign.RosterEntry {
-		e := campaign.RosterEntry{ID: id, Phone: phone, Email: email, Name: name, Locale: locale, Deadline: deadline}
+		e := campaign.RosterEntry{ID: id, Phone: phone, Email: email, Name: name, Locale: locale, Deadline: deadline, Wave: Wave}
 		if last4 != "" {
 			e.IDLast4Hash = h.Hash(id, last4)
 		}
@@ -35,6 +36,16 @@ func Users(now time.Time, loc *time.Location, h *campaign.IDHasher) []User {
 		{mk("demo-today", "+8613800138005", "today@example.com", "", "", day(0), ""), "deadline today, no name, no ID digits"},
 		{mk("demo-hk", "+85291234567", "hk.user@example.com", "陈美玲", "en", day(60), "0001"), "a Hong Kong number, 60 days left"},
 	}
+}
+
+// Wave is the campaign wave of the demo users.
+const Wave = "demo"
+
+// Waves returns the campaign of `make run` without --config-file: the demo users' wave, starting
+// at now, with a deadline 60 days on (each demo user has a deadline of their own, which wins).
+// Its notices go out at once, outside the quiet hours, to the development outbox.
+func Waves(now time.Time, loc *time.Location) []config.Wave {
+	return []config.Wave{{Name: Wave, Start: now.In(loc), Deadline: campaign.DateOf(now.In(loc).AddDate(0, 0, 60), loc)}}
 }
 
 // Seed adds the demo users that are not there yet, leaving existing ones (and their progress) alone.

@@ -18,6 +18,8 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
+
+	"github.com/smsretire/smsretire/internal/campaign"
 )
 
 // Message is one email with a plain-text and an HTML body.
@@ -341,15 +343,16 @@ func (s *SMTP) options() []gomail.Option {
 	return opts
 }
 
-// LogSender writes each message, code included, to the log instead of sending it: for
-// development without an SMTP server.
+// LogSender sends nothing: for development without an SMTP server, where the development outbox
+// page (--demo) is the mailbox. It logs that a message was not sent, with the address masked and
+// without the text, since logs never hold codes, links or email addresses.
 type LogSender struct {
 	Log *slog.Logger
 }
 
-// Send logs the message.
+// Send logs that the message was not sent.
 func (l LogSender) Send(ctx context.Context, m Message) error {
-	l.Log.InfoContext(ctx, "email (no SMTP server, not sent)", "to", m.To, "subject", m.Subject, "text", m.Text)
+	l.Log.InfoContext(ctx, "email (no SMTP server, not sent)", "to", campaign.MaskEmail(m.To), "subject", m.Subject)
 	return nil
 }
 

@@ -41,6 +41,12 @@ type EventSender interface {
 	Send(ctx context.Context, e Event) error
 }
 
+// DeliveryObserver hears what became of each delivery attempt: internal/metrics counts them.
+type DeliveryObserver interface {
+	Delivered(kind string)
+	DeliveryFailed(kind string, gaveUp bool)
+}
+
 // Defaults for the Worker's zero fields.
 const (
 	DefaultMaxAttempts = 8
@@ -84,6 +90,8 @@ type Worker struct {
 	Devbox      *devbox.Box    // nil unless --demo: delivered messages are recorded for the dev page
 	Jitter      func() float64 // uniform in [0,1) for backoff jitter; math/rand/v2 when nil
 	ID          string         // names this worker's leases; random when empty
+	// Observer is told of each delivery and failed attempt (the metrics); nil: nobody.
+	Observer DeliveryObserver
 
 	once     sync.Once
 	mu       sync.Mutex
@@ -453,10 +461,17 @@ func (w *Worker) handle(ctx context.Context, it store.OutboxItem, markSent bool)
 		} else {
 			log.Info("outbox delivered")
 		}
+		if w.Observer != nil {
+			w.Observer.Delivered(it.Kind)
+		}
 		return true, nil
 	}
-	msg := scrub(derr.Error(), secret)
-	if IsPermanent(derr) || it.Attempts >= w.MaxAttempts {
+	msg := scrub(derr.Error(), secret, rec.To)
+	gaveUp := IsPermanent(derr) || it.Attempts >= w.MaxAttempts
+	if w.Observer != nil {
+		w.Observer.DeliveryFailed(it.Kind, gaveUp)
+	}
+	if gaveUp {
 		log.Warn("outbox gave up", "err", msg, "permanent", IsPermanent(derr))
 		return false, w.Store.MarkOutboxFailed(ctx, it.ID, w.ID, now, msg)
 	}
@@ -515,12 +530,17 @@ func (w *Worker) deliver(ctx context.Context, it store.OutboxItem) (devbox.Messa
 	return devbox.Message{}, "", Permanent(fmt.Errorf("unknown outbox kind %q", it.Kind))
 }
 
-// scrub keeps a one-time code out of an error that may quote the message (a gateway echoing it).
-func scrub(s, secret string) string {
-	if secret == "" {
-		return s
+// scrub keeps a one-time code (or a notice link) and the recipient's number or address out of an
+// error that may quote the message (a gateway echoing it, a mail server naming the recipient), as
+// errors are logged and stored.
+func scrub(s, secret, to string) string {
+	if secret != "" {
+		s = strings.ReplaceAll(s, secret, "[secret]")
 	}
-	return strings.ReplaceAll(s, secret, "[secret]")
+	if to != "" {
+		s = strings.ReplaceAll(s, to, "[recipient]")
+	}
+	return s
 }
 
 // Permanent marks err as one that retrying cannot cure: the item is given up at once.

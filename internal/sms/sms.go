@@ -17,8 +17,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/smsretire/smsretire/internal/clock"
+	"github.com/smsretire/smsretire/internal/phone"
 )
 
 // Message is one text message.
@@ -35,15 +37,16 @@ type Gateway interface {
 	Send(ctx context.Context, m Message) error
 }
 
-// LogGateway writes each message, code included, to the log instead of sending it: for
-// development, where the log and the development outbox page are the phone.
+// LogGateway sends nothing: for development, where the development outbox page (--demo) is the
+// phone. It logs that a message was not sent, with the number masked and without the text, since
+// logs never hold codes, links or full phone numbers.
 type LogGateway struct {
 	Log *slog.Logger
 }
 
-// Send logs the message.
+// Send logs that the message was not sent.
 func (g LogGateway) Send(ctx context.Context, m Message) error {
-	g.Log.InfoContext(ctx, "sms (log gateway, not sent)", "id", m.ID, "to", m.To, "locale", m.Locale, "text", m.Text)
+	g.Log.InfoContext(ctx, "sms (log gateway, not sent)", "id", m.ID, "to", phone.Mask(m.To), "locale", m.Locale, "chars", utf8.RuneCountInString(m.Text))
 	return nil
 }
 

@@ -439,3 +439,33 @@ func truncateError(s string) string {
 	}
 	return s[:cut] + "…"
 }
+
+// OutboxDue is the backlog of one channel: how many messages are due and not yet delivered, and
+// since when the oldest of them has been due.
+type OutboxDue struct {
+	Kind   string
+	Due    int
+	Oldest time.Time
+}
+
+// DueOutbox reads the backlog of each channel with messages due at now (pending, next attempt
+// at or before now, in delivery or not), from the index of pending messages.
+func (s *SQL) DueOutbox(ctx context.Context, now time.Time) ([]OutboxDue, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT kind, COUNT(*), MIN(next_attempt_at) FROM outbox
+		WHERE status = 'pending' AND next_attempt_at <= ? GROUP BY kind`), ms(now))
+	if err != nil {
+		return nil, fmt.Errorf("due outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []OutboxDue
+	for rows.Next() {
+		var d OutboxDue
+		var oldest int64
+		if err := rows.Scan(&d.Kind, &d.Due, &oldest); err != nil {
+			return nil, fmt.Errorf("due outbox: %w", err)
+		}
+		d.Oldest = time.UnixMilli(oldest)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/sealbox"
 )
@@ -45,7 +46,13 @@ type SQL struct {
 	url     string       // PostgreSQL: the connection URL, for the LISTEN connection
 	box     *sealbox.Box // seals one-time codes in outbox payloads; see SealSecretsWith
 	wake    outboxWake   // who hears of committed outbox items in this process
+	events  func(audit.Event)
 }
+
+// OnEvents has fn told of every history event written through AppendEvent once it is committed
+// (those of a rolled-back transaction never): how the metrics count verifications, enrolments
+// and reminders from the catalogue of events. Set it once, before the store is used.
+func (s *SQL) OnEvents(fn func(audit.Event)) { s.events = fn }
 
 // Open connects to the database named by db. It does not migrate; call Migrate.
 func Open(ctx context.Context, db config.Database) (*SQL, error) {
@@ -166,6 +173,8 @@ type Tx struct {
 	// enqueued marks the outbox kinds this transaction wrote, whose workers are woken once it
 	// commits.
 	enqueued kindSet
+	// events are the history events written, told to OnEvents once it commits.
+	events []audit.Event
 }
 
 // InTx runs fn in one transaction: committed when fn returns nil, rolled back otherwise.
@@ -184,6 +193,11 @@ func (s *SQL) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	if t.enqueued != 0 {
 		s.wake.notify(t.enqueued)
+	}
+	if s.events != nil {
+		for _, ev := range t.events {
+			s.events(ev)
+		}
 	}
 	return nil
 }

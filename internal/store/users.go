@@ -226,12 +226,24 @@ func (tx *Tx) existingUsers(ctx context.Context, entries []campaign.RosterEntry)
 
 // AppendEvent adds one entry to a user's history.
 func (s *SQL) AppendEvent(ctx context.Context, ev audit.Event) error {
-	return appendEvent(ctx, s, s.db, ev)
+	if err := appendEvent(ctx, s, s.db, ev); err != nil {
+		return err
+	}
+	if s.events != nil {
+		s.events(ev)
+	}
+	return nil
 }
 
 // AppendEvent adds one entry to a user's history inside the transaction.
 func (tx *Tx) AppendEvent(ctx context.Context, ev audit.Event) error {
-	return appendEvent(ctx, tx.s, tx.tx, ev)
+	if err := appendEvent(ctx, tx.s, tx.tx, ev); err != nil {
+		return err
+	}
+	if tx.s.events != nil {
+		tx.events = append(tx.events, ev)
+	}
+	return nil
 }
 
 func appendEvent(ctx context.Context, s *SQL, q querier, ev audit.Event) error {
