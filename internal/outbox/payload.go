@@ -111,6 +111,20 @@ func SecurityNotice(u campaign.User, change audit.Type, kind string, c audit.Cli
 	return Email(u.ID, u.Email, u.Locale, TemplateSecurityNotice, data, "", now)
 }
 
+// CampaignMessage is the campaign's notice or reminder (template TemplateCampaignNotice or
+// TemplateCampaignReminder) to u by kind (store.OutboxSMS to the phone, store.OutboxEmail to the
+// registered address), saying the deadline, the days left, the deadline rule in force (phase)
+// and when the grace ends, with the user's signed notice link, sealed at rest like a code.
+func CampaignMessage(u campaign.User, kind, template string, phase campaign.Phase, graceEnd campaign.Date, days int, link string, now time.Time) store.OutboxItem {
+	to := u.Email
+	if kind == store.OutboxSMS {
+		to = u.Phone
+	}
+	data := map[string]string{"name": u.Name, "deadline": u.Deadline.String(), "days": strconv.Itoa(days),
+		"phase": string(phase), "grace_end": graceEnd.String()}
+	return message(kind, u.ID, to, u.Locale, template, data, link, now)
+}
+
 // UserVerified is the operator event of a user who proved their identity with method.
 func UserVerified(userID, method string, now time.Time) store.OutboxItem {
 	return newEvent(userID, EventUserVerified, map[string]any{"user_id": userID, "method": method}, now)

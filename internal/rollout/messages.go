@@ -1,7 +1,6 @@
 package rollout
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/smsretire/smsretire/internal/campaign"
@@ -26,23 +25,16 @@ func (s *Service) messages(u campaign.User, t touch, now time.Time) ([]store.Out
 	if t.kind == kindNotice {
 		template = outbox.TemplateCampaignNotice
 	}
-	data := map[string]string{
-		"name":      u.Name,
-		"deadline":  u.Deadline.String(),
-		"days":      strconv.Itoa(u.DaysLeft(now, s.loc)),
-		"phase":     string(phase),
-		"grace_end": s.rules.GraceEnds(u).String(),
-	}
-	link := s.link(u.ID)
+	days, graceEnd, link := u.DaysLeft(now, s.loc), s.rules.GraceEnds(u), s.link(u.ID)
 	var items []store.OutboxItem
 	var channels []string
 	if u.Email != "" {
-		items = append(items, outbox.Email(u.ID, u.Email, u.Locale, template, data, link, now))
+		items = append(items, outbox.CampaignMessage(u, store.OutboxEmail, template, phase, graceEnd, days, link, now))
 		channels = append(channels, channelEmail)
 	}
 	bySMS := smsOpen && u.Phone != "" && (u.Email == "" || t.kind == kindNotice && s.cfg.NoticeSMS)
 	if bySMS {
-		items = append(items, outbox.SMS(u.ID, u.Phone, u.Locale, template, data, link, now))
+		items = append(items, outbox.CampaignMessage(u, store.OutboxSMS, template, phase, graceEnd, days, link, now))
 		channels = append(channels, channelSMS)
 	}
 	return items, channels
