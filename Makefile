@@ -49,6 +49,7 @@ check:
 bench: vendor
 	$(GO) test -run '^$$' -bench 'Import100k$$' -benchtime 3x -benchmem ./internal/roster/
 	$(GO) test -run '^$$' -bench 'Import1MPostgres$$' -benchtime 1x -benchmem -timeout 20m ./internal/roster/
+	$(GO) test -run '^$$' -bench 'UserCounts1MPostgres$$' -benchtime 20x -timeout 20m ./internal/store/
 	$(GO) test -run '^$$' -bench 'DeliverMigrations' -benchtime 3x ./internal/outbox/
 	$(GO) test -run '^$$' -bench 'CodeLatency' -benchtime 1x ./web/
 
