@@ -306,3 +306,25 @@ func TestEnroll_ACopiedVerificationCookieAddsNothingAfterEnrollmentAndSignOut(t 
 		t.Fatal("the test ran past the verification window; it proves nothing")
 	}
 }
+
+// Regression: verifying by email and then choosing the email factor refused to send ("wait 58
+// seconds"), though no factor code had been asked for: each purpose has its own resend wait.
+func TestEnrollEmail_SendsRightAfterVerifyingByEmail(t *testing.T) {
+	srv := webtest.NewServer(t, withDelivery(), webtest.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }))
+	c := srv.Client()
+	srv.Get(t, c, "/notice/"+srv.NoticeToken("demo-zh"), nil)
+	if r := srv.PostForm(t, c, "/verify/code/send", url.Values{"channel": {"email"}}, nil); r.Header.Get("Location") != "/verify/code" {
+		t.Fatalf("send: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	srv.Deliver(t)
+	if r := srv.PostForm(t, c, "/verify/code/check", url.Values{"code": {srv.LastCode(t, zhEmail)}}, nil); r.Header.Get("Location") != "/verify/done" {
+		t.Fatalf("check: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	r := srv.PostForm(t, c, "/enroll/email", url.Values{"email": {"second@example.com"}}, nil)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/enroll/email" {
+		t.Fatalf("email factor right after verifying by email: %d, %q", r.StatusCode, r.Doc.Find("#error-summary").Text())
+	}
+	if n := deliveredTo(t, srv, "second@example.com"); n != 1 {
+		t.Errorf("%d messages to the new address, want 1", n)
+	}
+}

@@ -256,7 +256,7 @@ func (s *Service) send(ctx context.Context, sub Subject, spec codeSpec, c Client
 	}
 	sent := Sent{ExpiresAt: now.Add(s.set.CodeTTL), ResendAt: now.Add(s.set.ResendWait)}
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		if err := s.takeSendSlots(ctx, tx, sub.Key, c, now, sent.ResendAt); err != nil {
+		if err := s.takeSendSlots(ctx, tx, sub.Key, spec.purpose, c, now, sent.ResendAt); err != nil {
 			return err
 		}
 		if sub.UserID == "" {
@@ -270,15 +270,16 @@ func (s *Service) send(ctx context.Context, sub Subject, spec codeSpec, c Client
 	return sent, nil
 }
 
-// takeSendSlots reserves a send inside tx, before the code is made: the subject's resend hold
-// until resendAt; a free one of the subject's SendsPerHour send slots, each held for an hour, so
+// takeSendSlots reserves a send inside tx, before the code is made: the subject's resend hold for
+// the code's purpose until resendAt (a code to verify by email does not hold back the one that
+// confirms an email factor, nor a sign-in code); a free one of the subject's SendsPerHour send slots, each held for an hour, so
 // at most SendsPerHour codes go out in any hour, not only in each clock hour; and one of the
 // client's ClientSendsHour sends in the clock hour. Each is taken by a statement that checks and
-// takes at once; the resend hold, taken first, makes racing sends for one subject wait for each
-// other on PostgreSQL (SQLite writes one transaction at a time anyway). What was taken stays
+// takes at once; the resend hold, taken first, makes racing sends for one subject and purpose
+// wait for each other on PostgreSQL (SQLite writes one transaction at a time anyway). What was taken stays
 // taken only if the code is stored in the same transaction; a refused send takes nothing.
-func (s *Service) takeSendSlots(ctx context.Context, tx *store.Tx, subKey string, c Client, now, resendAt time.Time) error {
-	ok, until, err := tx.Hold(ctx, "resend:"+subKey, resendAt, now)
+func (s *Service) takeSendSlots(ctx context.Context, tx *store.Tx, subKey, purpose string, c Client, now, resendAt time.Time) error {
+	ok, until, err := tx.Hold(ctx, "resend:"+purpose+":"+subKey, resendAt, now)
 	if err != nil {
 		return err
 	}

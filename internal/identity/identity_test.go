@@ -176,10 +176,14 @@ func TestSendCode_WaitsBeforeResendAndCapsPerHour(t *testing.T) {
 		t.Fatal(err)
 	}
 	var wait identity.ErrResendWait
-	if _, err := f.svc.SendCode(ctx, sub, identity.MethodEmail, client); !errors.As(err, &wait) || !wait.Until.Equal(t0.Add(time.Minute)) {
+	if _, err := f.svc.SendCode(ctx, sub, identity.MethodPhone, client); !errors.As(err, &wait) || !wait.Until.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("resend at once: err = %v", err)
 	}
-	for i := 2; i <= 5; i++ {
+	// Another channel is another purpose with its own wait; it counts towards the hour's five.
+	if _, err := f.svc.SendCode(ctx, sub, identity.MethodEmail, client); err != nil {
+		t.Fatalf("email code right after the SMS: %v", err)
+	}
+	for i := 3; i <= 5; i++ {
 		f.clk.Advance(61 * time.Second)
 		if _, err := f.svc.SendCode(ctx, sub, identity.MethodPhone, client); err != nil {
 			t.Fatalf("send %d: %v", i, err)
@@ -193,6 +197,31 @@ func TestSendCode_WaitsBeforeResendAndCapsPerHour(t *testing.T) {
 	f.clk.Set(t0.Add(time.Hour))
 	if _, err := f.svc.SendCode(ctx, sub, identity.MethodPhone, client); err != nil {
 		t.Fatalf("next hour: %v", err)
+	}
+}
+
+// Each purpose waits for its own resend: verifying by email does not hold back the code that
+// confirms an email factor a moment later, nor a sign-in code; the same purpose again waits.
+func TestSend_EachPurposeHasItsOwnResendWait(t *testing.T) {
+	st := testsupport.SQLite(t)
+	ctx := context.Background()
+	f := newFixture(t, st, nil)
+	sub := identity.ForUser("alice", true)
+	if _, err := f.svc.SendCode(ctx, sub, identity.MethodEmail, client); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.SendEnrollEmailCode(ctx, "alice", "new@example.com", client); err != nil {
+		t.Fatalf("email factor code right after verifying by email: %v", err)
+	}
+	if _, err := f.svc.SendSignInEmailCode(ctx, sub, client); err != nil {
+		t.Fatalf("sign-in code right after: %v", err)
+	}
+	var wait identity.ErrResendWait
+	if _, err := f.svc.SendEnrollEmailCode(ctx, "alice", "other@example.com", client); !errors.As(err, &wait) {
+		t.Fatalf("a second email factor code at once: err = %v, want the resend wait", err)
+	}
+	if _, err := f.svc.SendCode(ctx, sub, identity.MethodEmail, client); !errors.As(err, &wait) {
+		t.Fatalf("a second verification code at once: err = %v, want the resend wait", err)
 	}
 }
 
