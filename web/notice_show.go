@@ -26,9 +26,16 @@ func (h *handler) noticeShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The signed link identifies the account: a verification of someone else starts afresh; a
+	// look-up of this same account (by its phone number, say) keeps its steps and now shows the
+	// masked phone and email.
 	ck := h.cookie(c)
-	if sub, _ := subjectIn(ck); sub.UserID != u.ID {
-		setSubject(ck, identity.ForUser(u.ID, true))
+	if sub, _ := subjectIn(ck); sub.UserID != u.ID || !sub.Identified {
+		if sub.UserID != u.ID {
+			setSubject(ck, identity.ForUser(u.ID, true))
+		} else {
+			ck.Values[ckSubjectKnown] = true
+		}
 		if err := h.saveCookie(c, ck); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package web_test
 import (
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -199,5 +200,25 @@ func TestNoticeShow_OpensTheLinkTheAppSigns(t *testing.T) {
 	}
 	if r := s.Get(t, s.Client(), path, nil); r.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: status %d", path, r.StatusCode)
+	}
+}
+
+// Regression: looking up one's own phone number on "/" and then opening one's notice link left
+// /verify saying "to the phone registered on the account" instead of the masked number: the
+// link identifies the account even when the look-up named it already.
+func TestNoticeShow_IdentifiesTheAccountALookUpNamed(t *testing.T) {
+	s := webtest.NewServer(t)
+	c := s.Client()
+	tr := s.Catalog.For(i18n.Chinese)
+	if r := s.PostForm(t, c, "/find", url.Values{"account": {"138 0013 8001"}}, nil); r.Header.Get("Location") != "/verify" {
+		t.Fatalf("look-up: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if got := s.Get(t, c, "/verify", nil).Doc.Find(".method").First().Text(); !strings.Contains(got, tr.T("verify.phone.to_registered")) {
+		t.Fatalf("after a look-up /verify says %q", got)
+	}
+	s.Get(t, c, "/notice/"+s.NoticeToken("demo-zh"), nil)
+	got := s.Get(t, c, "/verify", nil).Doc.Find(".method").First().Text()
+	if want := tr.Tf("verify.phone.to_masked", map[string]any{"Target": "138****8001"}); !strings.Contains(got, want) {
+		t.Errorf("after the notice link /verify says %q, want %q", got, want)
 	}
 }
