@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/web/webtest"
 )
@@ -55,15 +56,19 @@ func TestNoticeShow_ShowsMaskedPhoneDeadlineAndDaysLeft(t *testing.T) {
 	}
 }
 
-func TestNoticeShow_WarnsWhenPastDueOrDueToday(t *testing.T) {
+// Each phase has its own intro: before the deadline, on its day, after it. Only before and on the
+// day does the notice say what happens without action; after it, what verifying takes leaves SMS
+// out.
+func TestNoticeShow_IntroPerPhase(t *testing.T) {
 	s := webtest.NewServer(t)
+	tr := s.Catalog.For(i18n.Chinese)
 	tests := []struct {
-		user, warningKey string
-		pastDue          bool
+		user, phase, date, days, access string
+		pastDue, nothing                bool
 	}{
-		{"demo-late", "notice.past_due", true},
-		{"demo-today", "notice.due_today", false},
-		{"demo-zh", "", false},
+		{"demo-zh", "before", "2026年12月31日", "还剩 37 天", "notice.prepare.access", false, true},
+		{"demo-today", "deadline_day", "2026年11月24日", "今天是最后一天", "notice.prepare.access", false, true},
+		{"demo-late", "after", "2026年11月19日", "", "notice.prepare.access_grace", true, false}, // within the 14 grace days
 	}
 	for _, tt := range tests {
 		t.Run(tt.user, func(t *testing.T) {
@@ -71,21 +76,89 @@ func TestNoticeShow_WarnsWhenPastDueOrDueToday(t *testing.T) {
 			if r.StatusCode != http.StatusOK {
 				t.Fatalf("status %d, want 200", r.StatusCode)
 			}
-			warning := strings.TrimSpace(r.Doc.Find(".deadline-card .alert-warning").Text())
-			want := ""
-			if tt.warningKey != "" {
-				want = s.Catalog.For(i18n.Chinese).T(tt.warningKey)
-			}
-			if warning != want {
-				t.Errorf("warning %q, want %q", warning, want)
+			want := tr.Tf("notice.intro."+tt.phase, map[string]any{"Date": tt.date})
+			if got := strings.TrimSpace(r.Doc.Find(".notice-intro").Text()); got != want {
+				t.Errorf("intro %q, want %q", got, want)
 			}
 			if got := r.Doc.Find(".deadline-card.past-due").Length() == 1; got != tt.pastDue {
 				t.Errorf("deadline card marked past due: %v, want %v", got, tt.pastDue)
 			}
-			if tt.pastDue && r.Doc.Find(".days-left").Length() != 0 {
-				t.Errorf("past due, yet days left shown: %q", r.Doc.Find(".days-left").Text())
+			if got := strings.TrimSpace(r.Doc.Find(".days-left").Text()); got != tt.days {
+				t.Errorf("days left %q, want %q", got, tt.days)
+			}
+			if got := r.Doc.Find("#nothing-title").Length() == 1; got != tt.nothing {
+				t.Errorf("\"if you do nothing\" shown: %v, want %v", got, tt.nothing)
+			}
+			if !strings.Contains(r.Doc.Find("section[aria-labelledby=prepare-title]").Text(), tr.T(tt.access)) {
+				t.Errorf("what verifying takes is not %s", tt.access)
+			}
+			if r.Doc.Find(`main a.button[href="/verify"]`).Length() != 1 {
+				t.Error("no way to start")
 			}
 		})
+	}
+}
+
+// Past the grace days the notice still speaks of the deadline as past, and says that only support
+// (or a partner site) can confirm who the user is now.
+func TestNoticeShow_AfterTheGraceOnlySupport(t *testing.T) {
+	s := webtest.NewServer(t)
+	s.Clock.Advance(20 * 24 * time.Hour) // demo-late's deadline was 5 days ago; the grace is 14 days
+	tr := s.Catalog.For(i18n.Chinese)
+	r := s.Get(t, s.Client(), "/notice/"+s.NoticeToken("demo-late"), cookieLang(i18n.Chinese))
+	if !strings.HasPrefix(strings.TrimSpace(r.Doc.Find(".notice-intro").Text()), "您的截止日期") {
+		t.Errorf("intro %q", r.Doc.Find(".notice-intro").Text())
+	}
+	if !strings.Contains(r.Doc.Find("section[aria-labelledby=prepare-title]").Text(), tr.T("notice.prepare.access_closed")) {
+		t.Error("past the grace, the notice does not say that only support can help")
+	}
+	if r.Doc.Find("#nothing-title").Length() != 0 {
+		t.Error("past the grace, the notice still says what happens if you do nothing")
+	}
+}
+
+// Regression: reopening the notice after the retirement still asked to switch before the deadline,
+// with days left, the steps and "if you do nothing", and no way to sign in. A retired user's notice
+// says it is done, when and with which method, and leads to My security.
+func TestNoticeShow_RetiredUserIsToldItIsDone(t *testing.T) {
+	srv := fastServer(t)
+	enrolledWithRecovery(t, srv, "demo-zh")
+	tr := srv.Catalog.For(i18n.Chinese)
+	r := srv.Get(t, srv.Client(), "/notice/"+srv.NoticeToken("demo-zh"), nil)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", r.StatusCode)
+	}
+	want := tr.Tf("notice.intro.retired", map[string]any{"Date": "2026年11月24日 10:00", "Ways": tr.T("factor.way.totp")})
+	if got := strings.TrimSpace(r.Doc.Find(".notice-intro").Text()); got != want {
+		t.Errorf("intro %q, want %q", got, want)
+	}
+	for _, gone := range []string{".deadline-card", ".days-left", "#steps-title", "#nothing-title", `a[href="/verify"]`} {
+		if r.Doc.Find(gone).Length() != 0 {
+			t.Errorf("a retired user's notice still shows %s", gone)
+		}
+	}
+	if href, _ := r.Doc.Find("main .cta a.button").Attr("href"); href != "/signin?next=%2Fsecurity" {
+		t.Errorf("the notice leads to %q, want sign-in to My security", href)
+	}
+}
+
+// With --knowledge-suffices the notice says the phone number and ID digits are enough.
+func TestNoticeShow_SaysWhatVerifyingTakes(t *testing.T) {
+	for _, suffices := range []bool{false, true} {
+		s := webtest.NewServer(t, webtest.WithConfig(func(c *config.Config) { c.KnowledgeSuffices = suffices }))
+		tr := s.Catalog.For(i18n.Chinese)
+		r := s.Get(t, s.Client(), "/notice/"+s.NoticeToken("demo-zh"), nil)
+		prepare := r.Doc.Find("section[aria-labelledby=prepare-title]").Text()
+		key := "notice.prepare.access"
+		if suffices {
+			key += "_knowledge"
+		}
+		if !strings.Contains(prepare, tr.T(key)) {
+			t.Errorf("knowledge suffices %v: %q lacks %s", suffices, prepare, key)
+		}
+		if mentions := strings.Contains(prepare, "证件号码"); mentions != suffices {
+			t.Errorf("knowledge suffices %v, yet the ID digits are mentioned: %v", suffices, mentions)
+		}
 	}
 }
 

@@ -38,7 +38,10 @@ func (h *handler) noticeSnooze(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	m := h.noticeModel(c, u)
+	m, err := h.noticeModel(c, u)
+	if err != nil {
+		return err
+	}
 	m.SnoozeError = m.T.T(key)
 	return render(c, http.StatusUnprocessableEntity, views.Notice(m))
 }

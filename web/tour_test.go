@@ -196,6 +196,7 @@ func tourVisit(t *testing.T, s *webtest.Server, lang string, visit func(stop)) {
 	step(user, "/enroll/recovery/done", url.Values{"next": {"/enroll/done"}}, "")
 	get("enroll done/SMS retired", user, "/enroll/done", http.StatusOK)
 	get("enroll recovery codes/gone", user, "/enroll/recovery", http.StatusOK)
+	get("notice/retired", user, "/notice/"+s.NoticeToken("demo-zh"), http.StatusOK)
 
 	// Signed in: another factor, My security.
 	s.Clock.Advance(30 * time.Second)
