@@ -66,12 +66,20 @@ func (p Page) Date(d campaign.Date) string {
 
 // DateTime writes a time in the configured zone, the way the page language writes it.
 func (p Page) DateTime(t time.Time) string {
-	loc := p.Location
-	if loc == nil {
-		loc = time.UTC
+	return p.Day(t) + " " + p.Clock(t)
+}
+
+// Day writes the date of t in the configured zone, the way the page language writes it.
+func (p Page) Day(t time.Time) string { return p.Date(campaign.DateOf(t, p.zone())) }
+
+// Clock writes the time of day of t in the configured zone: 10:00.
+func (p Page) Clock(t time.Time) string { return t.In(p.zone()).Format("15:04") }
+
+func (p Page) zone() *time.Location {
+	if p.Location == nil {
+		return time.UTC
 	}
-	t = t.In(loc)
-	return p.Date(campaign.DateOf(t, loc)) + " " + t.Format("15:04")
+	return p.Location
 }
 
 // Paragraphs splits a message into paragraphs at blank lines.

@@ -164,7 +164,7 @@ func TestJourney_TOTPInChinese(t *testing.T) {
 	if got := j.text(".status-retired"); !strings.HasPrefix(got, "短信验证已停用") {
 		t.Errorf("status %q, want SMS retired", got)
 	}
-	events := evalAs[[]string](j, `[...document.querySelectorAll("table.history tbody tr td:nth-child(2)")].map((td) => td.textContent.trim())`)
+	events := evalAs[[]string](j, `[...document.querySelectorAll("table.history tbody tr td .event-text")].map((td) => td.textContent.trim())`)
 	for _, want := range []string{"短信验证已停用，不再使用", "添加了验证方式：认证器应用", "登录成功（认证器应用）"} {
 		if !slices.Contains(events, want) {
 			t.Errorf("history lacks %q: %q", want, events)
