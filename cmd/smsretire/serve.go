@@ -30,6 +30,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	defer closeApp()
 	a.WarnDevelopmentChannels()
+	if err := a.CheckDelivery(ctx); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	worker := a.Worker
 	e, err := web.New(a)
 	if err != nil {

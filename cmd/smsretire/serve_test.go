@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/smsretire/smsretire/internal/testsupport"
 )
 
 // syncBuffer is an io.Writer that serve writes to while the test reads it.
@@ -101,5 +103,33 @@ func TestServe_CutsARequestLongerThanTheGraceAndExitsZero(t *testing.T) {
 	}
 	if stderr.logLine("stopped") == nil {
 		t.Errorf("serve did not finish its shutdown:\n%s", stderr.String())
+	}
+}
+
+// Regression: with smtp:// to a server without STARTTLS, serve started, pages said the code was
+// sent, and mail was retried in silence. serve now refuses to start and says what to change.
+func TestServe_RefusesSMTPSettingsThatCannotDeliver(t *testing.T) {
+	plain := testsupport.StartSMTP(t, testsupport.SMTPOptions{NoTLS: true})
+	smtpURL := "smtp://" + strings.TrimPrefix(strings.Split(plain.URL(), "?")[0], "smtp://")
+	dir := t.TempDir()
+	env := map[string]string{"SMSRETIRE_SMTP_URL": smtpURL}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	code := run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--database-url", "sqlite:" + filepath.Join(dir, "s.db")},
+		&out, &errOut, func(k string) string { return env[k] })
+	if code == 0 || ctx.Err() != nil {
+		t.Fatalf("serve exited %d (context %v), want a refusal; stdout %q", code, ctx.Err(), out.String())
+	}
+	for _, want := range []string{"--smtp-url", "STARTTLS", "smtps://", "starttls=off"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("the refusal does not say %q: %s", want, errOut.String())
+		}
+	}
+	if strings.Contains(out.String(), "is running") {
+		t.Error("serve said it was running")
+	}
+	if n := len(plain.Messages()); n != 0 {
+		t.Errorf("the check sent %d messages", n)
 	}
 }

@@ -9,6 +9,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -284,6 +285,44 @@ func (a *App) WarnDevelopmentChannels() {
 	if _, ok := a.Worker.Mail.(mail.LogSender); ok {
 		a.Logger.Warn("no smtp-url: email, codes included, goes to the log and is not sent; development only")
 	}
+}
+
+// CheckDelivery connects to the configured SMTP server and SMS gateway, as a send would and
+// sending nothing, so that serve does not start with settings that can never deliver while pages
+// say that codes were sent and the outbox retries in silence. A problem that retrying cannot cure
+// (no STARTTLS where smtp:// requires it, a refused certificate or password) is returned, with
+// what to change; a server that cannot be reached now is logged at ERROR with the same advice, and
+// serve starts: the outbox keeps the messages and retries. The log channels are not checked.
+func (a *App) CheckDelivery(ctx context.Context) error {
+	type checker interface{ Check(context.Context) error }
+	type problem interface {
+		Permanent() bool
+		Fix() string
+	}
+	var refused []error
+	for _, ch := range []struct {
+		flag    string
+		channel any
+	}{{"--smtp-url", a.Worker.Mail}, {"--sms-url", a.Worker.SMS}} {
+		c, ok := ch.channel.(checker)
+		if !ok {
+			continue
+		}
+		err := c.Check(ctx)
+		var p problem
+		switch {
+		case err == nil:
+			a.Logger.Info("delivery settings checked: connected", "setting", ch.flag)
+		case errors.As(err, &p) && !p.Permanent():
+			a.Logger.Error("delivery settings: cannot connect now; messages wait in the outbox and are retried", "setting", ch.flag, "err", err)
+		default:
+			refused = append(refused, fmt.Errorf("%s: %w", ch.flag, err))
+		}
+	}
+	if len(refused) > 0 {
+		return fmt.Errorf("delivery settings cannot work: %w", errors.Join(refused...))
+	}
+	return nil
 }
 
 // Open reads the keys (generating development keys into --data-dir when allowDevKeys), opens the

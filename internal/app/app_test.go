@@ -143,3 +143,48 @@ func TestNew_DevelopmentOutboxOnlyInDemo(t *testing.T) {
 		t.Fatalf("with --demo: devbox %v, worker's %v, %v", a.Devbox, a.Worker.Devbox, err)
 	}
 }
+
+// A delivery server that cannot be reached now is logged at ERROR with what to check, and serve
+// starts (the outbox retries); settings that can never deliver are refused.
+func TestCheckDelivery_LogsUnreachableAndRefusesWhatCannotWork(t *testing.T) {
+	env := map[string]string{
+		"SMSRETIRE_SMTP_URL":    "smtp://127.0.0.1:1",
+		"SMSRETIRE_SMS_GATEWAY": "http",
+		"SMSRETIRE_SMS_URL":     "http://127.0.0.1:1/sms",
+		"SMSRETIRE_SMS_SECRET":  strings.Repeat("s", 32),
+	}
+	p := parts(t, env, nil)
+	var log strings.Builder
+	var mu sync.Mutex
+	p.Logger = slog.New(slog.NewTextHandler(writerFunc(func(b []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return log.Write(b)
+	}), nil))
+	a, err := app.New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CheckDelivery(context.Background()); err != nil {
+		t.Fatalf("unreachable servers refused the start: %v", err)
+	}
+	for _, want := range []string{"level=ERROR", "setting=--smtp-url", "setting=--sms-url", "retried"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, log.String())
+		}
+	}
+
+	plain := testsupport.StartSMTP(t, testsupport.SMTPOptions{NoTLS: true})
+	env = map[string]string{"SMSRETIRE_SMTP_URL": "smtp://" + strings.TrimPrefix(strings.Split(plain.URL(), "?")[0], "smtp://")}
+	a, err = app.New(parts(t, env, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CheckDelivery(context.Background()); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
+		t.Errorf("a server without STARTTLS for smtp://: %v", err)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }

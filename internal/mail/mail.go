@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	netmail "net/mail"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -361,3 +362,65 @@ type permanent struct{ error }
 
 func (p permanent) Permanent() bool { return true }
 func (p permanent) Unwrap() error   { return p.error }
+
+// CheckError is what Check found wrong with the SMTP settings, with what to change.
+type CheckError struct {
+	err       error
+	permanent bool
+	fix       string
+}
+
+func (e *CheckError) Error() string { return e.err.Error() + ": " + e.fix }
+func (e *CheckError) Unwrap() error { return e.err }
+
+// Permanent reports whether the settings cannot work as they are (the server offers no STARTTLS,
+// its certificate is refused, it speaks no TLS where TLS was asked for, it refuses the
+// credentials), so retrying will not help; otherwise the server could not be reached now.
+func (e *CheckError) Permanent() bool { return e.permanent }
+
+// Fix says what to change, for the operator.
+func (e *CheckError) Fix() string { return e.fix }
+
+// Check connects to the server as a send does — dial, EHLO, STARTTLS when the settings require
+// it (or TLS from the first byte), AUTH with the credentials — and says goodbye without sending
+// anything. It returns nil, or a *CheckError that says what is wrong and what to change, so that
+// serve can refuse settings that can never deliver instead of retrying mail in silence.
+func (s *SMTP) Check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.set.Timeout)
+	defer cancel()
+	conn, err := s.dialer.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return s.checkError(err)
+	}
+	s.dialer.CloseWithSMTPClient(conn)
+	return nil
+}
+
+// checkError says what a failed connection means for the settings.
+func (s *SMTP) checkError(err error) *CheckError {
+	msg := err.Error()
+	var certErr *tls.CertificateVerificationError
+	var recordErr tls.RecordHeaderError
+	var proto *textproto.Error
+	wrapped := fmt.Errorf("smtp %s: %w", s.addr(), err)
+	switch {
+	case strings.Contains(msg, "does not support STARTTLS"):
+		return &CheckError{err: wrapped, permanent: true, fix: "the server offers no STARTTLS, which smtp:// requires: " +
+			"use smtps:// if it speaks TLS from the first byte (usually port 465), or for a relay on this machine or a trusted network " +
+			"add ?starttls=opportunistic or ?starttls=off (without credentials)"}
+	case errors.As(err, &certErr) || strings.Contains(msg, "x509:"):
+		return &CheckError{err: wrapped, permanent: true, fix: "the server's certificate is not trusted for " + s.set.Host +
+			": use the host name on its certificate, or install the issuing CA in the system's roots"}
+	case errors.As(err, &recordErr) || strings.Contains(msg, "first record does not look like a TLS handshake"):
+		return &CheckError{err: wrapped, permanent: true, fix: "the server does not speak TLS on this port: " +
+			"use smtp:// (STARTTLS, usually port 587) instead of smtps://, or the server's TLS port"}
+	case errors.As(err, &proto) && proto.Code >= 500:
+		return &CheckError{err: wrapped, permanent: true, fix: "the server refused: check the user and password in --smtp-url " +
+			"(percent-encode special characters) and that this sender may use the server"}
+	case strings.Contains(msg, "SMTP AUTH"):
+		return &CheckError{err: wrapped, permanent: true, fix: "the server offers no way to authenticate that smsretire can use here: " +
+			"check that --smtp-url names the server's submission port, or drop the credentials for a relay that needs none"}
+	}
+	return &CheckError{err: wrapped, fix: "could not reach the SMTP server: check the host and port of --smtp-url and that " +
+		"this machine may connect to it; mail waits in the outbox and is retried"}
+}

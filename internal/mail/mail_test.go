@@ -258,3 +258,70 @@ func TestSMTP_MessageIDFromTheMessage(t *testing.T) {
 		t.Errorf("a message without ID got Message-ID %q", id)
 	}
 }
+
+// checker returns an SMTP sender for rawURL that trusts srv's certificate when trust is set.
+func checker(t *testing.T, rawURL string, srv *testsupport.SMTPServer, trust bool) *mail.SMTP {
+	t.Helper()
+	set, err := mail.ParseURL(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trust {
+		set.TLSConfig = srv.TLSConfig()
+	}
+	set.Timeout = 5 * time.Second
+	s, err := mail.NewSMTP(set, "smsretire <no-reply@example.com>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Check connects as a send would and sends nothing; settings that can never deliver are
+// permanent problems with the fix named, an unreachable server is not.
+func TestSMTP_CheckFindsSettingsThatCannotDeliver(t *testing.T) {
+	withAuth := testsupport.StartSMTP(t, testsupport.SMTPOptions{Username: "mailer", Password: "s3cret"})
+	plain := testsupport.StartSMTP(t, testsupport.SMTPOptions{NoTLS: true})
+	host := func(srv *testsupport.SMTPServer) string {
+		return strings.TrimPrefix(strings.Split(srv.URL(), "?")[0], "smtp://")
+	}
+	if err := checker(t, withAuth.URL(), withAuth, true).Check(context.Background()); err != nil {
+		t.Fatalf("good settings: %v", err)
+	}
+	if err := checker(t, plain.URL(), plain, false).Check(context.Background()); err != nil {
+		t.Fatalf("a relay with starttls=off: %v", err)
+	}
+	cases := []struct {
+		name, url string
+		srv       *testsupport.SMTPServer
+		trust     bool
+		permanent bool
+		fix       string
+	}{
+		{"no STARTTLS offered", "smtp://" + host(plain), plain, true, true, "smtps://"},
+		{"wrong password", strings.Replace(withAuth.URL(), "s3cret", "wrong", 1), withAuth, true, true, "password"},
+		{"untrusted certificate", withAuth.URL(), withAuth, false, true, "certificate"},
+		{"smtps:// to a STARTTLS port", "smtps://" + strings.TrimPrefix(withAuth.URL(), "smtp://"), withAuth, true, true, "smtp://"},
+		{"nothing listening", "smtp://127.0.0.1:1", withAuth, true, false, "reach"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := len(c.srv.Messages())
+			err := checker(t, c.url, c.srv, c.trust).Check(context.Background())
+			var ce *mail.CheckError
+			if !errors.As(err, &ce) {
+				t.Fatalf("Check = %v, want a CheckError", err)
+			}
+			t.Logf("%v", err)
+			if ce.Permanent() != c.permanent || !strings.Contains(ce.Fix(), c.fix) {
+				t.Errorf("Check = permanent %v, fix %q; want permanent %v, a fix naming %q", ce.Permanent(), ce.Fix(), c.permanent, c.fix)
+			}
+			if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), ":wrong@") {
+				t.Errorf("the error shows the password: %v", err)
+			}
+			if len(c.srv.Messages()) != before {
+				t.Error("Check sent a message")
+			}
+		})
+	}
+}

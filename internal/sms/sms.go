@@ -7,13 +7,16 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -184,3 +187,80 @@ type permanent struct{ error }
 
 func (p permanent) Permanent() bool { return true }
 func (p permanent) Unwrap() error   { return p.error }
+
+// CheckError is what Check found wrong with the gateway URL, with what to change.
+type CheckError struct {
+	err       error
+	permanent bool
+	fix       string
+}
+
+func (e *CheckError) Error() string { return e.err.Error() + ": " + e.fix }
+func (e *CheckError) Unwrap() error { return e.err }
+
+// Permanent reports whether the URL cannot work as it is (the gateway's certificate is refused,
+// it speaks no TLS on an https:// URL); otherwise the gateway could not be reached now.
+func (e *CheckError) Permanent() bool { return e.permanent }
+
+// Fix says what to change, for the operator.
+func (e *CheckError) Fix() string { return e.fix }
+
+// Check opens a connection to the gateway as a send does — TCP, and the TLS handshake with its
+// certificate checked for an https:// URL — and closes it without a request, so nothing reaches
+// the gateway's handlers. It returns nil or a *CheckError.
+func (g *HTTPGateway) Check(ctx context.Context) error {
+	u, err := url.Parse(g.url)
+	if err != nil {
+		return &CheckError{err: fmt.Errorf("sms gateway: %w", err), permanent: true, fix: "write --sms-url as http(s)://host[:port]/path"}
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	addr := net.JoinHostPort(u.Hostname(), port)
+	ctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
+	defer cancel()
+	var tlsConfig *tls.Config
+	dial := (&net.Dialer{}).DialContext
+	if t, ok := g.client.Transport.(*http.Transport); ok {
+		if t.DialContext != nil {
+			dial = t.DialContext
+		}
+		if t.TLSClientConfig != nil {
+			tlsConfig = t.TLSClientConfig.Clone()
+		}
+	}
+	conn, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return &CheckError{err: fmt.Errorf("sms gateway %s: %w", addr, err), fix: "could not reach the SMS gateway: check the host and port of " +
+			"--sms-url and that this machine may connect to it; text messages wait in the outbox and are retried"}
+	}
+	defer conn.Close()
+	if u.Scheme != "https" {
+		return nil
+	}
+	if tlsConfig == nil {
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	if tlsConfig.ServerName == "" {
+		tlsConfig.ServerName = u.Hostname()
+	}
+	tc := tls.Client(conn, tlsConfig)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		var certErr *tls.CertificateVerificationError
+		var recordErr tls.RecordHeaderError
+		switch {
+		case errors.As(err, &certErr):
+			return &CheckError{err: fmt.Errorf("sms gateway %s: %w", addr, err), permanent: true,
+				fix: "the gateway's certificate is not trusted for " + u.Hostname() + ": use the host name on its certificate, or install the issuing CA in the system's roots"}
+		case errors.As(err, &recordErr):
+			return &CheckError{err: fmt.Errorf("sms gateway %s: %w", addr, err), permanent: true,
+				fix: "the gateway does not speak TLS on this port: use its https port, or http:// on a trusted network"}
+		}
+		return &CheckError{err: fmt.Errorf("sms gateway %s: %w", addr, err), fix: "the TLS handshake with the SMS gateway failed; text messages wait in the outbox and are retried"}
+	}
+	return nil
+}

@@ -188,3 +188,47 @@ func TestLogGateway_LogsNeitherTextNorNumber(t *testing.T) {
 		t.Errorf("log = %s", buf.String())
 	}
 }
+
+// Check opens a connection (and the TLS handshake for https://) without a request: a reachable
+// gateway passes, an untrusted certificate or plain HTTP on an https:// URL is permanent, a closed
+// port is not.
+func TestHTTPGateway_CheckConnectsWithoutARequest(t *testing.T) {
+	requests := 0
+	count := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { requests++ })
+	plain := httptest.NewServer(count)
+	defer plain.Close()
+	secure := httptest.NewTLSServer(count)
+	defer secure.Close()
+	check := func(url string, client *http.Client) error {
+		t.Helper()
+		g, err := sms.NewHTTPGateway(url, strings.Repeat("s", 32), client, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g.Check(context.Background())
+	}
+	if err := check(plain.URL+"/sms", nil); err != nil {
+		t.Errorf("plain HTTP gateway: %v", err)
+	}
+	if err := check(secure.URL+"/sms", secure.Client()); err != nil {
+		t.Errorf("trusted HTTPS gateway: %v", err)
+	}
+	cases := []struct {
+		name, url string
+		permanent bool
+		fix       string
+	}{
+		{"untrusted certificate", secure.URL + "/sms", true, "certificate"},
+		{"https to a plain port", "https://" + strings.TrimPrefix(plain.URL, "http://") + "/sms", true, "TLS"},
+		{"nothing listening", "http://127.0.0.1:1/sms", false, "reach"},
+	}
+	for _, c := range cases {
+		var ce *sms.CheckError
+		if err := check(c.url, nil); !errors.As(err, &ce) || ce.Permanent() != c.permanent || !strings.Contains(ce.Fix(), c.fix) {
+			t.Errorf("%s: Check = %v; want permanent %v and a fix naming %q", c.name, err, c.permanent, c.fix)
+		}
+	}
+	if requests != 0 {
+		t.Errorf("Check made %d requests", requests)
+	}
+}
