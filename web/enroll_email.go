@@ -47,11 +47,15 @@ func (h *handler) enrollEmailSend(c echo.Context) error {
 		if errors.As(err, &wait) && stringValue(ck.Values[ckEnrollEmail]) == address {
 			return h.redirectTo(c, views.RouteEnrollEmailShow)
 		}
-		text, status, ok := h.verifyMessage(p, err, 6)
+		text, status, ok := h.verifyMessage(p, err, wayEnrollEmail)
 		if !ok {
 			return err
 		}
-		m.Errors = views.Errors{{Field: "email", Message: text}}
+		if blocking(err) {
+			m.Blocked = text
+		} else {
+			m.Errors = views.Errors{{Field: "email", Message: text}}
+		}
 		return render(c, status, views.EnrollEmail(m))
 	}
 	ck.Values[ckEnrollEmail] = address
@@ -85,11 +89,15 @@ func (h *handler) enrollEmailConfirm(c echo.Context) error {
 		err = identity.ErrCodeExpired
 	}
 	if err != nil {
-		text, status, ok := h.verifyMessage(p, err, 6)
+		text, status, ok := h.verifyMessage(p, err, wayEnrollEmail)
 		if !ok {
 			return err
 		}
-		m.Errors = views.Errors{{Field: "code", Message: text}}
+		if blocking(err) {
+			m.Blocked = text
+		} else {
+			m.Errors = views.Errors{{Field: "code", Message: text}}
+		}
 		return render(c, status, views.EnrollEmail(m))
 	}
 	f := store.Factor{Kind: store.FactorEmail, Email: address, Name: address}

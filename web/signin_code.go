@@ -147,7 +147,7 @@ func (h *handler) signInFailed(c echo.Context, err error, way, field string) err
 		// Say which way is paused and which still work: another factor signs in and ends the lock.
 		return h.signInBlocked(c, way, p.T.Tf("signin.err.locked."+way, map[string]any{"Time": h.clockTime(locked.Until), "Minutes": minutesUntil(h.now(), locked.Until)}))
 	}
-	msg, status, ok := h.verifyMessage(p, err, 6)
+	msg, status, ok := h.verifyMessage(p, err, wayEmail)
 	if !ok {
 		return err
 	}

@@ -160,6 +160,14 @@ func tourVisit(t *testing.T, s *webtest.Server, lang string, visit func(stop)) {
 	step(finder, "/verify/knowledge", url.Values{"phone": {"13800138002"}, "last4": {"4567"}}, "/verify")
 	get("verify/knowledge passed", finder, "/verify", http.StatusOK)
 
+	// Too many wrong answers pause the check: the page says so, until when, and what still works.
+	locker := newClient()
+	step(locker, "/find", url.Values{"account": {"demo-soon"}}, "/verify")
+	for range 4 {
+		post("verify knowledge/wrong", locker, "/verify/knowledge", url.Values{"phone": {"13800138004"}, "last4": {"0000"}}, nil, http.StatusUnprocessableEntity)
+	}
+	post("verify knowledge/paused", locker, "/verify/knowledge", url.Values{"phone": {"13800138004"}, "last4": {"0000"}}, nil, http.StatusTooManyRequests)
+
 	// From the notice link to a retired SMS.
 	user := newClient()
 	get("notice/opened by its user", user, "/notice/"+s.NoticeToken("demo-zh"), http.StatusOK)

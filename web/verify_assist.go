@@ -29,9 +29,12 @@ func (h *handler) verifyAssistCheck(c echo.Context) error {
 	code := strings.TrimSpace(c.FormValue("code"))
 	u, err := h.ident.CheckAssist(h.ctx(c), sub, code, client(c))
 	if err != nil {
-		msg, status, ok := h.verifyMessage(p, err, 8)
+		msg, status, ok := h.verifyMessage(p, err, wayAssist)
 		if !ok {
 			return err
+		}
+		if blocking(err) {
+			return render(c, status, views.VerifyAssist(views.VerifyAssistPage{Page: p, Blocked: msg}))
 		}
 		return render(c, status, views.VerifyAssist(views.VerifyAssistPage{Page: p, Form: views.CodeForm{Errors: views.Errors{{Field: "code", Message: msg}}}}))
 	}

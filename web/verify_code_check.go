@@ -27,9 +27,12 @@ func (h *handler) verifyCodeCheck(c echo.Context) error {
 	}
 	u, err := h.ident.CheckCode(h.ctx(c), sub, ch, code, client(c))
 	if err != nil {
-		msg, status, ok := h.verifyMessage(p, err, 6)
+		msg, status, ok := h.verifyMessage(p, err, string(ch))
 		if !ok {
 			return err
+		}
+		if blocking(err) {
+			return h.codeFormBlocked(c, ch, msg, status)
 		}
 		return h.codeFormError(c, ch, code, msg, status)
 	}
@@ -47,6 +50,19 @@ func (h *handler) codeFormError(c echo.Context, ch identity.Method, code, msg st
 		return err
 	}
 	m.Form = views.CodeForm{Code: code, Errors: views.Errors{{Field: "code", Message: msg}}}
+	if m.HTMX {
+		return render(c, status, views.VerifyCodeForm(m))
+	}
+	return render(c, status, views.VerifyCode(m))
+}
+
+// codeFormBlocked re-renders the code form saying the way is paused, as news above the form.
+func (h *handler) codeFormBlocked(c echo.Context, ch identity.Method, msg string, status int) error {
+	m, err := h.codeModel(c, ch)
+	if err != nil {
+		return err
+	}
+	m.Blocked = msg
 	if m.HTMX {
 		return render(c, status, views.VerifyCodeForm(m))
 	}

@@ -35,11 +35,15 @@ func (h *handler) verifyCodeSend(c echo.Context) error {
 		if merr != nil {
 			return merr
 		}
-		msg, status, ok := h.verifyMessage(m.Page, err, 6)
+		msg, status, ok := h.verifyMessage(m.Page, err, string(ch))
 		if !ok {
 			return err
 		}
-		m.Message = msg
+		if blocking(err) {
+			m.Blocked = msg
+		} else {
+			m.Message = msg
+		}
 		return render(c, status, views.VerifyChoose(m))
 	}
 	ck.Values[ckChannel] = string(ch)
@@ -69,7 +73,7 @@ func (h *handler) resendFragment(c echo.Context, ck *sessions.Session, sent iden
 		return err
 	}
 	if sendErr != nil {
-		msg, st, ok := h.verifyMessage(m.Page, sendErr, 6)
+		msg, st, ok := h.verifyMessage(m.Page, sendErr, string(ch))
 		if !ok {
 			return sendErr
 		}

@@ -10,10 +10,28 @@ import (
 	"github.com/smsretire/smsretire/views"
 )
 
+// The ways a code or answer was asked for, as verifyMessage names them: each locks on its own, and
+// its lock says which still work.
+const (
+	wayPhone       = "phone"        // a verification code by SMS
+	wayEmail       = "email"        // a verification code by email
+	wayKnowledge   = "knowledge"    // the registered phone number and ID digits
+	wayAssist      = "assist"       // a support assist code (8 digits)
+	wayEnrollEmail = "enroll_email" // the code that confirms an email factor
+)
+
 // verifyMessage turns a verification error into a message in the page language and a status.
-// codeDigits is the length of the code asked for: 6, 8 for an assist code, 0 for the knowledge
-// check. ok is false for errors that are not the user's to fix (they go to the error handler).
-func (h *handler) verifyMessage(p views.Page, err error, codeDigits int) (msg string, status int, ok bool) {
+// way names what was asked for (wayPhone…): it decides the code's length in the messages and what
+// a lock says still works. ok is false for errors that are not the user's to fix (they go to the
+// error handler).
+func (h *handler) verifyMessage(p views.Page, err error, way string) (msg string, status int, ok bool) {
+	codeDigits := 6
+	switch way {
+	case wayAssist:
+		codeDigits = 8
+	case wayKnowledge:
+		codeDigits = 0
+	}
 	var (
 		wrong   identity.ErrWrong
 		locked  identity.ErrLocked
@@ -28,7 +46,7 @@ func (h *handler) verifyMessage(p views.Page, err error, codeDigits int) (msg st
 		}
 		return p.T.TN("verify.err.wrong", wrong.Remaining, nil), http.StatusUnprocessableEntity, true
 	case errors.As(err, &locked):
-		return p.T.Tf("verify.err.locked", map[string]any{"Time": h.clockTime(locked.Until), "Minutes": minutesUntil(h.now(), locked.Until)}), http.StatusTooManyRequests, true
+		return p.T.Tf("verify.err.locked."+way, map[string]any{"Time": h.clockTime(locked.Until), "Minutes": minutesUntil(h.now(), locked.Until)}), http.StatusTooManyRequests, true
 	case errors.As(err, &limited):
 		return p.T.Tf("verify.err.client_limited", map[string]any{"Time": h.clockTime(limited.Until)}), http.StatusTooManyRequests, true
 	case errors.As(err, &wait):

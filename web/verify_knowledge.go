@@ -61,11 +61,15 @@ func (h *handler) verifyKnowledgeCheck(c echo.Context) error {
 	}
 	res, err := h.ident.CheckKnowledge(h.ctx(c), sub, m.Phone, last4, client(c))
 	if err != nil {
-		msg, status, ok := h.verifyMessage(p, err, 0)
+		msg, status, ok := h.verifyMessage(p, err, wayKnowledge)
 		if !ok {
 			return err
 		}
-		m.Errors = views.Errors{{Field: "phone", Message: msg}}
+		if blocking(err) {
+			m.Blocked = msg
+		} else {
+			m.Errors = views.Errors{{Field: "phone", Message: msg}}
+		}
 		return render(c, status, views.VerifyKnowledge(m))
 	}
 	if res.Verified {
