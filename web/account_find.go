@@ -24,6 +24,7 @@ func (h *handler) accountFind(c echo.Context) error {
 	}
 	ck := h.cookie(c)
 	setSubject(ck, sub)
+	delete(ck.Values, ckNoticeToken) // a look-up leads back home, not to a notice
 	if err := h.saveCookie(c, ck); err != nil {
 		return err
 	}

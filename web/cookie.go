@@ -22,11 +22,12 @@ const (
 	ckSubjectUser   = "sub_uid"   // the account of the subject, padded; empty when unknown
 	ckSubjectKnown  = "sub_known" // named by a signed link or a passed knowledge check
 	ckKnowledgeOK   = "knowledge_ok"
-	ckChannel       = "channel"   // where the last verification code went
-	ckResendAt      = "resend_at" // when another code may be sent (Unix ms)
-	ckGrant         = "grant"     // the token of the verification grant
-	ckSession       = "sid"       // the token of the signed-in session
-	ckNext          = "next"      // where the sign-in that a step-up asked for returns to
+	ckChannel       = "channel"      // where the last verification code went
+	ckResendAt      = "resend_at"    // when another code may be sent (Unix ms)
+	ckGrant         = "grant"        // the token of the verification grant
+	ckSession       = "sid"          // the token of the signed-in session
+	ckNext          = "next"         // where the sign-in that a step-up asked for returns to
+	ckNoticeToken   = "notice_token" // the notice link this browser opened, for the way back to it
 	ckEnrollEmail   = "enroll_email"
 	ckRecoveryCodes = "recovery_codes"
 	ckEnrollResult  = "enroll_result"

@@ -16,12 +16,27 @@ func (h *handler) enrollChoose(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.EnrollChoose(views.EnrollChoosePage{
-		Page:              h.pageFor(c, u.Locale),
+	p := h.pageFor(c, u.Locale)
+	m := views.EnrollChoosePage{
+		Page:              p,
 		Have:              h.factorViews(factors),
 		EmailAllowed:      h.cfg.EmailFactor != "off",
 		EmailRecoveryOnly: h.cfg.EmailFactor == "recovery-only",
-	}))
+		RecoveryPending:   len(recoveryCodes(h.cookie(c))) > 0,
+	}
+	// In the journey: back to the confirmation of the identity, or once the first method used it
+	// up, to the end of the enrollment; the deadline, which verifying revealed.
+	back := views.Link{Href: h.path(views.RouteVerifyDone), Text: p.T.T("journey.back.previous")}
+	if g, ok, err := h.currentGrant(c); err != nil {
+		return err
+	} else if ok && !g.Live(h.now()) {
+		back.Href = h.path(views.RouteEnrollDone)
+	}
+	m.Way = h.enrollWay(c, views.StepEnroll, back, h.securityBack(p))
+	if m.Way.Step != 0 {
+		m.Deadline = h.deadlineView(u)
+	}
+	return render(c, http.StatusOK, views.EnrollChoose(m))
 }
 
 // accountFactors reads a user and their factors, for the pages that list them.

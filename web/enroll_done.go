@@ -54,6 +54,9 @@ func (h *handler) enrollDone(c echo.Context) error {
 	}
 	m := views.EnrollDonePage{Page: h.pageFor(c, u.Locale), First: kind == "first" || kind == "", RetiredOn: u.SMSRetiredAt,
 		Factors: h.factorViews(factors), EmailSent: u.Email != ""}
+	if m.First {
+		m.Way = h.enrollWay(c, views.StepConfirm, views.Link{}, views.Link{})
+	}
 	for _, f := range factors {
 		if f.ID == id {
 			m.AddedName = f.Name

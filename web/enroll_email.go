@@ -21,7 +21,8 @@ func (h *handler) enrollEmailShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	m := views.EnrollEmailPage{Page: h.pageFor(c, u.Locale), Email: u.Email}
+	p := h.pageFor(c, u.Locale)
+	m := views.EnrollEmailPage{Page: p, Way: h.enrollWay(c, views.StepEnroll, h.chooseBack(p), h.chooseBack(p)), Email: u.Email}
 	if pending := stringValue(ck.Values[ckEnrollEmail]); pending != "" {
 		m.Email, m.CodeSent = pending, true
 	}
@@ -36,7 +37,7 @@ func (h *handler) enrollEmailSend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	m := views.EnrollEmailPage{Page: p, Email: strings.TrimSpace(c.FormValue("email"))}
+	m := views.EnrollEmailPage{Page: p, Way: h.enrollWay(c, views.StepEnroll, h.chooseBack(p), h.chooseBack(p)), Email: strings.TrimSpace(c.FormValue("email"))}
 	address, msg := validateEmail(m.Email)
 	if msg != "" {
 		m.Errors = views.Errors{{Field: "email", Message: p.T.T(msg)}}
@@ -78,7 +79,7 @@ func (h *handler) enrollEmailConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	m := views.EnrollEmailPage{Page: p, Email: address, CodeSent: true}
+	m := views.EnrollEmailPage{Page: p, Way: h.enrollWay(c, views.StepEnroll, h.chooseBack(p), h.chooseBack(p)), Email: address, CodeSent: true}
 	code := strings.TrimSpace(c.FormValue("code"))
 	if code == "" {
 		m.Errors = views.Errors{{Field: "code", Message: p.T.T("verify.err.code_required")}}

@@ -22,7 +22,9 @@ func (h *handler) enrollPasskeyShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.EnrollPasskey(views.EnrollPasskeyPage{Page: h.pageFor(c, u.Locale), DefaultName: passkey.DefaultName(c.Request().UserAgent())}))
+	p := h.pageFor(c, u.Locale)
+	return render(c, http.StatusOK, views.EnrollPasskey(views.EnrollPasskeyPage{Page: p, Way: h.enrollWay(c, views.StepEnroll, h.chooseBack(p), h.chooseBack(p)),
+		DefaultName: passkey.DefaultName(c.Request().UserAgent())}))
 }
 
 // enrollPasskeyOptions starts a registration ceremony, kept in the database for any instance.

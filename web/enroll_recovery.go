@@ -17,10 +17,12 @@ func (h *handler) enrollRecoveryShow(c echo.Context) error {
 		return err
 	}
 	next := h.path(views.RouteEnrollDone)
+	way := views.Way{Step: views.StepRecovery, Back: views.Link{Href: h.path(views.RouteEnrollChoose), Text: p.T.T("enroll.back_to_list")}}
 	if _, signedIn, _ := h.currentSession(c); signedIn && stringValue(ck.Values[ckEnrollResult]) == "" {
 		next = h.path(views.RouteSecurityShow) // new codes asked for on My security
+		way = views.Way{Back: h.securityBack(p)}
 	}
-	return render(c, http.StatusOK, views.EnrollRecovery(views.EnrollRecoveryPage{Page: p, Codes: recoveryCodes(ck), NextURL: next}))
+	return render(c, http.StatusOK, views.EnrollRecovery(views.EnrollRecoveryPage{Page: p, Way: way, Codes: recoveryCodes(ck), NextURL: next}))
 }
 
 // enrollRecoveryText downloads the recovery codes as a text file.

@@ -47,7 +47,8 @@ func (h *handler) totpModel(c echo.Context, locale string, key totp.Key) (views.
 	if err != nil {
 		return views.EnrollTOTPPage{}, err
 	}
-	return views.EnrollTOTPPage{Page: h.pageFor(c, locale), QRDataURL: qr, Secret: key.GroupedSecret()}, nil
+	p := h.pageFor(c, locale)
+	return views.EnrollTOTPPage{Page: p, Way: h.enrollWay(c, views.StepEnroll, h.chooseBack(p), h.chooseBack(p)), QRDataURL: qr, Secret: key.GroupedSecret()}, nil
 }
 
 // enrollTOTPConfirm checks a code from the app and adds the factor, once.

@@ -39,10 +39,16 @@ func (h *handler) noticeShow(c echo.Context) error {
 		} else {
 			ck.Values[ckSubjectKnown] = true
 		}
+		ck.Values[ckNoticeToken] = c.Param("token")
 		if err := h.saveCookie(c, ck); err != nil {
 			return err
 		}
 		if err := h.ident.NoticeOpened(h.ctx(c), u.ID, client(c)); err != nil {
+			return err
+		}
+	} else if ck.Values[ckNoticeToken] != c.Param("token") {
+		ck.Values[ckNoticeToken] = c.Param("token") // a newer link of the same user
+		if err := h.saveCookie(c, ck); err != nil {
 			return err
 		}
 	}

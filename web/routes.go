@@ -45,7 +45,6 @@ func (h *handler) routes(e *echo.Echo) {
 
 	// Enrollment: after a verification in this browser, or signed in within the step-up window.
 	enroll := newGroup(e, "/enroll", h.requireEnroller(false, h.needVerify))
-	enroll.get("", views.RouteEnrollChoose, h.enrollChoose)
 	enroll.get("/totp", views.RouteEnrollTOTPShow, h.enrollTOTPShow)
 	enroll.post("/totp", views.RouteEnrollTOTPConfirm, h.enrollTOTPConfirm)
 	enroll.get("/passkey", views.RouteEnrollPasskeyShow, h.enrollPasskeyShow)
@@ -59,6 +58,9 @@ func (h *handler) routes(e *echo.Echo) {
 	passkeyAPI.post("/finish", views.RouteEnrollPasskeyFinish, h.enrollPasskeyFinish)
 	// The end of an enrollment, also for the user whose verification the first factor used up.
 	enrolled := newGroup(e, "/enroll", h.requireEnroller(true, h.needVerify))
+	// The list of methods, also to go back to from the recovery codes; adding one from it needs
+	// the live verification or a fresh sign-in (the group above).
+	enrolled.get("", views.RouteEnrollChoose, h.enrollChoose)
 	enrolled.get("/recovery", views.RouteEnrollRecoveryShow, h.enrollRecoveryShow)
 	enrolled.get("/recovery.txt", views.RouteEnrollRecoveryText, h.enrollRecoveryText)
 	enrolled.post("/recovery/done", views.RouteEnrollRecoveryDone, h.enrollRecoveryDone)

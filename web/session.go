@@ -73,8 +73,12 @@ func (h *handler) startVerified(c echo.Context, userID string, m identity.Method
 		return err
 	}
 	c.Set(ctxCurrentGrant, g)
+	notice := h.cookie(c).Values[ckNoticeToken]
 	fresh := h.renewCookie(c)
 	fresh.Values[ckGrant] = token
+	if notice != nil {
+		fresh.Values[ckNoticeToken] = notice // the way back to the notice grants nothing
+	}
 	return h.saveCookie(c, fresh)
 }
 
@@ -88,7 +92,15 @@ func (h *handler) startSignedIn(c echo.Context, userID string, methods []string)
 	if err != nil {
 		return err
 	}
-	next := stringValue(h.cookie(c).Values[ckNext])
+	ck := h.cookie(c)
+	next := stringValue(ck.Values[ckNext])
+	// New recovery codes not yet saved stay, when the user who signs in is the one they belong to
+	// (who went back from them to add another method, which asks for this sign-in).
+	codes, result := recoveryCodes(ck), ck.Values[ckEnrollResult]
+	g, granted, err := h.currentGrant(c)
+	if err != nil {
+		return err
+	}
 	ss, token, err := h.app.Sessions.Start(h.ctx(c), session.User, userID, methods, client(c), old)
 	if err != nil {
 		return err
@@ -98,6 +110,10 @@ func (h *handler) startSignedIn(c echo.Context, userID string, methods []string)
 	fresh.Values[ckSession] = token
 	if next != "" {
 		fresh.Values[ckNext] = next
+	}
+	if granted && g.UserID == userID && len(codes) > 0 {
+		setRecoveryCodes(fresh, codes)
+		fresh.Values[ckEnrollResult] = result
 	}
 	return h.saveCookie(c, fresh)
 }

@@ -201,6 +201,7 @@ func tourVisit(t *testing.T, s *webtest.Server, lang string, visit func(stop)) {
 	}
 	step(user, "/enroll/totp", url.Values{"code": {code}}, "/enroll/recovery")
 	get("enroll recovery codes", user, "/enroll/recovery", http.StatusOK)
+	get("enroll/recovery codes waiting", user, "/enroll", http.StatusOK)
 	step(user, "/enroll/recovery/done", url.Values{"next": {"/enroll/done"}}, "")
 	get("enroll done/SMS retired", user, "/enroll/done", http.StatusOK)
 	get("enroll recovery codes/gone", user, "/enroll/recovery", http.StatusOK)

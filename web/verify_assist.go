@@ -16,7 +16,7 @@ func (h *handler) verifyAssistShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.VerifyAssist(views.VerifyAssistPage{Page: p}))
+	return render(c, http.StatusOK, views.VerifyAssist(views.VerifyAssistPage{Page: p, Way: h.verifyWay(p)}))
 }
 
 // verifyAssistCheck redeems an assist code that support staff issued.
@@ -34,9 +34,9 @@ func (h *handler) verifyAssistCheck(c echo.Context) error {
 			return err
 		}
 		if blocking(err) {
-			return render(c, status, views.VerifyAssist(views.VerifyAssistPage{Page: p, Blocked: msg}))
+			return render(c, status, views.VerifyAssist(views.VerifyAssistPage{Page: p, Way: h.verifyWay(p), Blocked: msg}))
 		}
-		return render(c, status, views.VerifyAssist(views.VerifyAssistPage{Page: p, Form: views.CodeForm{Errors: views.Errors{{Field: "code", Message: msg}}}}))
+		return render(c, status, views.VerifyAssist(views.VerifyAssistPage{Page: p, Way: h.verifyWay(p), Form: views.CodeForm{Errors: views.Errors{{Field: "code", Message: msg}}}}))
 	}
 	if err := h.startVerified(c, u.ID, identity.MethodAssist); err != nil {
 		return err

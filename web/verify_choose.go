@@ -36,5 +36,6 @@ func (h *handler) chooseModel(c echo.Context, knowledgePassed bool) (views.Verif
 		m.EmailClosed = !rules.Allows(u, campaign.WayEmail, h.now(), true)
 		m.Phase, m.GraceEnds = rules.Phase(u, h.now()), rules.GraceEnds(u)
 	}
+	m.Way = views.Way{Step: views.StepVerify, Back: h.noticeBack(c, m.Page)}
 	return m, nil
 }

@@ -72,6 +72,7 @@ func (h *handler) codeModel(c echo.Context, ch identity.Method) (views.VerifyCod
 		m.DeliveryState = deliveryStates[d]
 		m.DeliveryWatch = d == outbox.DeliveryPending || d == outbox.DeliveryDelayed
 	}
+	m.Way = h.verifyWay(m.Page)
 	return m, nil
 }
 

@@ -11,9 +11,11 @@ import (
 // verifyDone confirms the verification and leads on to enrollment.
 func (h *handler) verifyDone(c echo.Context) error {
 	g := grantOf(c)
-	p, err := h.accountPage(c, g.UserID)
+	u, err := h.store.UserByID(h.ctx(c), g.UserID)
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.VerifyDone(views.VerifyDonePage{Page: p, Minutes: minutesUntil(h.now(), g.ExpiresAt)}))
+	p := h.pageFor(c, u.Locale)
+	return render(c, http.StatusOK, views.VerifyDone(views.VerifyDonePage{Page: p, Minutes: minutesUntil(h.now(), g.ExpiresAt),
+		Deadline: h.deadlineView(u), Way: views.Way{Step: views.StepVerify, Back: h.noticeBack(c, p)}}))
 }

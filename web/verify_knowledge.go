@@ -18,7 +18,7 @@ func (h *handler) verifyKnowledgeShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.VerifyKnowledge(views.VerifyKnowledgePage{Page: p, NeedCode: h.knowledgeNeedsCode(c, subjectOf(c))}))
+	return render(c, http.StatusOK, views.VerifyKnowledge(views.VerifyKnowledgePage{Page: p, Way: h.verifyWay(p), NeedCode: h.knowledgeNeedsCode(c, subjectOf(c))}))
 }
 
 // knowledgeNeedsCode tells whether a passed knowledge check must be followed by a code: unless
@@ -45,7 +45,7 @@ func (h *handler) verifyKnowledgeCheck(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	m := views.VerifyKnowledgePage{Page: p, Phone: strings.TrimSpace(c.FormValue("phone")), NeedCode: h.knowledgeNeedsCode(c, sub)}
+	m := views.VerifyKnowledgePage{Page: p, Way: h.verifyWay(p), Phone: strings.TrimSpace(c.FormValue("phone")), NeedCode: h.knowledgeNeedsCode(c, sub)}
 	last4 := c.FormValue("last4")
 	switch {
 	case m.Phone == "":
