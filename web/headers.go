@@ -13,9 +13,12 @@ import (
 
 // contentSecurityPolicy is the strict policy of every page: no inline script, nothing from
 // elsewhere. frameAncestors says who may frame the page: 'none', or an embedded page's partners.
-func contentSecurityPolicy(frameAncestors string) string {
+// Forms post to the portal only, and their answers may lead nowhere else, but for formTargets:
+// the service a user signs in for, which a sign-in's redirects end at.
+func contentSecurityPolicy(frameAncestors string, formTargets ...string) string {
+	formAction := strings.Join(append([]string{"'self'"}, formTargets...), " ")
 	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; " +
-		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors " + frameAncestors
+		"object-src 'none'; base-uri 'none'; form-action " + formAction + "; frame-ancestors " + frameAncestors
 }
 
 // securityHeaders sets the hardening headers of every response, the strict CSP among them. It runs

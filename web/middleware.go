@@ -116,6 +116,11 @@ func (h *handler) pageContext(next echo.HandlerFunc) echo.HandlerFunc {
 			choice = ck.Value
 		}
 		lang := h.cat.Negotiate(choice, r.Header.Get("Accept-Language"))
+		service, serviceOrigin := h.serviceContext(c, lang)
+		if serviceOrigin != "" {
+			// A form on the way (a sign-in, a code) ends, through redirects, at the service.
+			c.Response().Header().Set("Content-Security-Policy", contentSecurityPolicy("'none'", serviceOrigin))
+		}
 		c.Set(pageKey, views.Page{
 			T:            h.cat.For(lang),
 			Paths:        h.path,
@@ -127,7 +132,7 @@ func (h *handler) pageContext(next echo.HandlerFunc) echo.HandlerFunc {
 			AssetVersion: h.assetVersion,
 			Demo:         h.cfg.Demo,
 			Location:     h.loc,
-			Service:      h.serviceContext(c, lang),
+			Service:      service,
 		})
 		return next(c)
 	}

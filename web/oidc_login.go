@@ -39,13 +39,14 @@ func (h *handler) signingInFor(c echo.Context) (provider.Request, bool) {
 	return req, true
 }
 
-// serviceContext is the page context's service while the user signs in for one.
-func (h *handler) serviceContext(c echo.Context, lang string) *views.ServiceContext {
+// serviceContext is the page context's service while the user signs in for one, and the origin
+// of its redirect URI, where the sign-in ends.
+func (h *handler) serviceContext(c echo.Context, lang string) (*views.ServiceContext, string) {
 	req, ok := h.signingInFor(c)
 	if !ok {
-		return nil
+		return nil, ""
 	}
-	return &views.ServiceContext{Name: req.Client.DisplayName(lang), RequestID: req.ID}
+	return &views.ServiceContext{Name: req.Client.DisplayName(lang), RequestID: req.ID}, req.RedirectOrigin
 }
 
 // oidcLogin is the login step the provider sends the browser to. A session of this browser that

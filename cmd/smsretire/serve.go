@@ -19,6 +19,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return err
 	}
+	var shopAddr, shopURL string
+	if c.cfg.Demo {
+		// The example service signs in through the provider: its client joins the configuration.
+		if shopAddr, shopURL, err = addDemoShop(&c.cfg, getenv); err != nil {
+			return err
+		}
+	}
 	if c.cfg.Demo && c.cfg.ConfigFile == "" {
 		// A campaign to watch: the demo users' wave starts now.
 		c.cfg.Campaign.Waves = demo.Waves(time.Now(), c.cfg.Location())
@@ -49,6 +56,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 			ln.Close()
 			return err
 		}
+		stopShop, err := runDemoShop(ctx, a, shopAddr, shopURL, c.log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopShop()
+		fmt.Fprintf(stdout, "Example Shop (示例商城), a service that signs in through smsretire (OpenID Connect): %s\n\n", shopURL)
 	}
 	c.log.Info("listening", "addr", ln.Addr().String(), "base_url", c.cfg.BaseURL, "demo", c.cfg.Demo)
 

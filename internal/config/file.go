@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -52,24 +53,8 @@ func (c *Config) loadFile(getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(c.ConfigFile)
 	var errs []error
-	for i, p := range f.Partners {
-		partner, err := p.load(dir, getenv)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("config-file %s: [[partner]] %d (%q): %w", c.ConfigFile, i+1, p.ID, err))
-			continue
-		}
-		c.Partners = append(c.Partners, partner)
-	}
-	for i, cl := range f.Clients {
-		if err := cl.load(getenv); err != nil {
-			errs = append(errs, fmt.Errorf("config-file %s: [[client]] %d (%q): %w", c.ConfigFile, i+1, cl.ID, err))
-			continue
-		}
-		c.Clients = append(c.Clients, cl)
-	}
-	if err := f.OIDC.load(dir, getenv); err != nil {
+	if err := f.OIDC.load(filepath.Dir(c.ConfigFile), getenv); err != nil {
 		errs = append(errs, fmt.Errorf("config-file %s: [oidc]: %w", c.ConfigFile, err))
 	}
 	c.OIDC = f.OIDC
@@ -79,6 +64,46 @@ func (c *Config) loadFile(getenv func(string) string) error {
 	}
 	if c.Campaign, err = f.campaign(loc); err != nil {
 		errs = append(errs, fmt.Errorf("config-file %s: %w", c.ConfigFile, err))
+	}
+	return errors.Join(append(errs, c.addSections(c.ConfigFile, f, getenv))...)
+}
+
+// AddDemoFile adds the sections of a file that --demo generated (internal/demo) to a validated
+// configuration, leaving out any whose ID the operator's file configures already, and validates
+// again. The demo file has no [oidc] or [campaign] section.
+func (c *Config) AddDemoFile(path string, getenv func(string) string) error {
+	f, err := ReadFile(path)
+	if err != nil {
+		return err
+	}
+	f.Clients = slices.DeleteFunc(f.Clients, func(cl Client) bool { _, ok := c.ClientByID(cl.ID); return ok })
+	f.Partners = slices.DeleteFunc(f.Partners, func(p PartnerEntry) bool {
+		return slices.ContainsFunc(c.Partners, func(q Partner) bool { return q.ID == p.ID })
+	})
+	if err := c.addSections(path, f, getenv); err != nil {
+		return err
+	}
+	return c.Validate()
+}
+
+// addSections loads the sections of f, read from path, into c.
+func (c *Config) addSections(path string, f File, getenv func(string) string) error {
+	dir := filepath.Dir(path)
+	var errs []error
+	for i, p := range f.Partners {
+		partner, err := p.load(dir, getenv)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("config-file %s: [[partner]] %d (%q): %w", path, i+1, p.ID, err))
+			continue
+		}
+		c.Partners = append(c.Partners, partner)
+	}
+	for i, cl := range f.Clients {
+		if err := cl.load(getenv); err != nil {
+			errs = append(errs, fmt.Errorf("config-file %s: [[client]] %d (%q): %w", path, i+1, cl.ID, err))
+			continue
+		}
+		c.Clients = append(c.Clients, cl)
 	}
 	return errors.Join(errs...)
 }

@@ -236,6 +236,7 @@ func WithSignOut(ctx context.Context, end func(userID string) error) context.Con
 type Request struct {
 	ID                string
 	Client            config.Client
+	RedirectOrigin    string // scheme://host[:port] of the redirect URI, where the sign-in ends
 	LoginHint         string    // the operator's user ID, when the service named the user; only they may sign in
 	PhishingResistant bool      // only a passkey will do (acr_values=phr, or the client requires it)
 	PromptNone        bool      // the service asked not to show anything (prompt=none)
@@ -269,7 +270,7 @@ func (s *Service) LoginRequest(ctx context.Context, id, browserToken string) (Re
 	if !ok { // the client was removed from the configuration since
 		return Request{}, ErrNoRequest
 	}
-	req := Request{ID: r.ID, Client: c.c, LoginHint: r.LoginHint, ExpiresAt: r.ExpiresAt, Done: !r.DoneAt.IsZero(),
+	req := Request{ID: r.ID, Client: c.c, LoginHint: r.LoginHint, ExpiresAt: r.ExpiresAt, Done: !r.DoneAt.IsZero(), RedirectOrigin: origin(r.RedirectURI),
 		PhishingResistant: c.c.RequirePhishingResistant || slices.Contains(strings.Fields(r.ACRValues), ACRPhishingResistant) ||
 			slices.Contains(strings.Fields(r.ACRValues), "phrh")}
 	prompts := strings.Fields(r.Prompt)
@@ -388,6 +389,15 @@ func (s *Service) Refuse(ctx context.Context, id string, why Refusal) (string, e
 // expired too.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	return s.st.DeleteAuthRequestsBefore(ctx, s.clock.Now().Add(-24*time.Hour))
+}
+
+// origin is the scheme://host[:port] of an absolute URL.
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 func randomID() (string, error) {
