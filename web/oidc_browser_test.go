@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/smsretire/smsretire/examples/shop"
 	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/config"

@@ -236,7 +236,7 @@ func WithSignOut(ctx context.Context, end func(userID string) error) context.Con
 type Request struct {
 	ID                string
 	Client            config.Client
-	RedirectOrigin    string // scheme://host[:port] of the redirect URI, where the sign-in ends
+	RedirectOrigin    string    // scheme://host[:port] of the redirect URI, where the sign-in ends
 	LoginHint         string    // the operator's user ID, when the service named the user; only they may sign in
 	PhishingResistant bool      // only a passkey will do (acr_values=phr, or the client requires it)
 	PromptNone        bool      // the service asked not to show anything (prompt=none)
