@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/smsretire/smsretire/examples/shop"
 	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/config"
@@ -90,7 +92,11 @@ func (j *journey) clickInto(css, prefix string) {
 	j.press(css)
 	var at string
 	j.poll(func() bool {
-		at = j.eval(`document.readyState === "complete" ? location.pathname : ""`)
+		// Evaluating can fail while the page changes; ask again.
+		v, err := chromedp.Run(j.tab, chromedp.Evaluate[string](`document.readyState === "complete" ? location.pathname : ""`))
+		if err == nil {
+			at = v
+		}
 		return strings.HasPrefix(at, prefix)
 	})
 	j.landed(at)
