@@ -5,14 +5,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/identity"
-	"github.com/smsretire/smsretire/internal/nudge"
 	"github.com/smsretire/smsretire/internal/provider"
+	"github.com/smsretire/smsretire/internal/rollout"
 	"github.com/smsretire/smsretire/internal/signin"
 	"github.com/smsretire/smsretire/views"
 )
@@ -151,17 +150,12 @@ func (h *handler) nudgeModel(c echo.Context, req provider.Request) (views.OIDCNu
 	m.Page = h.pageFor(c, u.Locale)
 	m.Named, m.Deadline, m.DaysLeft = true, u.Deadline, u.DaysLeft(h.now(), h.loc)
 	m.Past = u.PastDeadline(h.now(), h.loc)
-	left, err := h.app.Nudges.Left(h.ctx(c), u.ID, nudge.SignIn, h.cfg.OIDC.Reminders(), h.smsEnds(u))
-	if err != nil {
-		return m, u, err
-	}
-	m.LaterLeft = left
-	m.Later = m.Later && left > 0 && !m.Past
+	// "Later" shares the campaign's count of snoozes, against the sign-in's own limit.
+	offer := h.app.Rollout.SignInOffer(u, h.now(), h.cfg.OIDC.Reminders())
+	m.LaterLeft = offer.Left
+	m.Later = m.Later && offer.Allowed
 	return m, u, nil
 }
-
-// smsEnds is the instant the user's SMS codes stop: the end of the deadline day.
-func (h *handler) smsEnds(u campaign.User) time.Time { return u.Deadline.Time(h.loc).AddDate(0, 0, 1) }
 
 // oidcNudge shows the retirement notice on the way to the service: set up now, or go on with an
 // SMS code this time.
@@ -178,7 +172,7 @@ func (h *handler) oidcNudge(c echo.Context) error {
 		return err
 	}
 	if m.Named {
-		if err := h.app.Nudges.Shown(h.ctx(c), u.ID, nudge.SignIn, map[string]string{"client": req.Client.ID}, client(c)); err != nil {
+		if err := h.app.Rollout.NudgeShown(h.ctx(c), u.ID, req.Client.ID, client(c)); err != nil {
 			return err
 		}
 	}
@@ -220,7 +214,7 @@ func (h *handler) oidcNudgeSetUp(c echo.Context) error {
 		return err
 	}
 	if sub.UserID != "" {
-		if err := h.app.Nudges.SetUp(h.ctx(c), sub.UserID, nudge.SignIn, map[string]string{"client": req.Client.ID}, client(c)); err != nil {
+		if err := h.app.Rollout.NudgeSetUp(h.ctx(c), sub.UserID, req.Client.ID, client(c)); err != nil {
 			return err
 		}
 	}
@@ -300,9 +294,8 @@ func (h *handler) oidcLaterDone(c echo.Context) error {
 	if g.Method != string(identity.MethodPhone) || !u.SMSRetiredAt.IsZero() {
 		return h.redirectTo(c, views.RouteVerifyDone)
 	}
-	_, err = h.app.Nudges.Postpone(h.ctx(c), u.ID, nudge.SignIn, h.cfg.OIDC.Reminders(), h.smsEnds(u),
-		map[string]string{"client": req.Client.ID}, client(c))
-	if errors.Is(err, nudge.ErrNoMore) {
+	_, err = h.app.Rollout.SnoozeSignIn(h.ctx(c), u.ID, h.cfg.OIDC.Reminders(), req.Client.ID, client(c))
+	if errors.Is(err, rollout.ErrSnoozeLimit) || errors.Is(err, rollout.ErrSnoozeTooLate) || errors.Is(err, rollout.ErrSnoozeNone) {
 		return render(c, http.StatusOK, views.OIDCLaterUsed(views.OIDCLaterUsedPage{Page: p, Past: u.PastDeadline(h.now(), h.loc)}))
 	}
 	if err != nil {

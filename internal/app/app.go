@@ -26,7 +26,6 @@ import (
 	"github.com/smsretire/smsretire/internal/keyring"
 	"github.com/smsretire/smsretire/internal/mail"
 	"github.com/smsretire/smsretire/internal/metrics"
-	"github.com/smsretire/smsretire/internal/nudge"
 	"github.com/smsretire/smsretire/internal/outbox"
 	"github.com/smsretire/smsretire/internal/provider"
 	"github.com/smsretire/smsretire/internal/recovery"
@@ -87,7 +86,6 @@ type App struct {
 	Metrics   *metrics.Metrics       // Prometheus metrics of this process; web serves them on --metrics-addr
 	Worker    *outbox.Worker         // delivers the outbox; serve runs it, tests call DeliverDue
 	Devbox    *devbox.Box            // the development outbox; nil unless --demo
-	Nudges    *nudge.Service         // "remind me later" counts
 	// Provider is the OpenID Connect provider for the operator's services; nil when no signing
 	// key is configured and none may be generated (see newProvider).
 	Provider *provider.Service
@@ -176,7 +174,6 @@ func New(p Parts) (*App, error) {
 		session.Staff: {Cookie: "smsretire_staff", Idle: cfg.SessionIdle, MaxAge: cfg.SessionMaxAge, StepUp: cfg.StepUpWindow},
 		session.Embed: {Cookie: "smsretire_embed", Idle: cfg.SessionIdle, MaxAge: cfg.SessionMaxAge, StepUp: cfg.StepUpWindow},
 	}, cfg.ElevatedWindow)
-	a.Nudges = nudge.New(a.Store, a.Clock)
 	if a.Provider, err = a.newProvider(); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package rollout_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -255,4 +256,56 @@ func mustUser(t testing.TB, st *store.SQL, id string) campaign.User {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// "Remind me later" on the way to a service counts in the same snoozes as the campaign's, against
+// the sign-in's own limit, and is recorded as the sign-in's choice naming the service; 60 at once
+// on two instances take no more than the limit.
+func TestSnoozeSignIn_SharesTheCountWithItsOwnLimit(t *testing.T) {
+	testsupport.EachDeployment(t, func(t *testing.T, stores []*store.SQL) {
+		f := newFixture(t, stores[0], config.DefaultCampaign(), at(2026, 12, 1, 10))
+		f.add(t, user("u1", "", "2027-06-01", nil, false), user("par", "", "2027-06-01", nil, false))
+		c := audit.Client{IP: "192.0.2.1", UserAgent: "test"}
+		if _, err := f.svc.Snooze(ctx, "u1", c); err != nil { // one from the notice page
+			t.Fatal(err)
+		}
+		if o := f.svc.SignInOffer(mustUser(t, stores[0], "u1"), f.clk.Now(), 2); !o.Allowed || o.Left != 1 {
+			t.Errorf("sign-in offer after one campaign snooze, limit 2: %+v, want 1 left", o)
+		}
+		s, err := f.svc.SnoozeSignIn(ctx, "u1", 2, "shop", c)
+		if err != nil || s.Count != 2 || s.Left != 0 {
+			t.Fatalf("sign-in snooze: %+v, %v", s, err)
+		}
+		if _, err := f.svc.SnoozeSignIn(ctx, "u1", 2, "shop", c); !errors.Is(err, rollout.ErrSnoozeLimit) {
+			t.Errorf("a third snooze with the sign-in's limit 2: %v", err)
+		}
+		events, _ := stores[0].Events(ctx, "u1", 20)
+		if !slices.ContainsFunc(events, func(e audit.Event) bool {
+			return e.Type == audit.NudgeLater && e.Detail["client"] == "shop" && e.Detail["count"] == "2" && e.Detail["max"] == "2"
+		}) {
+			t.Errorf("no sign-in snooze naming the shop in the history: %+v", events)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ok := 0
+		for i := range 60 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				svc := rollout.New(stores[i%len(stores)], f.clk, config.DefaultCampaign(), shanghai, func(string) string { return "" }, nil)
+				_, err := svc.SnoozeSignIn(ctx, "par", 3, "shop", c)
+				mu.Lock()
+				defer mu.Unlock()
+				if err == nil {
+					ok++
+				} else if !errors.Is(err, rollout.ErrSnoozeLimit) {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if ok != 3 {
+			t.Errorf("%d of 60 parallel sign-in snoozes taken, want 3", ok)
+		}
+	})
 }

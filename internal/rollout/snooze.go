@@ -31,7 +31,18 @@ type Offer struct {
 // SnoozeOffer tells what u may do about reminders at now: snooze while in scope, not retired,
 // before the deadline day, with snoozes left.
 func (s *Service) SnoozeOffer(u campaign.User, now time.Time) Offer {
-	o := Offer{Left: max(s.cfg.SnoozeLimit-u.Snoozes, 0), Days: s.cfg.SnoozeDays}
+	return s.offer(u, now, s.cfg.SnoozeLimit)
+}
+
+// SignInOffer is SnoozeOffer for the notice met on the way to one of the operator's services (the
+// OpenID Connect sign-in): the same count of snoozes, against the sign-in's own limit
+// (remind_later).
+func (s *Service) SignInOffer(u campaign.User, now time.Time, limit int) Offer {
+	return s.offer(u, now, limit)
+}
+
+func (s *Service) offer(u campaign.User, now time.Time, limit int) Offer {
+	o := Offer{Left: max(limit-u.Snoozes, 0), Days: s.cfg.SnoozeDays}
 	if u.SnoozedUntil.After(now) {
 		o.Until = u.SnoozedUntil
 	}
@@ -52,6 +63,36 @@ type Snoozed struct {
 // The count is checked and taken in one statement, so parallel requests take no more than the
 // limit. c is the browser that asked; the OpenID Connect sign-in nudge calls it the same way.
 func (s *Service) Snooze(ctx context.Context, userID string, c audit.Client) (Snoozed, error) {
+	return s.snooze(ctx, userID, s.cfg.SnoozeLimit, func(n int, until time.Time) audit.Event {
+		return audit.CampaignSnoozed.Event(userID, c, s.clock.Now(), map[string]string{
+			"until": campaign.DateOf(until, s.loc).String(), "count": strconv.Itoa(n)})
+	})
+}
+
+// SnoozeSignIn is "remind me later" chosen on the way to one of the operator's services (the
+// OpenID Connect sign-in's notice): a snooze like Snooze, from the same count, but at most limit
+// (remind_later) in all, and recorded as audit.NudgeLater naming the service (clientID).
+func (s *Service) SnoozeSignIn(ctx context.Context, userID string, limit int, clientID string, c audit.Client) (Snoozed, error) {
+	return s.snooze(ctx, userID, limit, func(n int, until time.Time) audit.Event {
+		return audit.NudgeLater.Event(userID, c, s.clock.Now(), map[string]string{"client": clientID, "count": strconv.Itoa(n),
+			"max": strconv.Itoa(limit), "until": campaign.DateOf(until, s.loc).String()})
+	})
+}
+
+// NudgeShown records that the notice was shown to the user on the way to the service clientID,
+// and NudgeSetUp that they chose to set up a new method there.
+func (s *Service) NudgeShown(ctx context.Context, userID, clientID string, c audit.Client) error {
+	return s.st.AppendEvent(ctx, audit.NudgeShown.Event(userID, c, s.clock.Now(), map[string]string{"client": clientID}))
+}
+
+// NudgeSetUp records that the user chose to set up a new method on the way to the service clientID.
+func (s *Service) NudgeSetUp(ctx context.Context, userID, clientID string, c audit.Client) error {
+	return s.st.AppendEvent(ctx, audit.NudgeSetUp.Event(userID, c, s.clock.Now(), map[string]string{"client": clientID}))
+}
+
+// snooze takes one of u's snoozes while fewer than limit were taken and writes the history event
+// event makes of the count and the snooze's end, in one transaction.
+func (s *Service) snooze(ctx context.Context, userID string, limit int, event func(n int, until time.Time) audit.Event) (Snoozed, error) {
 	now := s.clock.Now()
 	var out Snoozed
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
@@ -70,16 +111,15 @@ func (s *Service) Snooze(ctx context.Context, userID string, c audit.Client) (Sn
 		if until.After(deadline) {
 			until = deadline
 		}
-		n, ok, err := tx.TakeCampaignSnooze(ctx, userID, until, s.cfg.SnoozeLimit, now)
+		n, ok, err := tx.TakeCampaignSnooze(ctx, userID, until, limit, now)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return ErrSnoozeLimit
 		}
-		out = Snoozed{Until: until, Count: n, Left: s.cfg.SnoozeLimit - n}
-		return tx.AppendEvent(ctx, audit.CampaignSnoozed.Event(userID, c, now, map[string]string{
-			"until": campaign.DateOf(until, s.loc).String(), "count": strconv.Itoa(n)}))
+		out = Snoozed{Until: until, Count: n, Left: limit - n}
+		return tx.AppendEvent(ctx, event(n, until))
 	})
 	if err != nil {
 		return Snoozed{}, err
