@@ -11,6 +11,7 @@ const (
 	RouteNoticeSnoozed = "notice.snoozed"
 	RouteFAQ           = "faq"
 	RouteLangSet       = "lang.set"
+	RoutePrivacy       = "privacy"
 
 	RouteVerifyChoose         = "verify.choose"
 	RouteVerifyCodeSend       = "verify.code.send"
@@ -55,6 +56,19 @@ const (
 	RouteSecurityRecoveryRegenerate = "security.recovery.regenerate"
 	RouteSecuritySessionsEnd        = "security.sessions.end"
 	RouteSecuritySessionsEndOthers  = "security.sessions.end_others"
+	RouteSecurityVerify             = "security.verify"
+	RouteSecurityEmailShow          = "security.email.show"
+	RouteSecurityEmailSend          = "security.email.send"
+	RouteSecurityEmailConfirm       = "security.email.confirm"
+	RouteSecurityEmailReset         = "security.email.reset"
+	RouteSecurityPhoneShow          = "security.phone.show"
+	RouteSecurityPhoneSend          = "security.phone.send"
+	RouteSecurityPhoneConfirm       = "security.phone.confirm"
+	RouteSecurityPhoneReset         = "security.phone.reset"
+
+	RouteNotMeShow    = "notme.show"    // :token
+	RouteNotMeConfirm = "notme.confirm" // :token
+	RouteNotMeDone    = "notme.done"
 
 	RouteOIDCDiscovery  = "oidc.discovery"
 	RouteOIDCKeys       = "oidc.keys"

@@ -36,8 +36,10 @@ const (
 	ckTOTPCeremony  = "totp_ceremony"
 	ckSignInSubject = "signin_sub" // whom the email sign-in code went to
 	ckSignInUser    = "signin_uid"
-	ckSignInOther   = "signin_other" // "not you?": do not offer the account this browser knows
-	flashNotice     = "notice"       // the flash queue of one-time notices (message keys)
+	ckSignInOther   = "signin_other"  // "not you?": do not offer the account this browser knows
+	ckContactEmail  = "contact_email" // a new email address waiting for its code
+	ckContactPhone  = "contact_phone" // a new phone number (E.164) waiting for its code
+	flashNotice     = "notice"        // the flash queue of one-time notices (message keys)
 )
 
 func newCookieStore(cfg config.Config, keys keyring.Keys) *sessions.CookieStore {

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/views"
 )
 
@@ -12,6 +14,13 @@ import (
 // and the user gets a friendly page in their language with no internal detail.
 func (h *handler) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
+		return
+	}
+	if errors.Is(err, campaign.ErrChangesLocked) {
+		// A change that reached the domain while a "this wasn't me" locks the account's changes.
+		if err := h.changesLocked(c); err != nil {
+			h.log.Error("render locked page", "err", err)
+		}
 		return
 	}
 	status := errorStatus(err)

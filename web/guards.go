@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -188,4 +189,40 @@ func (h *handler) stepUp(c echo.Context, back string) error {
 // needSignIn answers a request for a signed-in page without a signed-in session.
 func (h *handler) needSignIn(c echo.Context) error {
 	return render(c, http.StatusUnauthorized, views.Error(views.ErrorPage{Page: h.page(c), Status: http.StatusUnauthorized, Key: "error.need_signin"}))
+}
+
+// requireUnlocked, after a guard that put the user on the context, lets a change through only while
+// no "this wasn't me" locks the account's changes; otherwise the page says how to lift the lock.
+// The domain refuses such changes too (campaign.ErrChangesLocked); this tells the user before they
+// start.
+func (h *handler) requireUnlocked(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u, err := h.store.UserByID(h.ctx(c), userOf(c))
+		if err != nil {
+			return err
+		}
+		if u.ChangesLocked() {
+			if strings.Contains(c.Request().Header.Get(echo.HeaderAccept), echo.MIMEApplicationJSON) {
+				return jsonError(c, http.StatusForbidden, h.page(c).T.T("locked.title"))
+			}
+			return h.changesLocked(c)
+		}
+		return next(c)
+	}
+}
+
+// changesLocked answers a change refused because a "this wasn't me" locked the account's changes:
+// what happened and how to lift it, in the account's language.
+func (h *handler) changesLocked(c echo.Context) error {
+	p := h.page(c)
+	m := views.ChangesLockedPage{Page: p}
+	if uid := userOf(c); uid != "" {
+		u, err := h.store.UserByID(h.ctx(c), uid)
+		if err != nil {
+			return err
+		}
+		m.Page, m.Since = h.pageFor(c, u.Locale), u.ChangesLockedAt
+	}
+	_, m.SignedIn, _ = h.currentSession(c)
+	return render(c, http.StatusForbidden, views.ChangesLocked(m))
 }

@@ -40,6 +40,9 @@ func describeEvent(t *i18n.Translator, e audit.Event, clientName func(id, lang s
 	if k := e.Detail["kind"]; k != "" {
 		data["Kind"] = t.T("factor.kind." + k)
 	}
+	if f := e.Detail["field"]; f == "email" || f == "phone" {
+		data["Field"] = t.T("mail.field." + f)
+	}
 	if to := e.Detail["to"]; to != "" {
 		data["To"] = t.T("state." + to)
 	}

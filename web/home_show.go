@@ -8,7 +8,12 @@ import (
 	"github.com/smsretire/smsretire/views"
 )
 
-// homeShow renders the landing page.
+// homeShow renders the landing page; a browser whose user has a check-up due is asked to sign in
+// once.
 func (h *handler) homeShow(c echo.Context) error {
-	return render(c, http.StatusOK, views.Home(views.HomePage{Page: h.page(c)}))
+	due, err := h.app.Devices.CheckupDue(h.ctx(c), deviceToken(c))
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.Home(views.HomePage{Page: h.page(c), CheckupDue: due}))
 }

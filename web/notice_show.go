@@ -75,6 +75,7 @@ func (h *handler) noticeModel(c echo.Context, u campaign.User) (views.NoticePage
 		Phase:       rules.Phase(u, h.now()),
 		GraceEnds:   rules.GraceEnds(u),
 		Snooze:      h.snoozeOffer(u),
+		CheckupDue:  u.CheckupDue(h.now()),
 	}
 	date := map[string]any{"Date": p.Date(u.Deadline)}
 	switch {

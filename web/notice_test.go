@@ -78,10 +78,13 @@ func TestNotices_ExactlyOnePerChangeToTheRegisteredEmail(t *testing.T) {
 	if n := notices(t, srv.Store, "demo-zh"); len(n) != 0 {
 		t.Fatalf("the first factor's confirmation email is its notice; notices = %v", n)
 	}
-	c := signIn(t, srv, "demo-zh", secret)
+	c := signIn(t, srv, "demo-zh", secret) // a browser the user has not used before
+	if n := notices(t, srv.Store, "demo-zh"); n["signin.new_device"] != 1 || len(n) != 1 {
+		t.Fatalf("after signing in on a new device: %v", n)
+	}
 	srv.Clock.Advance(61 * time.Second)
 	addEmailFactor(t, srv, c, lastCode, "second@example.com")
-	if n := notices(t, srv.Store, "demo-zh"); n["factor.added"] != 1 || len(n) != 1 {
+	if n := notices(t, srv.Store, "demo-zh"); n["factor.added"] != 1 || len(n) != 2 {
 		t.Fatalf("after adding: %v", n)
 	}
 	fs, _ := srv.Store.Factors(ctx, "demo-zh")
@@ -105,7 +108,8 @@ func TestNotices_ExactlyOnePerChangeToTheRegisteredEmail(t *testing.T) {
 	if r := srv.PostForm(t, srv.Client(), "/signin/recovery", url.Values{"account": {"demo-zh"}, "code": {code}}, nil); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("recovery sign-in: %d", r.StatusCode)
 	}
-	want := map[string]int{"factor.added": 1, "factor.removed": 1, "recovery.regenerated": 1, "recovery.used": 1}
+	// The recovery code signed in on yet another new browser.
+	want := map[string]int{"factor.added": 1, "factor.removed": 1, "recovery.regenerated": 1, "recovery.used": 1, "signin.new_device": 2}
 	got := notices(t, srv.Store, "demo-zh")
 	for k, v := range want {
 		if got[k] != v {

@@ -21,6 +21,13 @@ func (h *handler) routes(e *echo.Echo) {
 	public.get("/notice/:token", views.RouteNoticeShow, h.noticeShow)
 	public.get("/faq", views.RouteFAQ, h.faqShow)
 	public.post("/lang", views.RouteLangSet, h.langSet)
+	public.get("/privacy", views.RoutePrivacy, h.privacyShow)
+
+	// "This wasn't me": the link of a security email asks first (mail scanners open links), then
+	// signs the account out everywhere and locks changes. The token is the authority.
+	public.get("/not-me/done", views.RouteNotMeDone, h.notMeDone)
+	public.get("/not-me/:token", views.RouteNotMeShow, h.notMeShow)
+	public.post("/not-me/:token", views.RouteNotMeConfirm, h.notMeConfirm)
 
 	// The notice's "remind me later": for the account a notice link named.
 	notice := newGroup(e, "/notice", h.requireSubject)
@@ -44,7 +51,7 @@ func (h *handler) routes(e *echo.Echo) {
 	verified.get("/done", views.RouteVerifyDone, h.verifyDone)
 
 	// Enrollment: after a verification in this browser, or signed in within the step-up window.
-	enroll := newGroup(e, "/enroll", h.requireEnroller(false, h.needVerify))
+	enroll := newGroup(e, "/enroll", h.requireEnroller(false, h.needVerify), h.requireUnlocked)
 	enroll.get("/totp", views.RouteEnrollTOTPShow, h.enrollTOTPShow)
 	enroll.post("/totp", views.RouteEnrollTOTPConfirm, h.enrollTOTPConfirm)
 	enroll.get("/passkey", views.RouteEnrollPasskeyShow, h.enrollPasskeyShow)
@@ -53,7 +60,7 @@ func (h *handler) routes(e *echo.Echo) {
 	enroll.post("/email/confirm", views.RouteEnrollEmailConfirm, h.enrollEmailConfirm, h.emailFactorOn)
 	enroll.post("/email/reset", views.RouteEnrollEmailReset, h.enrollEmailReset, h.emailFactorOn)
 	// The passkey ceremony's requests from static/js/passkey.js, refused in JSON.
-	passkeyAPI := newGroup(e, "/enroll/passkey", h.requireEnroller(false, h.needVerifyJSON))
+	passkeyAPI := newGroup(e, "/enroll/passkey", h.requireEnroller(false, h.needVerifyJSON), h.requireUnlocked)
 	passkeyAPI.post("/options", views.RouteEnrollPasskeyOptions, h.enrollPasskeyOptions)
 	passkeyAPI.post("/finish", views.RouteEnrollPasskeyFinish, h.enrollPasskeyFinish)
 	// The end of an enrollment, also for the user whose verification the first factor used up.
@@ -79,14 +86,26 @@ func (h *handler) routes(e *echo.Echo) {
 	signin.post("/passkey/finish", views.RouteSignInPasskeyFinish, h.signInPasskeyFinish)
 	public.post("/signout", views.RouteSignOut, h.signOut)
 
-	// Signed in: My security. Sensitive changes need an authentication within the step-up window.
+	// Signed in: My security. Sensitive changes need an authentication within the step-up window,
+	// and none is allowed while a "this wasn't me" locks the account's changes.
 	security := newGroup(e, "/security", h.requireSession(session.User))
 	security.get("", views.RouteSecurityShow, h.securityShow)
-	security.post("/factors/:id/rename", views.RouteSecurityFactorRename, h.securityFactorRename, h.requireFresh)
-	security.post("/factors/:id/remove", views.RouteSecurityFactorRemove, h.securityFactorRemove, h.requireFresh)
-	security.post("/recovery/regenerate", views.RouteSecurityRecoveryRegenerate, h.securityRecoveryRegenerate, h.requireFresh)
+	security.post("/factors/:id/rename", views.RouteSecurityFactorRename, h.securityFactorRename, h.requireFresh, h.requireUnlocked)
+	security.post("/factors/:id/remove", views.RouteSecurityFactorRemove, h.securityFactorRemove, h.requireFresh, h.requireUnlocked)
+	security.post("/recovery/regenerate", views.RouteSecurityRecoveryRegenerate, h.securityRecoveryRegenerate, h.requireFresh, h.requireUnlocked)
 	security.post("/sessions/end", views.RouteSecuritySessionsEnd, h.securitySessionEnd)
 	security.post("/sessions/end-others", views.RouteSecuritySessionsEndOthers, h.securitySessionsEndOthers)
+	security.post("/verify", views.RouteSecurityVerify, h.securityVerify)
+	// Contact details: a code to the new address or number confirms it.
+	contact := newGroup(e, "/security", h.requireSession(session.User), h.requireFresh, h.requireUnlocked)
+	contact.get("/email", views.RouteSecurityEmailShow, h.contactEmailShow)
+	contact.post("/email", views.RouteSecurityEmailSend, h.contactEmailSend)
+	contact.post("/email/confirm", views.RouteSecurityEmailConfirm, h.contactEmailConfirm)
+	contact.post("/email/reset", views.RouteSecurityEmailReset, h.contactEmailReset)
+	contact.get("/phone", views.RouteSecurityPhoneShow, h.contactPhoneShow)
+	contact.post("/phone", views.RouteSecurityPhoneSend, h.contactPhoneSend)
+	contact.post("/phone/confirm", views.RouteSecurityPhoneConfirm, h.contactPhoneConfirm)
+	contact.post("/phone/reset", views.RouteSecurityPhoneReset, h.contactPhoneReset)
 
 	// Prepared for what comes next; add routes to these groups:
 	//  - staff: the support console, for staff signed in with a staff session (its own kind,

@@ -5,6 +5,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/phone"
+	"github.com/smsretire/smsretire/internal/securitynotice"
+	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/views"
 )
 
@@ -16,7 +20,7 @@ func (h *handler) securityShow(c echo.Context) error {
 	}
 	if flash := h.takeFlash(c); flash != "" {
 		m.Notice = m.T.T(flash)
-		m.OfferEndOthers = flash == "security.removed"
+		m.OfferEndOthers = flash == "security.removed" || flash == "contact.email.changed" || flash == "contact.phone.changed"
 	}
 	return render(c, http.StatusOK, views.Security(m))
 }
@@ -48,5 +52,17 @@ func (h *handler) securityModel(c echo.Context, uid string) (views.SecurityPage,
 		Factors:      h.factorViews(factors),
 		RecoveryLeft: left,
 		History:      h.historyEntries(p.T, events),
+		Contact:      h.contactView(u),
+		LockedSince:  u.ChangesLockedAt,
+		CheckupDue:   u.CheckupDue(h.now()),
 	}, nil
+}
+
+// contactView is the user's contact details and where their notices go (internal/notice).
+func (h *handler) contactView(u campaign.User) views.ContactView {
+	v := views.ContactView{Email: u.Email, Phone: phone.Mask(u.Phone), PhoneChangeable: h.app.Contacts.PhoneChangeable(u)}
+	for _, ch := range securitynotice.Channels(u) {
+		v.NoticesTo, v.NoticesBySMS = ch.Masked(), ch.Kind == store.OutboxSMS
+	}
+	return v
 }

@@ -66,12 +66,18 @@ func (h *handler) currentGrant(c echo.Context) (session.Grant, bool, error) {
 
 // startVerified records the user's verified identity as a grant and replaces the cookie with a
 // fresh one that holds only its token, so a cookie planted before verification never gains the
-// privilege.
+// privilege; the browser's signed-in session stays when it is the same user's (who verified again
+// to lift a "this wasn't me" lock). The browser is remembered as one of the user's devices.
 func (h *handler) startVerified(c echo.Context, userID string, m identity.Method) error {
 	g, token, err := h.app.Sessions.Grant(h.ctx(c), userID, string(m), client(c))
 	if err != nil {
 		return err
 	}
+	ss, signedIn, err := h.currentSession(c)
+	if err != nil {
+		return err
+	}
+	sessionToken := stringValue(h.cookie(c).Values[ckSession])
 	c.Set(ctxCurrentGrant, g)
 	notice := h.cookie(c).Values[ckNoticeToken]
 	fresh := h.renewCookie(c)
@@ -79,6 +85,14 @@ func (h *handler) startVerified(c echo.Context, userID string, m identity.Method
 	if notice != nil {
 		fresh.Values[ckNoticeToken] = notice // the way back to the notice grants nothing
 	}
+	if signedIn && ss.Subject == userID {
+		fresh.Values[ckSession] = sessionToken
+	}
+	seen, err := h.app.Devices.Verified(h.ctx(c), userID, deviceToken(c), client(c))
+	if err != nil {
+		return err
+	}
+	h.keepDevice(c, seen.Token)
 	return h.saveCookie(c, fresh)
 }
 
@@ -86,7 +100,7 @@ func (h *handler) startVerified(c echo.Context, userID string, m identity.Method
 // its amr values) and
 // replaces the cookie, so a cookie planted earlier never gains the privilege. A session in this
 // browser already (a step-up) is ended in favour of the new one. Where a step-up asked to return
-// to is kept.
+// to is kept. A sign-in from a device the user has not used before sends them a notice.
 func (h *handler) startSignedIn(c echo.Context, userID string, methods []string) error {
 	old, _, err := h.currentSession(c)
 	if err != nil {
@@ -115,5 +129,11 @@ func (h *handler) startSignedIn(c echo.Context, userID string, methods []string)
 		setRecoveryCodes(fresh, codes)
 		fresh.Values[ckEnrollResult] = result
 	}
+	// A browser the user has not signed in or verified on before sends them a notice.
+	seen, err := h.app.Devices.SignedIn(h.ctx(c), userID, deviceToken(c), client(c))
+	if err != nil {
+		return err
+	}
+	h.keepDevice(c, seen.Token)
 	return h.saveCookie(c, fresh)
 }

@@ -105,6 +105,7 @@ func tourVisit(t *testing.T, s *webtest.Server, lang string, visit func(stop)) {
 	get("home", anon, "/", http.StatusOK)
 	post("home/account missing", anon, "/find", url.Values{"account": {" "}}, nil, http.StatusUnprocessableEntity)
 	get("faq", anon, "/faq", http.StatusOK)
+	get("privacy", anon, "/privacy", http.StatusOK)
 	get("notice", anon, "/notice/"+s.NoticeToken("demo-zh"), http.StatusOK)
 	get("notice/past due", anon, "/notice/"+s.NoticeToken("demo-late"), http.StatusOK)
 	get("notice/due today, no name", anon, "/notice/"+s.NoticeToken("demo-today"), http.StatusOK)
@@ -231,7 +232,27 @@ func tourVisit(t *testing.T, s *webtest.Server, lang string, visit func(stop)) {
 	post("security/remove/not confirmed", signedIn, "/security/factors/"+id+"/remove", url.Values{"confirm": {"no"}}, nil, http.StatusUnprocessableEntity)
 	step(signedIn, "/security/recovery/regenerate", nil, "/enroll/recovery")
 	get("enroll recovery codes/regenerated", signedIn, "/enroll/recovery", http.StatusOK)
-	s.Clock.Advance(11 * time.Minute)
+
+	// Contact details: a new email address, confirmed by a code; a new number, until its code.
+	get("security/email", signedIn, "/security/email", http.StatusOK)
+	post("security/email/bad address", signedIn, "/security/email", url.Values{"email": {"not an address"}}, nil, http.StatusUnprocessableEntity)
+	s.Clock.Advance(61 * time.Second)
+	step(signedIn, "/security/email", url.Values{"email": {"new@example.com"}}, "/security/email")
+	get("security/email/code sent", signedIn, "/security/email", http.StatusOK)
+	post("security/email/wrong code", signedIn, "/security/email/confirm", url.Values{"code": {"000000"}}, nil, http.StatusUnprocessableEntity)
+	s.Deliver(t)
+	step(signedIn, "/security/email/confirm", url.Values{"code": {s.LastCode(t, "new@example.com")}}, "/security")
+	get("security/email changed", signedIn, "/security", http.StatusOK)
+	step(signedIn, "/security/email/reset", nil, "/security/email")
+	s.Clock.Advance(61 * time.Second)
+	get("security/phone", signedIn, "/security/phone", http.StatusOK)
+	post("security/phone/not a number", signedIn, "/security/phone", url.Values{"phone": {"12"}}, nil, http.StatusUnprocessableEntity)
+	step(signedIn, "/security/phone", url.Values{"phone": {"139 0000 0001"}}, "/security/phone")
+	get("security/phone/code sent", signedIn, "/security/phone", http.StatusOK)
+	post("security/phone/wrong code", signedIn, "/security/phone/confirm", url.Values{"code": {"000000"}}, nil, http.StatusUnprocessableEntity)
+	step(signedIn, "/security/phone/reset", nil, "/security/phone")
+	// The codes above used up the account's sends for the hour; the session idles out too.
+	s.Clock.Advance(61 * time.Minute)
 	get("signin/step up", signedIn, "/signin?next=%2Fsecurity&stepup=1", http.StatusOK)
 
 	// Sign in by email code.
@@ -245,6 +266,25 @@ func tourVisit(t *testing.T, s *webtest.Server, lang string, visit func(stop)) {
 
 	s.Deliver(t)
 	get("development outbox", anon, "/dev/outbox", http.StatusOK)
+
+	// "This wasn't me" from the old address's notice of the email change: asked, then done.
+	zh := s.Catalog.For("zh-Hans")
+	about := zh.Tf("mail.notice.contact.changed.subject", map[string]any{"Service": s.Config.ServiceName, "Field": zh.T("mail.field.email")})
+	link := s.NotMeLink(t, zhEmail, about)
+	mailReader := newClient()
+	get("not me", mailReader, link, http.StatusOK)
+	step(mailReader, link, nil, "/not-me/done")
+	get("not me/done", mailReader, "/not-me/done", http.StatusOK)
+	get("not me/used", mailReader, link, http.StatusGone)
+	get("not me/broken link", mailReader, "/not-me/broken", http.StatusNotFound)
+	// Signed in again, the account's changes wait for a new verification.
+	s.Clock.Advance(30 * time.Second)
+	code, _ = totp.CodeAt(secret, s.Clock.Now())
+	locked := newClient()
+	step(locked, "/signin/totp", url.Values{"account": {"demo-zh"}, "code": {code}}, "")
+	get("security/changes locked", locked, "/security", http.StatusOK)
+	post("security/change refused while locked", locked, "/security/recovery/regenerate", nil, nil, http.StatusForbidden)
+	step(locked, "/security/verify", nil, "/verify")
 }
 
 // tourOIDC visits the pages of a sign-in for a service: the refusals of a bad request, the
@@ -344,9 +384,12 @@ var withoutPages = map[string]string{
 	"POST /signin/passkey/finish":                "JSON for the passkey script",
 	"POST /signout":                              "redirects home",
 	"POST /signin/forget":                        "redirects to the account field",
-	"POST /security/recovery/regenerate":         "redirects to the new codes",
 	"POST /security/sessions/end":                "redirects to My security",
 	"POST /security/sessions/end-others":         "redirects to My security",
+	"POST /security/verify":                      "redirects to the verification",
+	"POST /security/email/reset":                 "redirects to the address form",
+	"POST /security/phone/reset":                 "redirects to the number form",
+	"POST /not-me/:token":                        "redirects to what was done, or says the link does not work",
 	"GET /healthz":                               "plain text for probes",
 	"GET /readyz":                                "plain text for probes",
 	"GET /static/*":                              "static files",

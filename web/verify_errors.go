@@ -13,11 +13,13 @@ import (
 // The ways a code or answer was asked for, as verifyMessage names them: each locks on its own, and
 // its lock says which still work.
 const (
-	wayPhone       = "phone"        // a verification code by SMS
-	wayEmail       = "email"        // a verification code by email
-	wayKnowledge   = "knowledge"    // the registered phone number and ID digits
-	wayAssist      = "assist"       // a support assist code (8 digits)
-	wayEnrollEmail = "enroll_email" // the code that confirms an email factor
+	wayPhone        = "phone"         // a verification code by SMS
+	wayEmail        = "email"         // a verification code by email
+	wayKnowledge    = "knowledge"     // the registered phone number and ID digits
+	wayAssist       = "assist"        // a support assist code (8 digits)
+	wayEnrollEmail  = "enroll_email"  // the code that confirms an email factor
+	wayContactEmail = "contact_email" // the code that confirms a new registered email address
+	wayContactPhone = "contact_phone" // the code that confirms a new registered phone number
 )
 
 // verifyMessage turns a verification error into a message in the page language and a status.

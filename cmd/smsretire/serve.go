@@ -87,6 +87,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	workerDone := make(chan struct{})
 	go func() { worker.Run(wctx); close(workerDone) }()
 	defer func() { stopWorker(); <-workerDone }() // before the store closes
+	// The retention job deletes what is past its keeping, every hour, one instance at a time.
+	rctx, stopRetention := context.WithCancel(ctx)
+	retentionDone := make(chan struct{})
+	go func() { a.Retention.Run(rctx); close(retentionDone) }()
+	defer func() { stopRetention(); <-retentionDone }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

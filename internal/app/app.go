@@ -17,7 +17,9 @@ import (
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/config"
+	"github.com/smsretire/smsretire/internal/contact"
 	"github.com/smsretire/smsretire/internal/devbox"
+	"github.com/smsretire/smsretire/internal/device"
 	"github.com/smsretire/smsretire/internal/enroll"
 	"github.com/smsretire/smsretire/internal/factor/passkey"
 	"github.com/smsretire/smsretire/internal/factor/totp"
@@ -29,8 +31,10 @@ import (
 	"github.com/smsretire/smsretire/internal/outbox"
 	"github.com/smsretire/smsretire/internal/provider"
 	"github.com/smsretire/smsretire/internal/recovery"
+	"github.com/smsretire/smsretire/internal/retention"
 	"github.com/smsretire/smsretire/internal/rollout"
 	"github.com/smsretire/smsretire/internal/sealbox"
+	"github.com/smsretire/smsretire/internal/securitynotice"
 	"github.com/smsretire/smsretire/internal/session"
 	"github.com/smsretire/smsretire/internal/signin"
 	"github.com/smsretire/smsretire/internal/sms"
@@ -72,20 +76,24 @@ type App struct {
 	Clock   clock.Clock
 	Logger  *slog.Logger
 
-	Notices   *campaign.NoticeSigner // signs and reads notice links
-	IDs       *campaign.IDHasher     // hashes the ID digits of the roster and the knowledge check
-	Identity  *identity.Service      // verification before enrollment
-	TOTP      *totp.Service          // authenticator apps, secrets sealed at rest
-	Passkeys  *passkey.Service       // WebAuthn ceremonies
-	Providers *passkey.Providers     // passkey provider names by AAGUID
-	Recovery  *recovery.Service      // recovery codes
-	Enroll    *enroll.Service        // adding, renaming and removing factors; retiring SMS
-	SignIn    *signin.Service        // signing in again with a new factor
-	Sessions  *session.Service       // signed-in sessions of every kind, and verification grants
-	Rollout   *rollout.Service       // the campaign: notices, reminders, snoozes, exemptions, counts
-	Metrics   *metrics.Metrics       // Prometheus metrics of this process; web serves them on --metrics-addr
-	Worker    *outbox.Worker         // delivers the outbox; serve runs it, tests call DeliverDue
-	Devbox    *devbox.Box            // the development outbox; nil unless --demo
+	Notices         *campaign.NoticeSigner  // signs and reads notice links
+	IDs             *campaign.IDHasher      // hashes the ID digits of the roster and the knowledge check
+	Identity        *identity.Service       // verification before enrollment
+	TOTP            *totp.Service           // authenticator apps, secrets sealed at rest
+	Passkeys        *passkey.Service        // WebAuthn ceremonies
+	Providers       *passkey.Providers      // passkey provider names by AAGUID
+	Recovery        *recovery.Service       // recovery codes
+	Enroll          *enroll.Service         // adding, renaming and removing factors; retiring SMS
+	SignIn          *signin.Service         // signing in again with a new factor
+	Sessions        *session.Service        // signed-in sessions of every kind, and verification grants
+	Rollout         *rollout.Service        // the campaign: notices, reminders, snoozes, exemptions, counts
+	Metrics         *metrics.Metrics        // Prometheus metrics of this process; web serves them on --metrics-addr
+	SecurityNotices *securitynotice.Service // security notices on every channel, and their "this wasn't me" links
+	Devices         *device.Service         // the browsers each user signed in on, for new-device notices
+	Contacts        *contact.Service        // changing the registered email and phone
+	Retention       *retention.Job          // deletes what is past its keeping; serve runs it
+	Worker          *outbox.Worker          // delivers the outbox; serve runs it, tests call DeliverDue
+	Devbox          *devbox.Box             // the development outbox; nil unless --demo
 	// Provider is the OpenID Connect provider for the operator's services; nil when no signing
 	// key is configured and none may be generated (see newProvider).
 	Provider *provider.Service
@@ -102,6 +110,8 @@ const (
 	labelRecovery = "recovery codes"
 	labelWebAuthn = "webauthn handle"
 	labelOIDC     = "oidc tokens"
+	labelDevices  = "devices"
+	labelNotMe    = "not-me links" // derived from the token key, which signs links
 )
 
 // New builds every service and the outbox worker from p.
@@ -161,10 +171,16 @@ func New(p Parts) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.Recovery = recovery.New(a.Store, keyring.Derive(a.Keys.Hash, labelRecovery, 32))
+	a.SecurityNotices = securitynotice.New(a.Store, a.Clock, keyring.Derive(a.Keys.Token, labelNotMe, 32))
+	a.Devices = device.New(a.Store, a.Clock, keyring.Derive(a.Keys.Hash, labelDevices, 32), a.SecurityNotices)
+	a.Contacts = contact.New(a.Store, a.Clock, a.Identity, a.SecurityNotices, cfg.DefaultRegion, a.Rules())
+	a.Recovery = recovery.New(a.Store, keyring.Derive(a.Keys.Hash, labelRecovery, 32), a.SecurityNotices)
 	a.Enroll = enroll.New(a.Store, a.Clock, a.Recovery.NewSet, enroll.Policy{
 		EmailCompletes: cfg.EmailFactor == "allowed",
 		CheckupAfter:   cfg.CheckupAfter,
+	}, a.SecurityNotices)
+	a.Retention = retention.New(a.Store, a.Clock, a.Logger.With("component", "retention"), retention.Settings{
+		History: cfg.HistoryRetention, Outbox: cfg.OutboxRetention,
 	})
 	a.SignIn = signin.New(a.Store, a.Clock, a.Identity, a.TOTP, a.Identity.Limits(), a.Recovery)
 	a.Sessions = session.New(a.Store, a.Clock, map[session.Kind]session.Rules{

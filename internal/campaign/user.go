@@ -52,6 +52,12 @@ type User struct {
 	OutOfScopeAt     time.Time // a full roster no longer named the user; zero while in scope
 	Snoozes          int       // how often the user asked to be reminded later
 	SnoozedUntil     time.Time // no reminder before this; zero when not snoozed
+	// ChangesLockedAt is when a "this wasn't me" locked changes to the account; zero when they are
+	// not locked. Verifying the identity again unlocks them.
+	ChangesLockedAt time.Time
+	// CheckupDueAt is when the user should sign in once to show the new factor works; zero when
+	// no check-up is pending.
+	CheckupDueAt time.Time
 }
 
 // Exempt reports whether the user is left out of the campaign: no notice, no reminder, and
@@ -60,6 +66,18 @@ func (u User) Exempt() bool { return u.ExemptReason != "" }
 
 // InScope reports whether the campaign concerns the user: named by the roster and not exempt.
 func (u User) InScope() bool { return u.OutOfScopeAt.IsZero() && !u.Exempt() }
+
+// ErrChangesLocked refuses a change to an account whose changes a "this wasn't me" locked: the
+// user must verify their identity again first.
+var ErrChangesLocked = errors.New("changes locked until the identity is verified again")
+
+// ChangesLocked reports whether changes to the account wait for a new verification.
+func (u User) ChangesLocked() bool { return !u.ChangesLockedAt.IsZero() }
+
+// CheckupDue reports whether the check-up of the new factor has fallen due at now.
+func (u User) CheckupDue(now time.Time) bool {
+	return !u.CheckupDueAt.IsZero() && !now.Before(u.CheckupDueAt)
+}
 
 // Date is a calendar date without a time zone, such as a deadline.
 type Date struct {

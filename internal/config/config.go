@@ -41,6 +41,10 @@ type Config struct {
 	StepUpWindow   time.Duration
 	CheckupAfter   time.Duration
 
+	// Retention: how long records that name a person are kept (internal/retention).
+	HistoryRetention time.Duration
+	OutboxRetention  time.Duration
+
 	// Verification (codes, attempts, delivery).
 	CodeTTL            time.Duration
 	ResendWait         time.Duration
@@ -119,7 +123,9 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.DurationVar(&c.AssistCodeTTL, "assist-code-ttl", time.Hour, "lifetime of a support assist code")
 	fs.DurationVar(&c.SessionIdle, "session-idle", 30*time.Minute, "a signed-in session unused this long ends")
 	fs.DurationVar(&c.StepUpWindow, "step-up-window", 10*time.Minute, "sensitive changes need an authentication within this window")
-	fs.DurationVar(&c.CheckupAfter, "checkup-after", 28*24*time.Hour, "after the retirement, ask the user once by email to sign in and confirm the new factor works (0: never)")
+	fs.DurationVar(&c.CheckupAfter, "checkup-after", 28*24*time.Hour, "after the retirement, ask the user once (by email, or SMS without one) to sign in and confirm the new factor works (0: never)")
+	fs.DurationVar(&c.HistoryRetention, "history-retention", 365*24*time.Hour, "history entries (with their IP address and device) older than this are deleted; 0 keeps them")
+	fs.DurationVar(&c.OutboxRetention, "outbox-retention", 30*24*time.Hour, "sent or given-up messages and events (recipient, contents) older than this are deleted; 0 keeps them")
 	fs.StringVar(&c.EmailFactor, "email-factor", "allowed", "allowed (email alone completes the retirement), recovery-only (may be added, does not complete it) or off")
 	fs.DurationVar(&c.MinSendTime, "min-send-time", 300*time.Millisecond, "every code request takes at least this long, so found and unknown accounts answer alike")
 	fs.DurationVar(&c.CodeTTL, "code-ttl", 10*time.Minute, "lifetime of a one-time code")
@@ -243,6 +249,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxCodeAttempts < 1 || c.SendsPerHour < 1 || c.ClientAttemptsHour < 1 {
 		return errors.New("attempt and send limits must be at least 1")
+	}
+	if c.HistoryRetention < 0 || c.OutboxRetention < 0 {
+		return errors.New("history-retention and outbox-retention must not be negative (0 keeps the records)")
 	}
 	if c.OutboxMaxAttempts < 1 || c.OutboxPoll <= 0 {
 		return errors.New("outbox-max-attempts must be at least 1 and outbox-poll positive")

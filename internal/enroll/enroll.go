@@ -1,19 +1,22 @@
 // Package enroll adds replacement factors to an account. The first confirmed factor retires SMS
 // verification: in one transaction the factor is stored, the state moves to retired, recovery
 // codes are made, the verification grants are used up, the history records it, and the outbox
-// receives the confirmation email and the user.migrated event.
+// receives the confirmation (by email, or by text message to a user without one) and the
+// user.migrated event. A change while a "this wasn't me" locked the account's changes is refused
+// (campaign.ErrChangesLocked) until the user verifies their identity again.
 package enroll
 
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/outbox"
-	"github.com/smsretire/smsretire/internal/securitymail"
+	"github.com/smsretire/smsretire/internal/securitynotice"
 	"github.com/smsretire/smsretire/internal/store"
 )
 
@@ -39,11 +42,12 @@ type Service struct {
 	clock    clock.Clock
 	recovery RecoveryCodes
 	policy   Policy
+	notices  *securitynotice.Service
 }
 
-// New returns an enrollment service.
-func New(st *store.SQL, clk clock.Clock, recovery RecoveryCodes, policy Policy) *Service {
-	return &Service{st: st, clock: clk, recovery: recovery, policy: policy}
+// New returns an enrollment service; notices tells the user of each change.
+func New(st *store.SQL, clk clock.Clock, recovery RecoveryCodes, policy Policy, notices *securitynotice.Service) *Service {
+	return &Service{st: st, clock: clk, recovery: recovery, policy: policy, notices: notices}
 }
 
 // Added tells what adding a factor did.
@@ -65,7 +69,7 @@ func (s *Service) Add(ctx context.Context, userID string, f store.Factor, c audi
 				return err
 			}
 		}
-		u, err := tx.UserByID(ctx, userID)
+		u, err := unlocked(ctx, tx, userID)
 		if err != nil {
 			return err
 		}
@@ -95,9 +99,9 @@ func (s *Service) Add(ctx context.Context, userID string, f store.Factor, c audi
 					return err
 				}
 			}
-			return securitymail.SendTo(ctx, tx, u, audit.FactorAdded, f.Kind, c, now)
+			return s.notices.Send(ctx, tx, u, securitynotice.Notice{Change: securitynotice.FactorAdded, Kind: f.Kind, Client: c, At: now})
 		}
-		out.First = true // the confirmation email is this change's notice
+		out.First = true // the confirmation is this change's notice
 		return s.retire(ctx, tx, u, all, c, now, &out)
 	})
 	if err != nil {
@@ -141,26 +145,23 @@ func (s *Service) retire(ctx context.Context, tx *store.Tx, u campaign.User, fac
 		if err := tx.SetCheckup(ctx, u.ID, due); err != nil {
 			return err
 		}
-		if u.Email != "" {
-			if _, err := tx.EnqueueOutbox(ctx, outbox.CheckupReminder(u, now, due)); err != nil {
-				return err
-			}
+		if err := s.notices.Send(ctx, tx, u, securitynotice.Notice{Change: securitynotice.Checkup, Client: c, At: now, SendAt: due}); err != nil {
+			return err
 		}
 	}
 	if _, err := tx.EnqueueOutbox(ctx, outbox.UserMigrated(u.ID, kinds, now)); err != nil {
 		return err
 	}
-	if u.Email == "" {
-		return nil
-	}
-	_, err = tx.EnqueueOutbox(ctx, outbox.RetiredConfirmation(u, kinds, now))
-	return err
+	return s.notices.Send(ctx, tx, u, securitynotice.Notice{Change: securitynotice.Retired, Kind: strings.Join(kinds, ","), Client: c, At: now})
 }
 
 // Rename renames one of the user's factors.
 func (s *Service) Rename(ctx context.Context, userID string, factorID int64, name string, c audit.Client) error {
 	now := s.clock.Now()
 	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := unlocked(ctx, tx, userID); err != nil {
+			return err
+		}
 		if err := tx.RenameFactor(ctx, userID, factorID, name); err != nil {
 			return err
 		}
@@ -172,6 +173,10 @@ func (s *Service) Rename(ctx context.Context, userID string, factorID int64, nam
 func (s *Service) Remove(ctx context.Context, userID string, f store.Factor, c audit.Client) error {
 	now := s.clock.Now()
 	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		u, err := unlocked(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
 		if err := tx.RemoveFactor(ctx, userID, f.ID); err != nil {
 			return err
 		}
@@ -181,8 +186,21 @@ func (s *Service) Remove(ctx context.Context, userID string, f store.Factor, c a
 		if _, err := tx.EnqueueOutbox(ctx, outbox.FactorRemoved(userID, f.ID, f.Kind, now)); err != nil {
 			return err
 		}
-		return securitymail.Send(ctx, tx, userID, audit.FactorRemoved, f.Kind, c, now)
+		return s.notices.Send(ctx, tx, u, securitynotice.Notice{Change: securitynotice.FactorRemoved, Kind: f.Kind, Client: c, At: now})
 	})
+}
+
+// unlocked reads the user inside tx, refusing with campaign.ErrChangesLocked while a "this wasn't
+// me" holds their changes.
+func unlocked(ctx context.Context, tx *store.Tx, userID string) (campaign.User, error) {
+	u, err := tx.UserByID(ctx, userID)
+	if err != nil {
+		return u, err
+	}
+	if u.ChangesLocked() {
+		return u, campaign.ErrChangesLocked
+	}
+	return u, nil
 }
 
 // completes reports whether these factors retire SMS under the policy.

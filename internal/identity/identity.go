@@ -220,6 +220,39 @@ func (s *Service) SendEnrollEmailCode(ctx context.Context, userID, email string,
 	return s.send(ctx, ForUser(userID, true), spec, c)
 }
 
+// Contact methods: a code to an email address or phone number the user wants as their
+// registered contact, named for the limits and the history.
+const (
+	MethodContactEmail Method = "contact_email"
+	MethodContactPhone Method = "contact_phone"
+)
+
+// contactMethod returns the method of a code to a new contact on channel ch.
+func contactMethod(ch Method) Method {
+	if ch == MethodEmail {
+		return MethodContactEmail
+	}
+	return MethodContactPhone
+}
+
+// SendContactCode sends a code to target, a new email address (ch email) or E.164 phone number (ch
+// phone) the user wants to register, under the limits of every code: the account's resend wait
+// and sends per hour, the client's sends, and the channel's lock after wrong answers.
+func (s *Service) SendContactCode(ctx context.Context, userID string, ch Method, target string, c Client) (Sent, error) {
+	m := contactMethod(ch)
+	spec := codeSpec{method: m, purpose: string(m), channel: ch, template: outbox.TemplateContactCode,
+		target: func(campaign.User) string { return target }}
+	return s.send(ctx, ForUser(userID, true), spec, c)
+}
+
+// MatchContactCode checks the code sent by SendContactCode on channel ch, counting a wrong one
+// against the account's limit; the caller consumes it in the transaction that changes the contact.
+// The matched code's Target is the new address or number.
+func (s *Service) MatchContactCode(ctx context.Context, userID string, ch Method, code string, c Client) (MatchedCode, error) {
+	m := contactMethod(ch)
+	return s.matchCode(ctx, ForUser(userID, true), m, string(m), code, c)
+}
+
 // SendSignInEmailCode sends a sign-in code to the subject's email factor. For an unknown
 // subject, or one without an email factor, it does the same bookkeeping and sends nothing.
 func (s *Service) SendSignInEmailCode(ctx context.Context, sub Subject, c Client) (Sent, error) {
@@ -500,6 +533,14 @@ func (s *Service) match(ctx context.Context, sub Subject, m Method, purpose, cod
 func (s *Service) markVerified(ctx context.Context, tx *store.Tx, userID string, m Method, c Client, now time.Time) error {
 	if err := tx.AppendEvent(ctx, audit.VerifySucceeded.Event(userID, c, now, map[string]string{"method": string(m)})); err != nil {
 		return err
+	}
+	// A verification is what a "this wasn't me" asked for before changes are allowed again.
+	if unlocked, err := tx.UnlockChanges(ctx, userID); err != nil {
+		return err
+	} else if unlocked {
+		if err := tx.AppendEvent(ctx, audit.Unlocked.Event(userID, c, now, map[string]string{"method": string(m)})); err != nil {
+			return err
+		}
 	}
 	// Operators hear of every successful verification, in the same transaction as the change.
 	if _, err := tx.EnqueueOutbox(ctx, outbox.UserVerified(userID, string(m), now)); err != nil {

@@ -28,9 +28,10 @@ const (
 	TemplateVerifyCode          = "verify.code"          // data: minutes, name (optional); secret: the code
 	TemplateEnrollEmailCode     = "enroll.email_code"    // data: minutes, name (optional); secret: the code
 	TemplateSigninEmailCode     = "signin.email_code"    // data: minutes, name (optional); secret: the code
-	TemplateRetiredConfirmation = "retired.confirmation" // data: factors (totp,passkey,email), date (RFC 3339 or YYYY-MM-DD), name (optional)
-	TemplateSecurityNotice      = "security.notice"      // data: change (factor.added, factor.removed, recovery.used, recovery.regenerated), kind (optional), date, device, ip, name (optional)
-	TemplateCheckup             = "checkup.reminder"     // data: date of the retirement, name (optional)
+	TemplateRetiredConfirmation = "retired.confirmation" // data: factors (totp,passkey,email), date (RFC 3339 or YYYY-MM-DD), name (optional); secret: the "this wasn't me" token of an email
+	TemplateSecurityNotice      = "security.notice"      // data: change (factor.added, factor.removed, recovery.used, recovery.regenerated, signin.new_device, contact.changed), kind (optional), field and to (contact.changed), date, device, ip, name (optional); secret: the "this wasn't me" token of an email
+	TemplateCheckup             = "checkup.reminder"     // data: date of the retirement, name (optional); secret: the "this wasn't me" token of an email
+	TemplateContactCode         = "contact.code"         // data: minutes, name (optional); secret: the code that confirms a new email or phone
 	// The campaign's notice and reminders (internal/rollout). data: deadline (YYYY-MM-DD), days
 	// (left, 0 on the deadline day), phase (open, grace, closed), grace_end (YYYY-MM-DD), name
 	// (optional); secret: the user's signed notice link, sealed at rest like a code.
@@ -70,6 +71,7 @@ const (
 	EventFactorEnrolled = "factor.enrolled" // data: user_id, factor_id, kind
 	EventUserMigrated   = "user.migrated"   // data: user_id, factors (kinds), retired_at
 	EventFactorRemoved  = "factor.removed"  // data: user_id, factor_id, kind
+	EventContactChanged = "contact.changed" // data: user_id, field (email or phone), the field with its new value, changed_at, reverted
 )
 
 // One builder per kind of message follows: the domain builds every outbox item with one of them
@@ -84,31 +86,50 @@ func CodeMessage(u campaign.User, kind, to, template, code string, ttl time.Dura
 	return message(kind, u.ID, to, u.Locale, template, data, code, now)
 }
 
-// RetiredConfirmation is the email that confirms SMS verification was retired for u, naming the
-// factors (kinds) that replace it; it needs a registered email.
-func RetiredConfirmation(u campaign.User, kinds []string, now time.Time) store.OutboxItem {
-	return Email(u.ID, u.Email, u.Locale, TemplateRetiredConfirmation,
-		map[string]string{"factors": strings.Join(kinds, ","), "date": now.UTC().Format(time.RFC3339), "name": u.Name}, "", now)
+// Recipient is where a message goes: an email address (Kind store.OutboxEmail) or an E.164 phone
+// number for a text message (Kind store.OutboxSMS).
+type Recipient struct {
+	Kind string
+	To   string
 }
 
-// CheckupReminder is the email, held back until due, that asks u to sign in once with the factor
-// that retired SMS at retiredAt; it needs a registered email.
-func CheckupReminder(u campaign.User, retiredAt, due time.Time) store.OutboxItem {
-	it := Email(u.ID, u.Email, u.Locale, TemplateCheckup, map[string]string{"date": retiredAt.UTC().Format(time.RFC3339), "name": u.Name}, "", retiredAt)
+// message builds the item of a message to r.
+func (r Recipient) message(u campaign.User, template string, data map[string]string, secret string, now time.Time) store.OutboxItem {
+	return message(r.Kind, u.ID, r.To, u.Locale, template, data, secret, now)
+}
+
+// RetiredConfirmation is the message that confirms SMS verification was retired for u, naming the
+// factors (kinds) that replace it: to r, an email address with its "this wasn't me" token (link),
+// or by SMS without one.
+func RetiredConfirmation(u campaign.User, r Recipient, kinds []string, now time.Time, link string) store.OutboxItem {
+	return r.message(u, TemplateRetiredConfirmation,
+		map[string]string{"factors": strings.Join(kinds, ","), "date": now.UTC().Format(time.RFC3339), "name": u.Name}, link, now)
+}
+
+// CheckupReminder is the message, held back until due, that asks u to sign in once with the factor
+// that retired SMS at retiredAt: to r, an email address with its "this wasn't me" token (link), or
+// by SMS.
+func CheckupReminder(u campaign.User, r Recipient, retiredAt, due time.Time, link string) store.OutboxItem {
+	it := r.message(u, TemplateCheckup, map[string]string{"date": retiredAt.UTC().Format(time.RFC3339), "name": u.Name}, link, retiredAt)
 	it.NextAttemptAt = due
 	return it
 }
 
-// SecurityNotice is the email that tells u of a change to how the account signs in — change is
-// its history event (audit.FactorAdded, audit.FactorRemoved, audit.RecoveryUsed,
-// audit.RecoveryRegenerated), kind the factor kind or "" — with when, the device and the IP; it
-// needs a registered email.
-func SecurityNotice(u campaign.User, change audit.Type, kind string, c audit.Client, now time.Time) store.OutboxItem {
+// SecurityNotice is the message that tells u of a change to their account — change is its history
+// event type (factor.added, factor.removed, recovery.used, recovery.regenerated,
+// signin.new_device, contact.changed) or contact.registered (to the new address of a contact
+// change), kind the factor kind or "" — with when, the device and the IP the change came from
+// (none for a change support or the system made), and more (a contact change's field and to): to
+// r, an email address with its "this wasn't me" token (link), or by SMS.
+func SecurityNotice(u campaign.User, r Recipient, change, kind string, c audit.Client, now time.Time, more map[string]string, link string) store.OutboxItem {
 	data := map[string]string{
-		"change": string(change), "kind": kind, "date": now.UTC().Format(time.RFC3339),
+		"change": change, "kind": kind, "date": now.UTC().Format(time.RFC3339),
 		"device": useragent.Describe(c.UserAgent), "ip": c.IP, "name": u.Name,
 	}
-	return Email(u.ID, u.Email, u.Locale, TemplateSecurityNotice, data, "", now)
+	for k, v := range more {
+		data[k] = v
+	}
+	return r.message(u, TemplateSecurityNotice, data, link, now)
 }
 
 // CampaignMessage is the campaign's notice or reminder (template TemplateCampaignNotice or
@@ -139,6 +160,14 @@ func FactorEnrolled(userID string, factorID int64, kind string, now time.Time) s
 // the kinds of all the user's factors then.
 func UserMigrated(userID string, kinds []string, now time.Time) store.OutboxItem {
 	return newEvent(userID, EventUserMigrated, map[string]any{"user_id": userID, "factors": kinds, "retired_at": now.UTC().Format(time.RFC3339)}, now)
+}
+
+// ContactChanged is the operator event of a user's email address or phone number (field) changed
+// to value, in My security or put back by a "this wasn't me" (reverted): the new value goes to the
+// operators' systems so they keep their records current, as roster imports no longer override it.
+func ContactChanged(userID, field, value string, at time.Time, reverted bool) store.OutboxItem {
+	return newEvent(userID, EventContactChanged, map[string]any{"user_id": userID, "field": field, field: value,
+		"changed_at": at.UTC().Format(time.RFC3339), "reverted": reverted}, at)
 }
 
 // FactorRemoved is the operator event of a factor removed from a user's account.

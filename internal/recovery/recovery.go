@@ -21,8 +21,9 @@ import (
 	"time"
 
 	"github.com/smsretire/smsretire/internal/audit"
+	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/codeinput"
-	"github.com/smsretire/smsretire/internal/securitymail"
+	"github.com/smsretire/smsretire/internal/securitynotice"
 	"github.com/smsretire/smsretire/internal/store"
 )
 
@@ -97,14 +98,15 @@ func Hash(key []byte, userID, code string) []byte {
 
 // Service stores and redeems users' recovery codes.
 type Service struct {
-	st  *store.SQL
-	key []byte
+	st      *store.SQL
+	key     []byte
+	notices *securitynotice.Service
 }
 
 // New returns the recovery-code service. key keys the hashes; give it a key of its own, such as
-// keyring.Derive(keys.Hash, "recovery codes", 32).
-func New(st *store.SQL, key []byte) *Service {
-	return &Service{st: st, key: key}
+// keyring.Derive(keys.Hash, "recovery codes", 32). notices tells the user of each use and new set.
+func New(st *store.SQL, key []byte, notices *securitynotice.Service) *Service {
+	return &Service{st: st, key: key, notices: notices}
 }
 
 // NewSet makes a set of codes and their hashes for userID without storing anything; it fits
@@ -122,13 +124,21 @@ func (s *Service) NewSet(userID string) ([]string, [][]byte, error) {
 }
 
 // Regenerate replaces the user's codes with a new set, voiding every old code, and records it in
-// the history, in one transaction. The new codes are returned to be shown once.
+// the history, in one transaction. The new codes are returned to be shown once. While a "this
+// wasn't me" locks the account's changes it refuses with campaign.ErrChangesLocked.
 func (s *Service) Regenerate(ctx context.Context, userID string, c audit.Client, now time.Time) ([]string, error) {
 	codes, hashes, err := s.NewSet(userID)
 	if err != nil {
 		return nil, err
 	}
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		u, err := tx.UserByID(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if u.ChangesLocked() {
+			return campaign.ErrChangesLocked
+		}
 		factors, err := tx.Factors(ctx, userID)
 		if err != nil {
 			return err
@@ -142,7 +152,7 @@ func (s *Service) Regenerate(ctx context.Context, userID string, c audit.Client,
 		if err := tx.AppendEvent(ctx, audit.RecoveryRegenerated.Event(userID, c, now, map[string]string{"count": strconv.Itoa(len(codes))})); err != nil {
 			return err
 		}
-		return securitymail.Send(ctx, tx, userID, audit.RecoveryRegenerated, "", c, now)
+		return s.notices.Send(ctx, tx, u, securitynotice.Notice{Change: securitynotice.RecoveryRegenerated, Client: c, At: now})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("regenerate recovery codes: %w", err)
@@ -151,7 +161,7 @@ func (s *Service) Regenerate(ctx context.Context, userID string, c audit.Client,
 }
 
 // Use redeems one of the user's unused codes, in one transaction: it marks the code used, records
-// recovery.used in the history, writes the security notice to the registered email and then runs
+// recovery.used in the history, writes the notice to where the user's notices go and then runs
 // then (when not nil), which adds what the caller's own change needs, such as the sign-in event.
 // ErrInvalid when input is not such a code; when it is one of the user's codes used already it
 // is also store.ErrSpent. A code works once, even under racing requests.
@@ -176,7 +186,11 @@ func (s *Service) Use(ctx context.Context, userID, input string, c audit.Client,
 		if err := tx.AppendEvent(ctx, audit.RecoveryUsed.Event(userID, c, now, nil)); err != nil {
 			return err
 		}
-		if err := securitymail.Send(ctx, tx, userID, audit.RecoveryUsed, "", c, now); err != nil {
+		u, err := tx.UserByID(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if err := s.notices.Send(ctx, tx, u, securitynotice.Notice{Change: securitynotice.RecoveryUsed, Client: c, At: now}); err != nil {
 			return err
 		}
 		if then != nil {

@@ -12,8 +12,10 @@ import (
 
 	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/enroll"
 	"github.com/smsretire/smsretire/internal/recovery"
+	"github.com/smsretire/smsretire/internal/securitynotice"
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/internal/testsupport"
 )
@@ -156,7 +158,7 @@ func fixture(t *testing.T, st *store.SQL) *recovery.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return recovery.New(st, key)
+	return recovery.New(st, key, securitynotice.New(st, clock.NewFake(t0), bytes.Repeat([]byte{3}, 32)))
 }
 
 func TestUse_EachCodeWorksOnce(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/smsretire/smsretire/internal/limit"
 	"github.com/smsretire/smsretire/internal/recovery"
 	"github.com/smsretire/smsretire/internal/sealbox"
+	"github.com/smsretire/smsretire/internal/securitynotice"
 	"github.com/smsretire/smsretire/internal/signin"
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/internal/testsupport"
@@ -74,7 +75,7 @@ func newFixture(t *testing.T, stores []*store.SQL) *fixture {
 			t.Fatal(err)
 		}
 		totps = tp
-		f.svcs = append(f.svcs, signin.New(st, f.clk, ident, tp, ident.Limits(), recovery.New(st, recoveryKey)))
+		f.svcs = append(f.svcs, signin.New(st, f.clk, ident, tp, ident.Limits(), recovery.New(st, recoveryKey, securitynotice.New(st, f.clk, bytes.Repeat([]byte{3}, 32)))))
 	}
 
 	key, err := totps.NewKey("alice")
@@ -88,7 +89,7 @@ func newFixture(t *testing.T, stores []*store.SQL) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	codes, hashes, err := recovery.New(st, recoveryKey).NewSet("alice")
+	codes, hashes, err := recovery.New(st, recoveryKey, nil).NewSet("alice")
 	if err != nil {
 		t.Fatal(err)
 	}

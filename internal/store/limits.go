@@ -179,16 +179,24 @@ func (tx *Tx) Hold(ctx context.Context, key string, until, now time.Time) (ok bo
 	return true, until, nil
 }
 
-// PurgeExpired deletes counters, answer rows and holds that no longer matter.
-func (s *SQL) PurgeExpired(ctx context.Context, now time.Time) error {
-	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM counters WHERE expires_at <= ?`), ms(now)); err != nil {
-		return fmt.Errorf("purge counters: %w", err)
+// PurgeExpired deletes counters, answer rows and holds that no longer matter, and counts them by
+// table. The retention job (internal/retention) calls it.
+func (s *SQL) PurgeExpired(ctx context.Context, now time.Time) (Purged, error) {
+	out := Purged{}
+	for _, p := range []struct{ table, query string }{
+		{"counters", `DELETE FROM counters WHERE expires_at <= ?`},
+		{"answer_limits", `DELETE FROM answer_limits WHERE expires_at <= ?`},
+		{"lockouts", `DELETE FROM lockouts WHERE until <= ?`},
+	} {
+		res, err := s.db.ExecContext(ctx, s.q(p.query), ms(now))
+		if err != nil {
+			return out, fmt.Errorf("purge %s: %w", p.table, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return out, fmt.Errorf("purge %s: %w", p.table, err)
+		}
+		out[p.table] = int(n)
 	}
-	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM answer_limits WHERE expires_at <= ?`), ms(now)); err != nil {
-		return fmt.Errorf("purge answer limits: %w", err)
-	}
-	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM lockouts WHERE until <= ?`), ms(now)); err != nil {
-		return fmt.Errorf("purge lockouts: %w", err)
-	}
-	return nil
+	return out, nil
 }

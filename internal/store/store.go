@@ -221,6 +221,9 @@ func nullMS(t time.Time) sql.NullInt64 {
 // ErrNotFound reports a row that does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrExpired reports a single-use secret whose time ran out before it was used.
+var ErrExpired = errors.New("expired")
+
 // ErrSpent reports a single-use secret that was right but is used up already.
 var ErrSpent = errors.New("already used")
 

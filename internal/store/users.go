@@ -14,16 +14,17 @@ import (
 )
 
 const userColumns = `id, phone, email, name, locale, deadline, id_last4_hash IS NOT NULL, state, sms_retired_at, created_at, updated_at,
-	wave, deadline_from_wave, exempt_reason, out_of_scope_at, snoozes, snoozed_until`
+	wave, deadline_from_wave, exempt_reason, out_of_scope_at, snoozes, snoozed_until,
+	changes_locked_at, checkup_due_at`
 
 func scanUser(row interface{ Scan(...any) error }) (campaign.User, error) {
 	var u campaign.User
 	var deadline, state string
-	var retired, outOfScope, snoozedUntil sql.NullInt64
+	var retired, outOfScope, snoozedUntil, locked, checkup sql.NullInt64
 	var created, updated int64
 	var fromWave int
 	if err := row.Scan(&u.ID, &u.Phone, &u.Email, &u.Name, &u.Locale, &deadline, &u.HasIDLast4, &state, &retired, &created, &updated,
-		&u.Wave, &fromWave, &u.ExemptReason, &outOfScope, &u.Snoozes, &snoozedUntil); err != nil {
+		&u.Wave, &fromWave, &u.ExemptReason, &outOfScope, &u.Snoozes, &snoozedUntil, &locked, &checkup); err != nil {
 		return u, err
 	}
 	u.DeadlineFromWave = fromWave != 0
@@ -33,7 +34,7 @@ func scanUser(row interface{ Scan(...any) error }) (campaign.User, error) {
 		return u, fmt.Errorf("user %s: %w", u.ID, err)
 	}
 	u.Deadline, u.State = d, campaign.State(state)
-	u.SMSRetiredAt = fromMS(retired)
+	u.SMSRetiredAt, u.ChangesLockedAt, u.CheckupDueAt = fromMS(retired), fromMS(locked), fromMS(checkup)
 	u.CreatedAt, u.UpdatedAt = time.UnixMilli(created), time.UnixMilli(updated)
 	return u, nil
 }
@@ -103,6 +104,14 @@ func (s *SQL) IDLast4Hash(ctx context.Context, userID string) ([]byte, error) {
 	return h, err
 }
 
+// rosterEmail and rosterPhone are the contact details a roster row gives a stored user: the row's,
+// except that an address or number the user changed in My security is kept, so a later import of
+// an older roster does not undo it (operators learn of the change from the contact.changed event).
+const (
+	rosterEmail = `(CASE WHEN users.email_changed_at IS NOT NULL THEN users.email ELSE excluded.email END)`
+	rosterPhone = `(CASE WHEN users.phone_changed_at IS NOT NULL THEN users.phone ELSE excluded.phone END)`
+)
+
 // UpsertResult counts what an upsert did.
 type UpsertResult struct {
 	Added, Updated, Unchanged int
@@ -111,7 +120,7 @@ type UpsertResult struct {
 // changedRoster is the condition under which a roster row updates the user it names: some field
 // differs, or the user was out of scope. An equal row changes nothing, not even updated_at, and
 // writes no history.
-const changedRoster = `users.phone IS DISTINCT FROM excluded.phone OR users.email IS DISTINCT FROM excluded.email
+const changedRoster = `users.phone IS DISTINCT FROM ` + rosterPhone + ` OR users.email IS DISTINCT FROM ` + rosterEmail + `
 	OR users.name IS DISTINCT FROM excluded.name OR users.locale IS DISTINCT FROM excluded.locale
 	OR users.deadline IS DISTINCT FROM excluded.deadline OR users.id_last4_hash IS DISTINCT FROM excluded.id_last4_hash
 	OR users.wave IS DISTINCT FROM excluded.wave OR users.deadline_from_wave IS DISTINCT FROM excluded.deadline_from_wave
@@ -119,8 +128,8 @@ const changedRoster = `users.phone IS DISTINCT FROM excluded.phone OR users.emai
 
 // rosterSet is what a changed roster row sets: its fields, back in scope, and planned again by
 // the campaign scheduler, since its deadline or wave may have moved. State, history, snoozes and
-// the notices and reminders already sent stay.
-const rosterSet = `phone = excluded.phone, email = excluded.email,
+// the notices and reminders already sent stay; so do contact details the user changed.
+const rosterSet = `phone = ` + rosterPhone + `, email = ` + rosterEmail + `,
 	name = excluded.name, locale = excluded.locale, deadline = excluded.deadline,
 	id_last4_hash = excluded.id_last4_hash, wave = excluded.wave, deadline_from_wave = excluded.deadline_from_wave,
 	out_of_scope_at = NULL, campaign_due_at = 0, updated_at = excluded.updated_at`

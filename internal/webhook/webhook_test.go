@@ -23,6 +23,7 @@ import (
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/mail"
 	"github.com/smsretire/smsretire/internal/outbox"
+	"github.com/smsretire/smsretire/internal/securitynotice"
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/internal/testsupport"
 	"github.com/smsretire/smsretire/internal/webhook"
@@ -225,7 +226,8 @@ func produceEvents(t *testing.T, st *store.SQL, clk clock.Clock) map[string][]st
 	if _, err := ident.CheckAssist(ctx, identity.ForUser("alice", true), code, c); err != nil {
 		t.Fatal(err)
 	}
-	en := enroll.New(st, clk, func(string) ([]string, [][]byte, error) { return nil, nil, nil }, enroll.Policy{EmailCompletes: true})
+	en := enroll.New(st, clk, func(string) ([]string, [][]byte, error) { return nil, nil, nil }, enroll.Policy{EmailCompletes: true},
+		securitynotice.New(st, clk, bytes.Repeat([]byte{3}, 32)))
 	app, err := en.Add(ctx, "alice", store.Factor{Kind: store.FactorTOTP, Name: "app", Secret: []byte("sealed"), SecretKeyID: "k1"}, c, nil)
 	if err != nil || !app.First {
 		t.Fatalf("first factor: %+v, %v", app, err)

@@ -53,7 +53,12 @@ type Email struct {
 	After    []string // paragraphs after the code
 	Link     string   // an absolute URL to the portal, or empty
 	LinkText string
-	Footer   string
+	// NotMe is the absolute URL of the email's "this wasn't me" link, or empty; NotMeIntro says
+	// what it does and NotMeText is its words.
+	NotMe      string
+	NotMeIntro string
+	NotMeText  string
+	Footer     string
 }
 
 // ErrUnknownTemplate means no such template exists for the kind of message.
@@ -70,7 +75,19 @@ var codeTemplates = map[string]bool{
 	outbox.TemplateVerifyCode:      true,
 	outbox.TemplateEnrollEmailCode: true,
 	outbox.TemplateSigninEmailCode: true,
+	outbox.TemplateContactCode:     true,
 }
+
+// noticeChanges are the changes a security.notice reports (internal/notice), each with its own
+// words by SMS and email.
+var noticeChanges = map[string]bool{
+	"factor.added": true, "factor.removed": true, "recovery.used": true, "recovery.regenerated": true,
+	"signin.new_device": true, "contact.changed": true, "contact.registered": true,
+}
+
+// NotMePath is the path of a "this wasn't me" link under the base URL, followed by its token:
+// web's notme.show route.
+const NotMePath = "/not-me/"
 
 // Render renders template for kind "sms" (text only) or "email" (subject, text and HTML) in
 // locale. An unknown template, or a code template without its code, is an error.
@@ -86,7 +103,7 @@ func (r *Renderer) Render(ctx context.Context, kind, template, locale string, da
 	switch kind {
 	case store.OutboxSMS:
 		switch template {
-		case outbox.TemplateVerifyCode, outbox.TemplateRetiredConfirmation:
+		case outbox.TemplateVerifyCode, outbox.TemplateRetiredConfirmation, outbox.TemplateCheckup, outbox.TemplateContactCode:
 			return outbox.Rendered{Text: t.Tf("sms."+template, v)}, nil
 		case outbox.TemplateCampaignNotice:
 			return outbox.Rendered{Text: t.Tf("sms.campaign.notice", v)}, nil
@@ -95,6 +112,11 @@ func (r *Renderer) Render(ctx context.Context, kind, template, locale string, da
 				return outbox.Rendered{Text: t.TN("sms.campaign.reminder", days, v)}, nil
 			}
 			return outbox.Rendered{Text: t.Tf("sms.campaign.reminder_today", v)}, nil
+		case outbox.TemplateSecurityNotice:
+			// Informational only: no code and no link, which a text message should never carry.
+			if change := data["change"]; noticeChanges[change] {
+				return outbox.Rendered{Text: t.Tf("sms.notice."+change, v)}, nil
+			}
 		}
 	case store.OutboxEmail:
 		if m, ok := r.email(t, template, data, v, secret); ok {
@@ -130,6 +152,10 @@ func (r *Renderer) vars(t *i18n.Translator, template string, data map[string]str
 		if v["Device"] == "" {
 			v["Device"] = t.T("mail.notice.unknown_device")
 		}
+		if f := data["field"]; f == "email" || f == "phone" {
+			v["Field"] = t.T("mail.field." + f)
+		}
+		v["To"] = data["to"]
 	case outbox.TemplateCheckup:
 		v["Date"] = r.date(t, data["date"])
 	case outbox.TemplateCampaignNotice, outbox.TemplateCampaignReminder:
@@ -147,27 +173,34 @@ func (r *Renderer) email(t *i18n.Translator, template string, data map[string]st
 		m.Greeting = t.Tf("mail.greeting", v)
 	}
 	switch template {
-	case outbox.TemplateVerifyCode, outbox.TemplateEnrollEmailCode, outbox.TemplateSigninEmailCode:
+	case outbox.TemplateVerifyCode, outbox.TemplateEnrollEmailCode, outbox.TemplateSigninEmailCode, outbox.TemplateContactCode:
 		m.Subject = t.Tf("mail."+template+".subject", v)
 		m.Body = []string{t.Tf("mail."+template+".body", v)}
 		m.CodeText, m.Code, m.CodeLine = t.T("mail.code_label"), secret, t.Tf("mail.code_line", v)
 		m.After = []string{t.T("mail.code.not_you")}
 	case outbox.TemplateRetiredConfirmation:
 		m.Subject = t.Tf("mail.retired.confirmation.subject", v)
-		m.Body = []string{t.Tf("mail.retired.confirmation.body", v), t.Tf("mail.retired.confirmation.not_you", v)}
+		m.Body = []string{t.Tf("mail.retired.confirmation.body", v)}
+		if !r.notMe(t, &m, v, secret) {
+			m.Body = append(m.Body, t.Tf("mail.retired.confirmation.not_you", v))
+		}
 		if r.BaseURL != "" {
 			m.Link, m.LinkText = strings.TrimRight(r.BaseURL, "/")+"/security", t.T("mail.retired.confirmation.link")
 		}
 	case outbox.TemplateSecurityNotice:
 		change := data["change"]
-		switch change {
-		case "factor.added", "factor.removed", "recovery.used", "recovery.regenerated":
-		default:
+		if !noticeChanges[change] {
 			return Email{}, false
 		}
+		when := "mail.notice.when"
+		if data["device"] == "" && data["ip"] == "" { // made by support or the system, not from a device
+			when = "mail.notice.when_only"
+		}
 		m.Subject = t.Tf("mail.notice."+change+".subject", v)
-		m.Body = []string{t.Tf("mail.notice."+change+".body", v), t.Tf("mail.notice.when", v)}
-		m.After = []string{t.Tf("mail.notice.not_you", v)}
+		m.Body = []string{t.Tf("mail.notice."+change+".body", v), t.Tf(when, v)}
+		if !r.notMe(t, &m, v, secret) {
+			m.After = []string{t.Tf("mail.notice.not_you", v)}
+		}
 		if r.BaseURL != "" {
 			m.Link, m.LinkText = strings.TrimRight(r.BaseURL, "/")+"/signin", t.T("mail.notice.link")
 		}
@@ -193,6 +226,7 @@ func (r *Renderer) email(t *i18n.Translator, template string, data map[string]st
 		m.Subject = t.Tf("mail.checkup.subject", v)
 		m.Body = []string{t.Tf("mail.checkup.body", v)}
 		m.After = []string{t.Tf("mail.checkup.help", v)}
+		r.notMe(t, &m, v, secret)
 		if r.BaseURL != "" {
 			m.Link, m.LinkText = strings.TrimRight(r.BaseURL, "/")+"/signin", t.T("mail.checkup.link")
 		}
@@ -200,6 +234,17 @@ func (r *Renderer) email(t *i18n.Translator, template string, data map[string]st
 		return Email{}, false
 	}
 	return m, true
+}
+
+// notMe adds the "this wasn't me" link of a notice whose token is secret, and reports whether it
+// did: an email written before the links existed has none.
+func (r *Renderer) notMe(t *i18n.Translator, m *Email, v map[string]any, secret string) bool {
+	if secret == "" || r.BaseURL == "" {
+		return false
+	}
+	m.NotMe = strings.TrimRight(r.BaseURL, "/") + NotMePath + secret
+	m.NotMeIntro, m.NotMeText = t.Tf("mail.notme.intro", v), t.T("mail.notme.link")
+	return true
 }
 
 // dateTime writes an RFC 3339 time as a date and a time of day in the configured zone.
@@ -275,6 +320,10 @@ func Text(m Email) string {
 	}
 	if m.Link != "" {
 		para(m.LinkText + ": " + m.Link)
+	}
+	if m.NotMe != "" {
+		para(m.NotMeIntro)
+		para(m.NotMeText + ": " + m.NotMe)
 	}
 	para("-- \n" + m.Footer)
 	b.WriteString("\n")

@@ -250,6 +250,26 @@ func (s *Server) LastCode(t testing.TB, to string) string {
 	return code
 }
 
+// notMeInText finds the path of a "this wasn't me" link in a message.
+var notMeInText = regexp.MustCompile(`/not-me/[A-Za-z]+`)
+
+// NotMeLink returns the path of the "this wasn't me" link in the newest message delivered to to
+// whose subject has about in it (empty: any subject), read from the development outbox. It fails
+// the test when there is none.
+func (s *Server) NotMeLink(t testing.TB, to, about string) string {
+	t.Helper()
+	for _, m := range s.Devbox.For(to) {
+		if !strings.Contains(m.Subject, about) {
+			continue
+		}
+		if link := notMeInText.FindString(m.Text); link != "" {
+			return link
+		}
+	}
+	t.Fatalf("no message to %s about %q has a this-wasn't-me link", to, about)
+	return ""
+}
+
 // NoticeToken signs a notice token for userID, valid for the configured link lifetime from now.
 func (s *Server) NoticeToken(userID string) string {
 	return s.App.Notices.Sign(userID, s.Clock.Now().Add(s.Config.NoticeLinkTTL))
