@@ -170,17 +170,17 @@ func (w *networkWatch) reset() {
 // (scripts may fetch after the load event), and returns the requests in the order they started.
 func (w *networkWatch) settled(t *testing.T) []load {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // generous: the machine may be loaded
 	for {
 		w.mu.Lock()
-		pending := 0
+		var pending []string
 		for _, l := range w.loads {
 			if !l.done {
-				pending++
+				pending = append(pending, l.url)
 			}
 		}
 		quiet := time.Since(w.last) > 50*time.Millisecond
-		if pending == 0 && quiet {
+		if len(pending) == 0 && quiet {
 			out := make([]load, 0, len(w.order))
 			for _, id := range w.order {
 				out = append(out, *w.loads[id])
@@ -190,7 +190,7 @@ func (w *networkWatch) settled(t *testing.T) []load {
 		}
 		w.mu.Unlock()
 		if time.Now().After(deadline) {
-			t.Fatalf("%d requests still loading after 10 s", pending)
+			t.Fatalf("%d requests still loading after 30 s: %s", len(pending), strings.Join(pending, ", "))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
