@@ -62,7 +62,11 @@ func (h *handler) securityModel(c echo.Context, uid string) (views.SecurityPage,
 func (h *handler) contactView(u campaign.User) views.ContactView {
 	v := views.ContactView{Email: u.Email, Phone: phone.Mask(u.Phone), PhoneChangeable: h.app.Contacts.PhoneChangeable(u)}
 	for _, ch := range securitynotice.Channels(u) {
-		v.NoticesTo, v.NoticesBySMS = ch.Masked(), ch.Kind == store.OutboxSMS
+		// Written as the section writes the address or number above it.
+		v.NoticesTo, v.NoticesBySMS = ch.To, ch.Kind == store.OutboxSMS
+		if v.NoticesBySMS {
+			v.NoticesTo = ch.Masked()
+		}
 	}
 	return v
 }

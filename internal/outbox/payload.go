@@ -117,7 +117,7 @@ func CheckupReminder(u campaign.User, r Recipient, retiredAt, due time.Time, lin
 
 // SecurityNotice is the message that tells u of a change to their account — change is its history
 // event type (factor.added, factor.removed, recovery.used, recovery.regenerated,
-// signin.new_device, contact.changed) or contact.registered (to the new address of a contact
+// signin.new_device, contact.changed, support.factors_reset) or contact.registered (to the new address of a contact
 // change), kind the factor kind or "" — with when, the device and the IP the change came from
 // (none for a change support or the system made), and more (a contact change's field and to): to
 // r, an email address with its "this wasn't me" token (link), or by SMS.

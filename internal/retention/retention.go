@@ -103,10 +103,11 @@ func (j *Job) Purge(ctx context.Context, now time.Time) (store.Purged, error) {
 	return out, err
 }
 
-// Run runs the job soon after it starts and then every Every, until ctx ends. Errors are logged;
+// Run runs the job a minute after it starts (sooner when Every is shorter) and then every Every,
+// until ctx ends. Errors are logged;
 // the next run tries again.
 func (j *Job) Run(ctx context.Context) {
-	t := time.NewTimer(time.Minute) // let the instance settle first
+	t := time.NewTimer(min(time.Minute, j.set.Every)) // let the instance settle first
 	defer t.Stop()
 	for {
 		select {

@@ -232,3 +232,27 @@ func TestRunOnce_OneInstanceAtATime(t *testing.T) {
 		}
 	})
 }
+
+// Run, as serve starts it, deletes on its own and stops with its context.
+func TestRun_DeletesInTheBackgroundUntilStopped(t *testing.T) {
+	st := testsupport.SQLite(t)
+	now := t0.Add(600 * day)
+	seed(t, st, now)
+	job := retention.New(st, clock.NewFake(now), slog.New(slog.DiscardHandler), retention.Settings{History: 365 * day, Every: 10 * time.Millisecond})
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { job.Run(runCtx); close(done) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for count(t, st, "events", "type = 'signin.succeeded'") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the running job deleted nothing")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+}

@@ -43,6 +43,9 @@ var (
 	ContactRegistered   = "contact.registered"              // to the new channel of a contact change; Data as ContactChanged
 	Retired             = string(audit.SMSRetired)          // SMS verification retired; Kind: the factors' kinds, comma-separated
 	Checkup             = "checkup.reminder"                // the check-up reminder, sent at SendAt; At: the retirement
+	// FactorsReset: support removed every factor, so the user verifies and enrolls anew; for
+	// SendEverywhere with the removed email factors' addresses, and no Client (no device).
+	FactorsReset = "support.factors_reset"
 )
 
 // LinkTTL is how long a "this wasn't me" link works after its email is due.
@@ -143,7 +146,7 @@ func (s *Service) SendTo(ctx context.Context, tx *store.Tx, u campaign.User, ch 
 // a link of its own.
 func (s *Service) write(ctx context.Context, tx *store.Tx, u campaign.User, ch Channel, n Notice) error {
 	switch n.Change {
-	case Retired, Checkup, FactorAdded, FactorRemoved, RecoveryUsed, RecoveryRegenerated, NewDevice, ContactChanged, ContactRegistered:
+	case Retired, Checkup, FactorAdded, FactorRemoved, RecoveryUsed, RecoveryRegenerated, NewDevice, ContactChanged, ContactRegistered, FactorsReset:
 	default:
 		return fmt.Errorf("security notice: unknown change %q", n.Change)
 	}

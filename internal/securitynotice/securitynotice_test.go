@@ -381,3 +381,28 @@ func hasType(evs []audit.Event, typ audit.Type) bool {
 	}
 	return false
 }
+
+// A change support made (issue 20's factor reset) goes to every channel, the removed email
+// factors' addresses too, and names no device or IP.
+func TestSendEverywhere_SupportResetNamesNoDevice(t *testing.T) {
+	testsupport.EachStore(t, func(t *testing.T, st *store.SQL) {
+		svc, _ := fixture(t, st)
+		send(t, st, func(tx *store.Tx) error {
+			return svc.SendEverywhere(ctx, tx, user(t, st, "bob"), securitynotice.Notice{Change: securitynotice.FactorsReset, At: t0}, "bob.factor@example.com")
+		})
+		got := messages(t, st, "bob")
+		if len(got) != 2 {
+			t.Fatalf("messages = %+v, want the factor's address and the phone", got)
+		}
+		for _, m := range got {
+			if m.Data["change"] != "support.factors_reset" || m.Data["device"] != "" || m.Data["ip"] != "" {
+				t.Errorf("to %s: %v", m.To, m.Data)
+			}
+		}
+		if err := st.InTx(ctx, func(tx *store.Tx) error {
+			return svc.Send(ctx, tx, user(t, st, "bob"), securitynotice.Notice{Change: "no.such.change", At: t0})
+		}); err == nil {
+			t.Error("an unknown change was sent")
+		}
+	})
+}

@@ -78,11 +78,11 @@ var codeTemplates = map[string]bool{
 	outbox.TemplateContactCode:     true,
 }
 
-// noticeChanges are the changes a security.notice reports (internal/notice), each with its own
+// noticeChanges are the changes a security.notice reports (internal/securitynotice), each with its own
 // words by SMS and email.
 var noticeChanges = map[string]bool{
 	"factor.added": true, "factor.removed": true, "recovery.used": true, "recovery.regenerated": true,
-	"signin.new_device": true, "contact.changed": true, "contact.registered": true,
+	"signin.new_device": true, "contact.changed": true, "contact.registered": true, "support.factors_reset": true,
 }
 
 // NotMePath is the path of a "this wasn't me" link under the base URL, followed by its token:
