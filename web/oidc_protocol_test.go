@@ -595,3 +595,89 @@ func TestOIDC_ASessionAnswersUnlessAFreshOrOtherSignInIsAsked(t *testing.T) {
 		t.Errorf("prompt=none led to %s, want login_required", cb)
 	}
 }
+
+// The service's sign-out (RP-initiated logout) with the ID token as hint revokes the user's tokens
+// there, ends this browser's session of that user, and returns to a registered URI with the
+// state; an unregistered one is refused.
+func TestOIDC_EndSession(t *testing.T) {
+	srv := oidcServer(t, testsupport.SQLite(t))
+	secret := enrolledTOTP(t, srv, "demo-en")
+	r := newRP(t, srv, shopID, shopSecret, shopCallback)
+	b := newBrowser(t, srv)
+	l := newLogin()
+	tok, _, err := r.exchange(t, r.totpCode(t, b, l, "demo-en", secret), l.verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hint, _ := tok.Extra("id_token").(string)
+	end := srv.Config.BaseURL + "/oidc/end_session?" + url.Values{"id_token_hint": {hint}, "state": {"bye"},
+		"post_logout_redirect_uri": {"https://evil.example/"}}.Encode()
+	if status, loc, _ := b.get(end); status == http.StatusFound && strings.HasPrefix(loc, "https://evil.example") {
+		t.Fatalf("sign-out redirected to an unregistered URI: %s", loc)
+	}
+	end = srv.Config.BaseURL + "/oidc/end_session?" + url.Values{"id_token_hint": {hint}, "state": {"bye"},
+		"post_logout_redirect_uri": {"http://127.0.0.1:9/"}}.Encode()
+	status, loc, _ := b.get(end)
+	if status != http.StatusFound || loc != "http://127.0.0.1:9/?state=bye" {
+		t.Errorf("sign-out: %d to %q", status, loc)
+	}
+	if _, err := r.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok)); err == nil {
+		t.Error("the access token still opens userinfo after sign-out")
+	}
+	if status, _, _ := b.get(srv.Config.BaseURL + "/security"); status != http.StatusUnauthorized {
+		t.Errorf("My security after the service's sign-out: %d, want 401 (signed out)", status)
+	}
+}
+
+// Going back to the service without signing in tells it access_denied, with its state.
+func TestOIDC_CancelTellsTheServiceAccessDenied(t *testing.T) {
+	srv := oidcServer(t, testsupport.SQLite(t))
+	r := newRP(t, srv, shopID, shopSecret, shopCallback)
+	b := newBrowser(t, srv)
+	l := newLogin()
+	_, login, _ := b.get(r.authURL(l))
+	b.get(login)
+	id := strings.SplitN(login, "id=", 2)[1]
+	status, loc, _ := b.do(http.MethodPost, srv.Config.BaseURL+"/oidc/login/cancel", url.Values{"id": {id}})
+	u, _ := url.Parse(loc)
+	if status != http.StatusSeeOther || !strings.HasPrefix(loc, shopCallback) || u.Query().Get("error") != "access_denied" || u.Query().Get("state") != l.state {
+		t.Errorf("cancel: %d to %q", status, loc)
+	}
+	if status, _, _ := b.get(login); status != http.StatusBadRequest {
+		t.Errorf("the login step after cancelling: %d, want 400", status)
+	}
+}
+
+// A recovery code is a one-time code too (amr otp); the phone scope gives the roster's number in
+// E.164, never a masked one, and nothing of a scope not asked.
+func TestOIDC_RecoveryCodeAndThePhoneScope(t *testing.T) {
+	srv := oidcServer(t, testsupport.SQLite(t))
+	c := verifiedClient(t, srv, "demo-hk")
+	secret := secretFrom(t, srv.Get(t, c, "/enroll/totp", nil))
+	code, _ := totp.CodeAt(secret, srv.Clock.Now())
+	srv.PostForm(t, c, "/enroll/totp", url.Values{"code": {code}}, nil)
+	page := srv.Get(t, c, "/enroll/recovery", nil)
+	recovery := strings.TrimSpace(page.Doc.Find(".recovery-codes code").First().Text())
+	if recovery == "" {
+		t.Fatal("no recovery code shown")
+	}
+	r := newRP(t, srv, shopID, shopSecret, shopCallback)
+	r.conf.Scopes = []string{oidc.ScopeOpenID, "phone"}
+	b := newBrowser(t, srv)
+	l := newLogin()
+	signin := b.follow(r.authURL(l, oauth2.SetAuthURLParam("login_hint", "demo-hk")), srv.Config.BaseURL+"/signin")
+	b.get(signin)
+	_, back, body := b.do(http.MethodPost, srv.Config.BaseURL+"/signin/recovery", url.Values{"code": {recovery}})
+	if back == "" {
+		t.Fatalf("recovery sign-in did not lead on: %.300s", body)
+	}
+	cb := b.follow(back, shopCallback)
+	got, _ := codeFrom(t, cb)
+	_, claims, err := r.exchange(t, got, l.verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims.Sub != "demo-hk" || strings.Join(claims.AMR, " ") != "otp" || claims.Phone != "+85291234567" || claims.Email != "" || claims.Name != "" {
+		t.Errorf("claims %+v; want demo-hk, amr otp, the phone in E.164 and nothing else", claims)
+	}
+}

@@ -93,6 +93,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	go func() { a.Retention.Run(rctx); close(retentionDone) }()
 	defer func() { stopRetention(); <-retentionDone }()
 
+	if a.Provider != nil {
+		// Finished sign-ins for services are kept a day, so a replayed code is recognised; then
+		// they go, with their tokens once those expired.
+		go sweepEvery(wctx, time.Hour, func(ctx context.Context) {
+			if n, err := a.Provider.Sweep(ctx); err != nil {
+				c.log.Warn("sweep authorization requests", "err", err)
+			} else if n > 0 {
+				c.log.Info("swept authorization requests", "count", n)
+			}
+		})
+	}
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -153,4 +165,18 @@ func printDemo(ctx context.Context, a *app.App, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "\nMessages are not sent in demo mode: read them at %s/dev/outbox\n\n", a.Config.BaseURL)
 	return nil
+}
+
+// sweepEvery runs fn now and then every interval until ctx ends.
+func sweepEvery(ctx context.Context, interval time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		fn(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
