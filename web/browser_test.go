@@ -87,6 +87,7 @@ func TestBrowser(t *testing.T) {
 			{"notice past due", "/notice/" + s.NoticeToken("demo-late")},
 			{"notice link broken", "/notice/n1.broken"},
 			{"faq", "/faq"},
+			{"privacy", "/privacy"},
 			{"not found", "/no/such/page"},
 		}
 		for _, lang := range i18n.Languages {
@@ -118,6 +119,7 @@ func TestBrowser(t *testing.T) {
 			{"notice-late", "/notice/" + s.NoticeToken("demo-late")},
 			{"home", "/"},
 			{"faq", "/faq"},
+			{"privacy", "/privacy"},
 		}
 		for _, lang := range i18n.Languages {
 			setLang(t, tab, s.URL, lang)

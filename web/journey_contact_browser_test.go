@@ -37,13 +37,19 @@ func TestJourneyContact_ChangeEmailNoticesAndThisWasntMe(t *testing.T) {
 				webtest.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }))
 			tr := srv.Catalog.For(tc.lang)
 			browser := testsupport.Browser(t)
-			tab := func() *journey {
-				j := &journey{t: t, tab: testsupport.Tab(t, browser), base: srv.URL, lang: tc.lang}
+			tab := func(phone bool) *journey {
+				j := &journey{t: t, tab: testsupport.Tab(t, browser), base: srv.URL, lang: tc.lang, phone: phone}
 				j.console = testsupport.WatchConsole(t, j.tab)
 				speak(t, j.tab, tc.accept)
+				if phone {
+					if err := chromedp.Do(j.tab, chromedp.EmulateViewport(375, 812, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulatePortrait)); err != nil {
+						t.Fatal(err)
+					}
+				}
 				return j
 			}
-			a, b, mail := tab(), tab(), tab()
+			// A is a phone: My security and the contact pages must fit 375 px.
+			a, b, mail := tab(true), tab(false), tab(false)
 
 			// A: verified with an assist code, an authenticator app retires SMS.
 			secret := retireInBrowser(t, srv, a, tc.user)
