@@ -22,7 +22,8 @@ type Page struct {
 	SupportPhone string
 	AssetVersion string // the static files' version, the first segment of their URLs
 	Demo         bool
-	Location     *time.Location
+	Location     *time.Location // --time-zone: where dates and times shown are told
+	Now          time.Time      // the request's time, from the server's clock
 	// Service is the operator's service the user is signing in for through the OpenID Connect
 	// provider (nil otherwise): every page on the way names it and leads back to it.
 	Service *ServiceContext
@@ -71,6 +72,10 @@ func (p Page) DateTime(t time.Time) string {
 
 // Day writes the date of t in the configured zone, the way the page language writes it.
 func (p Page) Day(t time.Time) string { return p.Date(campaign.DateOf(t, p.zone())) }
+
+// Zone names the configured time zone in the page language: 北京时间 for Asia/Shanghai, else
+// its offset from UTC.
+func (p Page) Zone() string { return p.T.Zone(p.zone(), p.Now) }
 
 // Clock writes the time of day of t in the configured zone: 10:00.
 func (p Page) Clock(t time.Time) string { return t.In(p.zone()).Format("15:04") }

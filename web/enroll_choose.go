@@ -2,10 +2,12 @@ package web
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/smsretire/smsretire/internal/campaign"
+	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/views"
 )
@@ -19,7 +21,7 @@ func (h *handler) enrollChoose(c echo.Context) error {
 	p := h.pageFor(c, u.Locale)
 	m := views.EnrollChoosePage{
 		Page:              p,
-		Have:              h.factorViews(factors),
+		Have:              h.factorViews(p.T, factors),
 		EmailAllowed:      h.cfg.EmailFactor != "off",
 		EmailRecoveryOnly: h.cfg.EmailFactor == "recovery-only",
 		RecoveryPending:   len(recoveryCodes(h.cookie(c))) > 0,
@@ -49,15 +51,21 @@ func (h *handler) accountFactors(c echo.Context, uid string) (campaign.User, []s
 	return u, factors, err
 }
 
-// factorViews turns stored factors into what the pages show: for a passkey, its provider's name
-// from its AAGUID and whether it is synced, from its backup flags.
-func (h *handler) factorViews(fs []store.Factor) []views.FactorView {
+// factorViews turns stored factors into what the pages show, in the page language t: a name only
+// when it is more than a default (the app's default name in any language, the email address), for
+// a passkey its provider's name from its AAGUID and whether it is synced, from its backup flags.
+func (h *handler) factorViews(t *i18n.Translator, fs []store.Factor) []views.FactorView {
 	out := make([]views.FactorView, 0, len(fs))
 	for _, f := range fs {
-		v := views.FactorView{ID: f.ID, Kind: f.Kind, Name: f.Name, Created: f.CreatedAt, LastUsed: f.LastUsedAt, Flagged: f.Flagged}
+		v := views.FactorView{ID: f.ID, Kind: f.Kind, Name: f.Name, Title: f.Name, Named: true, Created: f.CreatedAt, LastUsed: f.LastUsedAt, Flagged: f.Flagged}
+		if h.defaultFactorName(f) {
+			v.Title, v.Named = t.T("factor.kind."+f.Kind), false
+		}
 		switch f.Kind {
 		case store.FactorEmail:
-			v.Detail = f.Email
+			if f.Email != v.Title {
+				v.Detail = f.Email
+			}
 		case store.FactorPasskey:
 			v.Provider, _ = h.app.Providers.Name(f.AAGUID)
 			switch {
@@ -72,4 +80,27 @@ func (h *handler) factorViews(fs []store.Factor) []views.FactorView {
 		out = append(out, v)
 	}
 	return out
+}
+
+// earlierDefaultNames are default factor names earlier versions gave, before the glossary settled
+// the terms: the app was 认证器应用.
+var earlierDefaultNames = []string{"认证器应用"}
+
+// defaultFactorName reports whether a factor's name says no more than its kind: the default name
+// of an app or passkey in any language (or an earlier one), or an email factor's address.
+func (h *handler) defaultFactorName(f store.Factor) bool {
+	if f.Kind == store.FactorEmail {
+		return f.Name == f.Email
+	}
+	defaults := map[string]string{store.FactorTOTP: "enroll.totp.default_name", store.FactorPasskey: "enroll.passkey.default_name"}
+	key, ok := defaults[f.Kind]
+	if !ok {
+		return false
+	}
+	for _, lang := range i18n.Languages {
+		if f.Name == h.cat.For(lang).T(key) {
+			return true
+		}
+	}
+	return f.Kind == store.FactorTOTP && slices.Contains(earlierDefaultNames, f.Name)
 }

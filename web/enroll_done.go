@@ -52,14 +52,15 @@ func (h *handler) enrollDone(c echo.Context) error {
 	if len(factors) == 0 {
 		return h.redirectTo(c, views.RouteEnrollChoose)
 	}
-	m := views.EnrollDonePage{Page: h.pageFor(c, u.Locale), First: kind == "first" || kind == "", RetiredOn: u.SMSRetiredAt,
-		Factors: h.factorViews(factors), EmailSent: u.Email != ""}
+	p := h.pageFor(c, u.Locale)
+	m := views.EnrollDonePage{Page: p, First: kind == "first" || kind == "", RetiredOn: u.SMSRetiredAt,
+		Factors: h.factorViews(p.T, factors), EmailSent: u.Email != ""}
 	if m.First {
 		m.Way = h.enrollWay(c, views.StepConfirm, views.Link{}, views.Link{})
 	}
-	for _, f := range factors {
+	for _, f := range m.Factors {
 		if f.ID == id {
-			m.AddedName = f.Name
+			m.AddedName = f.Title
 		}
 	}
 	return render(c, http.StatusOK, views.EnrollDone(m))

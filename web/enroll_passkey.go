@@ -9,6 +9,7 @@ import (
 
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/factor/passkey"
+	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/internal/phone"
 	"github.com/smsretire/smsretire/views"
 )
@@ -24,7 +25,7 @@ func (h *handler) enrollPasskeyShow(c echo.Context) error {
 	}
 	p := h.pageFor(c, u.Locale)
 	return render(c, http.StatusOK, views.EnrollPasskey(views.EnrollPasskeyPage{Page: p, Way: h.enrollWay(c, views.StepEnroll, h.chooseBack(p), h.chooseBack(p)),
-		DefaultName: passkey.DefaultName(c.Request().UserAgent())}))
+		DefaultName: passkeyName(p.T, c.Request().UserAgent())}))
 }
 
 // enrollPasskeyOptions starts a registration ceremony, kept in the database for any instance.
@@ -58,7 +59,7 @@ func (h *handler) enrollPasskeyFinish(c echo.Context) error {
 	}
 	name := fin.Name
 	if name == "" {
-		name = passkey.DefaultName(c.Request().UserAgent())
+		name = passkeyName(p.T, c.Request().UserAgent())
 	}
 	f, err := h.passkeys.FinishRegistration(h.ctx(c), uid, fin.Ceremony, fin.Credential, name)
 	switch {
@@ -77,6 +78,15 @@ func (h *handler) enrollPasskeyFinish(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"redirect": h.enrolledNext(added)})
+}
+
+// passkeyName suggests a name for a passkey made in this browser, in the page language, so a user
+// can tell several apart: "Android 上的 Chrome"; "通行密钥" when the browser is not recognised.
+func passkeyName(t *i18n.Translator, ua string) string {
+	if d := deviceName(t, ua); d != "" {
+		return d
+	}
+	return t.T("enroll.passkey.default_name")
 }
 
 // displayName is what a passkey manager shows for the account: the name, or the masked phone.

@@ -9,11 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"github.com/smsretire/smsretire/internal/app"
 	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/factor/totp"
+	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/web/webtest"
@@ -135,7 +138,7 @@ func TestEnrollTOTP_RetiresSMSThenSignsInAgain(t *testing.T) {
 		t.Fatalf("security: %d", sec.StatusCode)
 	}
 	history := sec.Doc.Find("table.history").Text()
-	for _, want := range []string{"短信验证已停用，不再使用", "登录成功（认证器应用）", "添加了验证方式：认证器应用"} {
+	for _, want := range []string{"短信验证已停用", "登录成功（身份验证器应用）", "添加了验证方式：身份验证器应用"} {
 		if !strings.Contains(history, want) {
 			t.Errorf("history lacks %q", want)
 		}
@@ -326,5 +329,81 @@ func TestEnrollEmail_SendsRightAfterVerifyingByEmail(t *testing.T) {
 	}
 	if n := deliveredTo(t, srv, "second@example.com"); n != 1 {
 		t.Errorf("%d messages to the new address, want 1", n)
+	}
+}
+
+// The authenticator app lists the key under the service's name and the user's name or masked
+// phone, never the account ID; a passkey manager lists the passkey the same way.
+func TestEnroll_AppsNameTheServiceAndTheUserNotAnID(t *testing.T) {
+	srv := fastServer(t)
+	for user, want := range map[string]string{"demo-zh": "smsretire（张伟）", "demo-today": "smsretire（138****8005）"} {
+		c := verifiedClient(t, srv, user)
+		r := srv.Get(t, c, "/enroll/totp", nil)
+		got := strings.TrimSpace(r.Doc.Find(".totp-names").Text())
+		if !strings.Contains(got, want) || strings.Contains(got, user) {
+			t.Errorf("%s: the app lists the key as %q, want %q", user, got, want)
+		}
+		opts := srv.PostForm(t, c, "/enroll/passkey/options", url.Values{}, nil)
+		if body := string(opts.Body); strings.Contains(body, `"name":"`+user+`"`) || !strings.Contains(body, strings.TrimSuffix(strings.TrimPrefix(want, "smsretire（"), "）")) {
+			t.Errorf("%s: passkey options name the user as %s", user, body)
+		}
+	}
+}
+
+// The choice is honest: each method says what happens when the device is lost or replaced and
+// what it costs (free apps named as free), a passkey is explained in a line, and each control
+// names its method: "选择通行密钥", not "选择此方式 : 通行密钥".
+func TestEnrollChoose_SaysWhatEachMethodCostsAndRisks(t *testing.T) {
+	srv := fastServer(t)
+	c := verifiedClient(t, srv, "demo-zh")
+	for _, lang := range i18n.Languages {
+		tr := srv.Catalog.For(lang)
+		r := srv.Get(t, c, "/enroll", cookieLang(lang))
+		var links []string
+		r.Doc.Find(".option").Each(func(i int, opt *goquery.Selection) {
+			key := []string{"passkey", "app", "email"}[i]
+			facts := map[string]string{}
+			opt.Find(".option-facts div").Each(func(_ int, d *goquery.Selection) {
+				facts[strings.TrimSpace(d.Find("dt").Text())] = strings.TrimSpace(d.Find("dd").Text())
+			})
+			if facts[tr.T("enroll.row.lost")] != tr.T("enroll."+key+".lost") {
+				t.Errorf("%s %s: if the device is lost: %q", lang, key, facts[tr.T("enroll.row.lost")])
+			}
+			if facts[tr.T("enroll.row.cost")] != tr.T("enroll."+key+".cost") {
+				t.Errorf("%s %s: cost %q", lang, key, facts[tr.T("enroll.row.cost")])
+			}
+			links = append(links, strings.TrimSpace(opt.Find("a.button").Text()))
+			if opt.Find(".visually-hidden").Length() != 0 {
+				t.Errorf("%s %s: the link's name is patched with hidden text", lang, key)
+			}
+		})
+		if want := tr.T("enroll.passkey.choose") + "|" + tr.T("enroll.app.choose") + "|" + tr.T("enroll.email.choose"); strings.Join(links, "|") != want {
+			t.Errorf("%s: the choices read %q, want %q", lang, links, want)
+		}
+		if !strings.Contains(r.Doc.Find("details.explain").Text(), tr.T("enroll.passkey.explain.q")) {
+			t.Errorf("%s: no short \"what is a passkey\"", lang)
+		}
+		if !strings.Contains(tr.T("enroll.app.cost"), "Google Authenticator") {
+			t.Errorf("%s: the app's cost names no free app", lang)
+		}
+	}
+}
+
+// Regression: /verify had two buttons called "发送验证码"; each says which way it sends.
+func TestVerifyChoose_EachButtonNamesItsWay(t *testing.T) {
+	srv := fastServer(t)
+	c := srv.Client()
+	srv.Get(t, c, "/notice/"+srv.NoticeToken("demo-zh"), nil)
+	r := srv.Get(t, c, "/verify", nil)
+	seen := map[string]bool{}
+	r.Doc.Find("main button, main a.button").Each(func(_ int, b *goquery.Selection) {
+		name := strings.TrimSpace(b.Text())
+		if seen[name] {
+			t.Errorf("two controls are called %q", name)
+		}
+		seen[name] = true
+	})
+	if !seen["发送短信验证码"] || !seen["发送邮箱验证码"] {
+		t.Errorf("the send buttons are %v", seen)
 	}
 }

@@ -23,7 +23,7 @@ func (h *handler) enrollTOTPShow(c echo.Context) error {
 	}
 	secret := stringValue(ck.Values[ckTOTPSecret])
 	if secret == "" || stringValue(ck.Values[ckTOTPCeremony]) == "" {
-		setup, err := h.totp.BeginSetup(h.ctx(c), uid, u.ID, h.now())
+		setup, err := h.totp.BeginSetup(h.ctx(c), uid, displayName(u), h.now()) // the app lists it as "service (name or 138****8001)"
 		if err != nil {
 			return err
 		}
@@ -48,7 +48,9 @@ func (h *handler) totpModel(c echo.Context, locale string, key totp.Key) (views.
 		return views.EnrollTOTPPage{}, err
 	}
 	p := h.pageFor(c, locale)
-	return views.EnrollTOTPPage{Page: p, Way: h.enrollWay(c, views.StepEnroll, h.chooseBack(p), h.chooseBack(p)), QRDataURL: qr, Secret: key.GroupedSecret()}, nil
+	issuer, account := key.Names()
+	return views.EnrollTOTPPage{Page: p, Way: h.enrollWay(c, views.StepEnroll, h.chooseBack(p), h.chooseBack(p)), QRDataURL: qr, Secret: key.GroupedSecret(),
+		Issuer: issuer, Account: account}, nil
 }
 
 // enrollTOTPConfirm checks a code from the app and adds the factor, once.

@@ -14,9 +14,19 @@ import (
 func (h *handler) historyEntries(t *i18n.Translator, events []audit.Event) []views.HistoryEntry {
 	out := make([]views.HistoryEntry, 0, len(events))
 	for _, e := range events {
-		out = append(out, views.HistoryEntry{At: e.CreatedAt, Text: describeEvent(t, e, h.clientName), Device: useragent.Describe(e.UserAgent), IP: e.IP})
+		if !audit.ShownToUser(e.Type) {
+			continue
+		}
+		out = append(out, views.HistoryEntry{At: e.CreatedAt, Text: describeEvent(t, e, h.clientName), Device: deviceName(t, e.UserAgent), IP: e.IP})
 	}
 	return out
+}
+
+// deviceName names the browser and system behind a User-Agent in the page language: "Linux 上的
+// Chrome"; "" when neither is known.
+func deviceName(t *i18n.Translator, ua string) string {
+	d := useragent.Parse(ua)
+	return t.Device(d.Browser, d.System)
 }
 
 // clientName is the display name of a service in lang, or its ID once it is no longer configured.
@@ -43,9 +53,7 @@ func describeEvent(t *i18n.Translator, e audit.Event, clientName func(id, lang s
 	if f := e.Detail["field"]; f == "email" || f == "phone" {
 		data["Field"] = t.T("mail.field." + f)
 	}
-	if to := e.Detail["to"]; to != "" {
-		data["To"] = t.T("state." + to)
-	}
+	data["State"] = e.Detail["to"]
 	if id := e.Detail["client"]; id != "" {
 		data["Client"] = clientName(id, t.Lang())
 	}

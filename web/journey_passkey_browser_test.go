@@ -92,7 +92,7 @@ func TestJourney_PasskeyInEnglish(t *testing.T) {
 		t.Errorf("status %q, want SMS retired", got)
 	}
 	events := evalAs[[]string](j, `[...document.querySelectorAll("table.history tbody tr td .event-text")].map((td) => td.textContent.trim())`)
-	for _, want := range []string{"SMS verification retired and no longer used", "Signed in (passkey)"} {
+	for _, want := range []string{"SMS verification retired", "Signed in (passkey)"} {
 		if !slices.Contains(events, want) {
 			t.Errorf("history lacks %q: %q", want, events)
 		}

@@ -165,12 +165,12 @@ func TestJourney_TOTPInChinese(t *testing.T) {
 		t.Errorf("status %q, want SMS retired", got)
 	}
 	events := evalAs[[]string](j, `[...document.querySelectorAll("table.history tbody tr td .event-text")].map((td) => td.textContent.trim())`)
-	for _, want := range []string{"短信验证已停用，不再使用", "添加了验证方式：认证器应用", "登录成功（认证器应用）"} {
+	for _, want := range []string{"短信验证已停用", "添加了验证方式：身份验证器应用", "登录成功（身份验证器应用）"} {
 		if !slices.Contains(events, want) {
 			t.Errorf("history lacks %q: %q", want, events)
 		}
 	}
-	if got := j.text(".factor-cards h3"); got != "认证器应用" {
+	if got := j.text(".factor-cards h3"); got != "身份验证器应用" {
 		t.Errorf("factor %q", got)
 	}
 

@@ -133,6 +133,7 @@ func (h *handler) pageContext(next echo.HandlerFunc) echo.HandlerFunc {
 			Demo:         h.cfg.Demo,
 			Location:     h.loc,
 			Service:      service,
+			Now:          h.now(),
 		})
 		return next(c)
 	}

@@ -38,7 +38,7 @@ func notices(t *testing.T, st *store.SQL, userID string) map[string]int {
 			t.Fatal(err)
 		}
 		out[p.Data["change"]]++
-		if p.Data["device"] == "" && p.Data["ip"] == "" {
+		if p.Data["browser"] == "" && p.Data["system"] == "" && p.Data["ip"] == "" {
 			t.Errorf("notice without device or IP: %s", it.Payload)
 		}
 	}

@@ -15,7 +15,7 @@ import (
 func (h *handler) page(c echo.Context) views.Page {
 	p, ok := c.Get(pageKey).(views.Page)
 	if !ok {
-		return views.Page{T: h.cat.For(i18n.Chinese), Paths: h.path, AssetVersion: h.assetVersion, Location: h.loc}
+		return views.Page{T: h.cat.For(i18n.Chinese), Paths: h.path, AssetVersion: h.assetVersion, Location: h.loc, Now: h.now()}
 	}
 	return p
 }

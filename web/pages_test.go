@@ -9,6 +9,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/static"
 	"github.com/smsretire/smsretire/web/webtest"
@@ -127,6 +128,63 @@ func TestTrailingSlashRedirect_SendsTheSecurityHeaders(t *testing.T) {
 		}
 		if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "script-src 'self'") {
 			t.Errorf("%s: CSP %q", path, csp)
+		}
+	}
+}
+
+// Regression: "（北京时间）" was written whatever --time-zone said. The support hours say the
+// configured zone, in the page's language.
+func TestPages_TimeZoneFromTheConfiguration(t *testing.T) {
+	for zone, want := range map[string]map[string]string{
+		"Asia/Shanghai": {i18n.Chinese: "北京时间", i18n.English: "China Standard Time"},
+		"Europe/Berlin": {i18n.Chinese: "UTC+1", i18n.English: "UTC+1"},
+	} {
+		s := webtest.NewServer(t, webtest.WithConfig(func(c *config.Config) { c.TimeZone = zone }))
+		for lang, label := range want {
+			for _, path := range []string{"/", "/faq"} {
+				r := s.Get(t, s.Client(), path, cookieLang(lang))
+				body := r.Doc.Find("body").Text()
+				if !strings.Contains(r.Doc.Find("footer").Text(), label) {
+					t.Errorf("%s %s %s: the footer does not say %q", zone, lang, path, label)
+				}
+				if zone != "Asia/Shanghai" && strings.Contains(body, "北京时间") {
+					t.Errorf("%s %s %s: the page says 北京时间", zone, lang, path)
+				}
+			}
+		}
+	}
+}
+
+// The FAQ keeps the product's promises: the ID digits are offered only where they confirm
+// identity on their own (--knowledge-suffices); the cost answer names free apps and says which
+// cost money; "is my account safe" answers per method.
+func TestFAQ_SaysWhatWorksAndWhatCosts(t *testing.T) {
+	for _, suffices := range []bool{false, true} {
+		s := webtest.NewServer(t, webtest.WithConfig(func(c *config.Config) { c.KnowledgeSuffices = suffices }))
+		r := s.Get(t, s.Client(), "/faq", cookieLang(i18n.Chinese))
+		answer := func(topic string) string { return r.Doc.Find("#faq-" + topic).Text() }
+		for _, topic := range []string{"lost_phone", "changed_number"} {
+			if got := strings.Contains(answer(topic), "证件号码"); got != suffices {
+				t.Errorf("knowledge suffices %v: %s offers the ID digits: %v", suffices, topic, got)
+			}
+		}
+		if strings.Contains(answer("nothing"), "证件") {
+			t.Error("after the deadline the ID digits never verify, yet the FAQ offers them")
+		}
+		cost := answer("cost")
+		for _, want := range []string{"Google Authenticator", "免费", "1Password", "付费"} {
+			if !strings.Contains(cost, want) {
+				t.Errorf("the cost answer does not say %q", want)
+			}
+		}
+		safe := answer("safe")
+		for _, want := range []string{"通行密钥", "身份验证器应用", "邮箱验证码"} {
+			if !strings.Contains(safe, want) {
+				t.Errorf("\"is my account safe\" says nothing of %s", want)
+			}
+		}
+		if strings.Contains(safe, "比以前更安全。") {
+			t.Error("\"is my account safe\" still answers without condition")
 		}
 	}
 }

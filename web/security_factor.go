@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/views"
 )
@@ -42,7 +43,7 @@ func (h *handler) securityFactorRemove(c echo.Context) error {
 		return err
 	}
 	field := "confirm-" + strconv.FormatInt(f.ID, 10)
-	if strings.TrimSpace(c.FormValue("confirm")) != f.Name {
+	if !h.namesFactor(f, strings.TrimSpace(c.FormValue("confirm"))) {
 		return h.securityError(c, uid, f.ID, field, "security.err.confirm_mismatch")
 	}
 	err = h.enroll.Remove(h.ctx(c), uid, f, client(c))
@@ -72,6 +73,23 @@ func (h *handler) ownFactor(c echo.Context, uid string) (store.Factor, error) {
 		return f, echo.NewHTTPError(http.StatusNotFound)
 	}
 	return f, err
+}
+
+// namesFactor reports whether typed is the factor's name as the page showed it: its stored name,
+// or for a default name its kind, in either language.
+func (h *handler) namesFactor(f store.Factor, typed string) bool {
+	if typed == f.Name {
+		return true
+	}
+	if !h.defaultFactorName(f) {
+		return false
+	}
+	for _, lang := range i18n.Languages {
+		if typed == h.cat.For(lang).T("factor.kind."+f.Kind) {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *handler) securityError(c echo.Context, uid string, factorID int64, field, key string) error {

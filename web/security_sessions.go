@@ -3,13 +3,13 @@ package web
 import (
 	"github.com/labstack/echo/v4"
 
+	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/internal/session"
-	"github.com/smsretire/smsretire/internal/useragent"
 	"github.com/smsretire/smsretire/views"
 )
 
 // sessionViews lists the user's live sessions, marking this one.
-func (h *handler) sessionViews(c echo.Context) ([]views.SessionView, error) {
+func (h *handler) sessionViews(c echo.Context, t *i18n.Translator) ([]views.SessionView, error) {
 	current := sessionOf(c)
 	live, err := h.app.Sessions.Active(h.ctx(c), session.User, current.Subject)
 	if err != nil {
@@ -17,7 +17,7 @@ func (h *handler) sessionViews(c echo.Context) ([]views.SessionView, error) {
 	}
 	out := make([]views.SessionView, 0, len(live))
 	for _, s := range live {
-		out = append(out, views.SessionView{ID: s.ID, Device: useragent.Describe(s.UserAgent), IP: s.IP, Started: s.CreatedAt, LastSeen: s.LastSeenAt, Current: s.ID == current.ID})
+		out = append(out, views.SessionView{ID: s.ID, Device: deviceName(t, s.UserAgent), IP: s.IP, Started: s.CreatedAt, LastSeen: s.LastSeenAt, Current: s.ID == current.ID})
 	}
 	return out, nil
 }

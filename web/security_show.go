@@ -39,17 +39,17 @@ func (h *handler) securityModel(c echo.Context, uid string) (views.SecurityPage,
 	if err != nil {
 		return views.SecurityPage{}, err
 	}
-	sessions, err := h.sessionViews(c)
+	p := h.pageFor(c, u.Locale)
+	sessions, err := h.sessionViews(c, p.T)
 	if err != nil {
 		return views.SecurityPage{}, err
 	}
-	p := h.pageFor(c, u.Locale)
 	return views.SecurityPage{
 		Sessions:     sessions,
 		Page:         p,
 		State:        u.State,
 		RetiredOn:    u.SMSRetiredAt,
-		Factors:      h.factorViews(factors),
+		Factors:      h.factorViews(p.T, factors),
 		RecoveryLeft: left,
 		History:      h.historyEntries(p.T, events),
 		Contact:      h.contactView(u),

@@ -9,7 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/factor/totp"
+	"github.com/smsretire/smsretire/internal/i18n"
+	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/web/webtest"
 )
 
@@ -124,3 +129,69 @@ func TestSessions_EndedFromAnotherDeviceSignsItOut(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Regression: the done page showed "认证器应用 认证器应用" and My security the kind twice when the
+// name was the default; a default name shows as the kind, once, in the page's language, and the
+// removal takes the name as shown. An email factor's address shows once.
+func TestFactors_DefaultNamesShowTheKindOnce(t *testing.T) {
+	srv := fastServer(t)
+	c := verifiedClient(t, srv, "demo-zh")
+	secret := secretFrom(t, srv.Get(t, c, "/enroll/totp", nil))
+	code, _ := totp.CodeAt(secret, srv.Clock.Now())
+	srv.PostForm(t, c, "/enroll/totp", url.Values{"code": {code}}, nil)
+	srv.PostForm(t, c, "/enroll/recovery/done", url.Values{"next": {"/enroll/done"}}, nil)
+	done := srv.Get(t, c, "/enroll/done", nil)
+	if got := strings.Join(strings.Fields(done.Doc.Find(".factor-list li").First().Text()), " "); got != "身份验证器应用" {
+		t.Errorf("the done page lists %q", got)
+	}
+	email := store.Factor{Kind: store.FactorEmail, Email: "zw@example.com", Name: "zw@example.com"}
+	if _, err := srv.App.Enroll.Add(context.Background(), "demo-zh", email, audit.Client{IP: "192.0.2.1"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	signedIn := signIn(t, srv, "demo-zh", secret)
+	for lang, want := range map[string][]string{
+		i18n.Chinese: {"身份验证器应用", "邮箱验证码 zw@example.com"},
+		i18n.English: {"Authenticator app", "Email code zw@example.com"},
+	} {
+		r := srv.Get(t, signedIn, "/security", cookieLang(lang))
+		var cards []string
+		r.Doc.Find(".factor-cards > li").Each(func(_ int, li *goquery.Selection) {
+			title := strings.TrimSpace(li.Find("h3").Text())
+			kind := strings.Join(strings.Fields(li.Find("p.muted").First().Text()), " ")
+			if strings.HasPrefix(kind, "添加于") || strings.HasPrefix(kind, "Added") {
+				kind = ""
+			}
+			cards = append(cards, strings.TrimSpace(title+" "+kind))
+		})
+		if strings.Join(cards, "|") != strings.Join(want, "|") {
+			t.Errorf("%s: factors %q, want %q", lang, cards, want)
+		}
+	}
+	fs, _ := srv.Store.Factors(context.Background(), "demo-zh")
+	r := srv.PostForm(t, signedIn, "/security/factors/"+itoa(fs[0].ID)+"/remove", url.Values{"confirm": {"Authenticator app"}}, cookieLang(i18n.English))
+	if r.StatusCode != http.StatusSeeOther {
+		t.Errorf("removing the app by the name the English page showed: %d %s", r.StatusCode, r.Doc.Find("#error-summary").Text())
+	}
+}
+
+// Devices are named in the page's language: "Linux 上的 Chrome", "Chrome on Linux".
+func TestSessions_DeviceNamesInThePageLanguage(t *testing.T) {
+	srv := fastServer(t)
+	secret := enrolledTOTP(t, srv, "demo-en")
+	srv.Clock.Advance(30 * time.Second)
+	code, _ := totp.CodeAt(secret, srv.Clock.Now())
+	c := srv.Client()
+	ua := http.Header{"User-Agent": {"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"}}
+	srv.PostForm(t, c, "/signin/totp", url.Values{"account": {"demo-en"}, "code": {code}}, ua)
+	for lang, want := range map[string]string{i18n.Chinese: "Linux 上的 Chrome", i18n.English: "Chrome on Linux"} {
+		h := cookieLang(lang)
+		h.Set("User-Agent", ua.Get("User-Agent"))
+		r := srv.Get(t, c, "/security", h)
+		if got := strings.TrimSpace(r.Doc.Find(".session-list li strong").First().Text()); got != want {
+			t.Errorf("%s: the device is %q, want %q", lang, got, want)
+		}
+		if got := r.Doc.Find("table.history .where").First().Text(); !strings.Contains(got, want) {
+			t.Errorf("%s: the history names the device %q, want %q", lang, got, want)
+		}
+	}
+}

@@ -71,7 +71,9 @@ func declare(name, zh, en string) Type {
 	return t
 }
 
-// The catalogue. Details a description uses: method (how), kind (factor kind), to (new state).
+// The catalogue. Each description says what happened ("身份已确认"), never a state machine's
+// bookkeeping. Details a description uses: method (how, as the reader names it), kind (factor
+// kind), state (the new state's ID: notified, verified, enrolled, retired).
 var (
 	RosterAdded   = declare("roster.added", "账户加入停用计划", "Account added to the retirement campaign")
 	RosterUpdated = declare("roster.updated", "账户信息已更新", "Account details updated")
@@ -85,11 +87,15 @@ var (
 	CampaignSnoozed  = declare("campaign.snoozed", "选择了稍后提醒：{{.Until}} 再提醒（第 {{.Count}} 次）", "Asked to be reminded later: on {{.Until}} (time {{.Count}})")
 	CampaignExempted = declare("campaign.exempted", "免于停用计划：{{.Reason}}", "Exempted from the retirement campaign: {{.Reason}}")
 	CampaignRejoined = declare("campaign.exemption_lifted", "取消豁免，重新加入停用计划", "Exemption lifted; back in the retirement campaign")
-	StateChanged     = declare("state.changed", "进度变为：{{.To}}", "Progress changed to: {{.To}}")
+	// StateChanged comes with the event that caused it (verify.succeeded, factor.added,
+	// sms.retired), so the user's own history leaves it out (ShownToUser); staff and webhooks read it.
+	StateChanged = declare("state.changed",
+		`{{if eq .State "verified"}}身份已确认，可以设置新的验证方式{{else if eq .State "enrolled"}}已设置新的验证方式，短信验证码仍可使用{{else if eq .State "retired"}}停用完成，今后用新的验证方式登录{{else if eq .State "notified"}}已通知停用短信验证{{else}}停用进度已更新{{end}}`,
+		`{{if eq .State "verified"}}Identity confirmed; a new method may be set up{{else if eq .State "enrolled"}}New method set up; SMS codes still work{{else if eq .State "retired"}}Retirement done: signs in with the new method from now on{{else if eq .State "notified"}}Told of the SMS retirement{{else}}Retirement progress updated{{end}}`)
 
-	VerifyCodeSent        = declare("verify.code_sent", "发送了验证码（{{.Method}}）", "Code sent ({{.Method}})")
-	VerifyFailed          = declare("verify.failed", "验证失败（{{.Method}}）", "Verification failed ({{.Method}})")
-	VerifyLocked          = declare("verify.locked", "错误次数过多，已暂时锁定（{{.Method}}）", "Too many wrong attempts; temporarily locked ({{.Method}})")
+	VerifyCodeSent        = declare("verify.code_sent", "已发送{{.Method}}", "Code sent ({{.Method}})")
+	VerifyFailed          = declare("verify.failed", "验证未通过（{{.Method}}）", "Verification failed ({{.Method}})")
+	VerifyLocked          = declare("verify.locked", "错误次数过多，{{.Method}}已暂停使用", "Too many wrong attempts: {{.Method}} paused for now")
 	VerifySucceeded       = declare("verify.succeeded", "身份已确认（{{.Method}}）", "Identity confirmed ({{.Method}})")
 	VerifyKnowledgePassed = declare("verify.knowledge_passed", "登记信息核对通过", "Registered details matched")
 	AssistIssued          = declare("assist.issued", "客服发放了协助码", "Support issued an assist code")
@@ -97,15 +103,15 @@ var (
 	FactorAdded             = declare("factor.added", "添加了验证方式：{{.Kind}}", "Method added: {{.Kind}}")
 	FactorRenamed           = declare("factor.renamed", "重命名了验证方式", "Method renamed")
 	FactorRemoved           = declare("factor.removed", "删除了验证方式：{{.Kind}}", "Method removed: {{.Kind}}")
-	SMSRetired              = declare("sms.retired", "短信验证已停用，不再使用", "SMS verification retired and no longer used")
-	PasskeyCounterRegressed = declare("passkey.counter_regressed", "通行密钥计数异常，已拒绝并标记", "Passkey counter went back; refused and flagged")
+	SMSRetired              = declare("sms.retired", "短信验证已停用", "SMS verification retired")
+	PasskeyCounterRegressed = declare("passkey.counter_regressed", "通行密钥可能被复制：登录已拒绝，这个通行密钥已标记待查", "Passkey may have been copied: sign-in refused and the passkey flagged for a check")
 	RecoveryRegenerated     = declare("recovery.regenerated", "重新生成了恢复码", "New recovery codes made")
 	RecoveryUsed            = declare("recovery.used", "使用了一个恢复码", "A recovery code was used")
 
 	SignInSucceeded  = declare("signin.succeeded", "登录成功（{{.Method}}）", "Signed in ({{.Method}})")
 	SignInFailed     = declare("signin.failed", "登录失败（{{.Method}}）", "Sign-in failed ({{.Method}})")
-	SessionEnded     = declare("session.ended", "退出登录", "Signed out")
-	CheckupCompleted = declare("checkup.completed", "新验证方式回访：已登录确认", "Check-up: signed in to confirm the new method works")
+	SessionEnded     = declare("session.ended", "已退出登录", "Signed out")
+	CheckupCompleted = declare("checkup.completed", "已用新的验证方式登录，确认它仍然可用", "Signed in with the new method, confirming it still works")
 
 	// Signing in to the operator's services through the OpenID Connect provider. Details:
 	// client (the service's ID; the history shows its name), amr, count and max (reminders).
@@ -115,6 +121,10 @@ var (
 	NudgeSetUp       = declare("nudge.set_up", "登录 {{.Client}} 时选择立即设置新的验证方式", "Chose to set up a new method now while signing in to {{.Client}}")
 	NudgeLater       = declare("nudge.later", "登录 {{.Client}} 时选择稍后提醒（第 {{.Count}} 次，共可 {{.Max}} 次）", "Chose “remind me later” while signing in to {{.Client}} ({{.Count}} of {{.Max}})")
 )
+
+// ShownToUser reports whether the user's own history shows events of type t: all but the state
+// changes, each of which comes with the event that says what happened.
+func ShownToUser(t Type) bool { return t != StateChanged }
 
 // Types lists every declared type, in the order of the catalogue.
 func Types() []Type { return append([]Type(nil), declared...) }

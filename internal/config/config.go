@@ -116,7 +116,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", 15*time.Second, "HTTP read timeout")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", 30*time.Second, "HTTP write timeout")
 	fs.StringVar(&c.DefaultRegion, "default-region", "CN", "region for phone numbers written without a country code")
-	fs.StringVar(&c.ServiceName, "service-name", "smsretire", "name of the service, used as TOTP issuer and in messages")
+	fs.StringVar(&c.ServiceName, "service-name", "smsretire", "the name users know the service by: authenticator apps list keys under it, passkeys (default --rp-name) and messages name it")
 	fs.DurationVar(&c.SessionMaxAge, "session-max-age", 12*time.Hour, "absolute lifetime of a session")
 	fs.DurationVar(&c.ElevatedWindow, "elevated-window", 15*time.Minute, "how long a verified identity allows enrollment")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For is believed")

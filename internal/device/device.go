@@ -75,7 +75,7 @@ func (s *Service) see(ctx context.Context, userID, token string, c audit.Client,
 	seen := Seen{Token: token}
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		if seen.New, err = tx.SeeDevice(ctx, s.id(token), userID, useragent.Describe(c.UserAgent), now); err != nil || !seen.New || !tell {
+		if seen.New, err = tx.SeeDevice(ctx, s.id(token), userID, useragent.Family(c.UserAgent), now); err != nil || !seen.New || !tell {
 			return err
 		}
 		if err := tx.AppendEvent(ctx, audit.DeviceNew.Event(userID, c, now, nil)); err != nil {

@@ -6,8 +6,10 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
@@ -191,4 +193,53 @@ func MessageIDs() (map[string]map[string]bool, error) {
 		}
 	}
 	return out, nil
+}
+
+// Has reports whether the catalogue has message id in the translator's language.
+func (t *Translator) Has(id string) bool {
+	_, tag, err := t.loc.LocalizeWithTag(&goi18n.LocalizeConfig{MessageID: id})
+	return err == nil && tag.String() == langTag(t.lang)
+}
+
+// Zone names the time zone loc, at the moment at, as people there say it: 北京时间 or China
+// Standard Time for Asia/Shanghai (message "zone.<IANA name>"), else its offset from UTC
+// ("UTC+8", "UTC+05:30").
+func (t *Translator) Zone(loc *time.Location, at time.Time) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	if id := "zone." + loc.String(); t.Has(id) {
+		return t.T(id)
+	}
+	_, offset := at.In(loc).Zone()
+	sign := "+"
+	if offset < 0 {
+		sign, offset = "-", -offset
+	}
+	h, m := offset/3600, offset%3600/60
+	text := sign + strconv.Itoa(h)
+	if m != 0 {
+		text = fmt.Sprintf("%s%02d:%02d", sign, h, m)
+	}
+	return t.Tf("zone.offset", map[string]any{"Offset": text})
+}
+
+// Device names a browser and a system, by the IDs useragent.Parse gives ("chrome", "linux"), in
+// the translator's language: "Linux 上的 Chrome" or "Chrome on Linux"; either alone when the other
+// is unknown; "" when neither is.
+func (t *Translator) Device(browser, system string) string {
+	name := func(kind, id string) string {
+		if id == "" || !t.Has("device."+kind+"."+id) {
+			return ""
+		}
+		return t.T("device." + kind + "." + id)
+	}
+	b, s := name("browser", browser), name("system", system)
+	switch {
+	case b != "" && s != "":
+		return t.Tf("device.on", map[string]any{"Browser": b, "System": s})
+	case b != "":
+		return b
+	}
+	return s
 }

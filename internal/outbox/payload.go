@@ -29,7 +29,7 @@ const (
 	TemplateEnrollEmailCode     = "enroll.email_code"    // data: minutes, name (optional); secret: the code
 	TemplateSigninEmailCode     = "signin.email_code"    // data: minutes, name (optional); secret: the code
 	TemplateRetiredConfirmation = "retired.confirmation" // data: factors (totp,passkey,email), date (RFC 3339 or YYYY-MM-DD), name (optional); secret: the "this wasn't me" token of an email
-	TemplateSecurityNotice      = "security.notice"      // data: change (factor.added, factor.removed, recovery.used, recovery.regenerated, signin.new_device, contact.changed), kind (optional), field and to (contact.changed), date, device, ip, name (optional); secret: the "this wasn't me" token of an email
+	TemplateSecurityNotice      = "security.notice"      // data: change (factor.added, factor.removed, recovery.used, recovery.regenerated, signin.new_device, contact.changed), kind (optional), field and to (contact.changed), date, browser and system (useragent IDs; device, in English, from earlier versions), ip, name (optional); secret: the "this wasn't me" token of an email
 	TemplateCheckup             = "checkup.reminder"     // data: date of the retirement, name (optional); secret: the "this wasn't me" token of an email
 	TemplateContactCode         = "contact.code"         // data: minutes, name (optional); secret: the code that confirms a new email or phone
 	// The campaign's notice and reminders (internal/rollout). data: deadline (YYYY-MM-DD), days
@@ -117,14 +117,17 @@ func CheckupReminder(u campaign.User, r Recipient, retiredAt, due time.Time, lin
 
 // SecurityNotice is the message that tells u of a change to their account — change is its history
 // event type (factor.added, factor.removed, recovery.used, recovery.regenerated,
-// signin.new_device, contact.changed, support.factors_reset) or contact.registered (to the new address of a contact
-// change), kind the factor kind or "" — with when, the device and the IP the change came from
-// (none for a change support or the system made), and more (a contact change's field and to): to
+// signin.new_device, contact.changed, support.factors_reset) or contact.registered (to the new
+// address of a contact change), kind the factor kind or "" — with when, the device (its browser and
+// system by useragent ID, which the message names in the recipient's language) and the IP the
+// change came from (none for a change support or the system made), and more (a contact change's
+// field and to): to
 // r, an email address with its "this wasn't me" token (link), or by SMS.
 func SecurityNotice(u campaign.User, r Recipient, change, kind string, c audit.Client, now time.Time, more map[string]string, link string) store.OutboxItem {
+	d := useragent.Parse(c.UserAgent)
 	data := map[string]string{
 		"change": change, "kind": kind, "date": now.UTC().Format(time.RFC3339),
-		"device": useragent.Describe(c.UserAgent), "ip": c.IP, "name": u.Name,
+		"browser": d.Browser, "system": d.System, "ip": c.IP, "name": u.Name,
 	}
 	for k, v := range more {
 		data[k] = v

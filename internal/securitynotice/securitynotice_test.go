@@ -99,7 +99,7 @@ func TestSend_EmailWithALinkOrAnInformationalSMSWithoutEmail(t *testing.T) {
 
 		a := messages(t, st, "alice")
 		if len(a) != 1 || a[0].Kind != store.OutboxEmail || a[0].To != "alice@example.com" || a[0].Topic != "security.notice" ||
-			a[0].Data["change"] != "factor.added" || a[0].Data["device"] != "Chrome on Windows" || a[0].Data["ip"] != client.IP {
+			a[0].Data["change"] != "factor.added" || a[0].Data["browser"] != "chrome" || a[0].Data["system"] != "windows" || a[0].Data["ip"] != client.IP {
 			t.Fatalf("alice's notices = %+v", a)
 		}
 		b := messages(t, st, "bob")

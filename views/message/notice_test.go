@@ -25,16 +25,25 @@ func TestRender_SecurityNoticesAndCheckupInBothLanguages(t *testing.T) {
 	r := message.NewRenderer(cat, cfg)
 	for _, lang := range i18n.Languages {
 		for _, change := range []string{"factor.added", "factor.removed", "recovery.used", "recovery.regenerated"} {
-			data := map[string]string{"change": change, "kind": "passkey", "date": "2026-11-24T10:30:00Z", "device": "Chrome on Android", "ip": "203.0.113.7"}
+			data := map[string]string{"change": change, "kind": "passkey", "date": "2026-11-24T10:30:00Z", "browser": "chrome", "system": "android", "ip": "203.0.113.7"}
 			got, err := r.Render(context.Background(), "email", "security.notice", lang, data, "")
 			if err != nil {
 				t.Fatalf("%s %s: %v", lang, change, err)
 			}
-			for _, want := range []string{"Chrome on Android", "203.0.113.7", "18:30", "https://portal.example.cn/signin", cfg.SupportEmail} {
+			device, zone := "Chrome on Android", "China Standard Time" // the device and the zone in the reader's language
+			if lang == i18n.Chinese {
+				device, zone = "Android 上的 Chrome", "北京时间"
+			}
+			for _, want := range []string{device, zone, "203.0.113.7", "18:30", "https://portal.example.cn/signin", cfg.SupportEmail} {
 				if !strings.Contains(got.Text, want) || !strings.Contains(got.HTML, want) {
 					t.Errorf("%s %s lacks %q:\n%s", lang, change, want, got.Text)
 				}
 			}
+		}
+		// A notice queued by an earlier version names the device in English.
+		old := map[string]string{"change": "factor.added", "kind": "totp", "date": "2026-11-24T10:30:00Z", "device": "Chrome on Android", "ip": "203.0.113.7"}
+		if got, err := r.Render(context.Background(), "email", "security.notice", lang, old, ""); err != nil || !strings.Contains(got.Text, "Chrome on Android") {
+			t.Errorf("%s: an earlier payload: %v\n%s", lang, err, got.Text)
 		}
 		if _, err := r.Render(context.Background(), "email", "security.notice", lang, map[string]string{"change": "something.else"}, ""); err == nil {
 			t.Error("an unknown change rendered")
@@ -131,7 +140,7 @@ func TestRender_SecurityEmailsCarryTheThisWasntMeLink(t *testing.T) {
 			if a.Length() != 1 || strings.TrimSpace(a.Text()) != tr.T("mail.notme.link") {
 				t.Errorf("%s %s %s: HTML link %d, %q", c.template, c.data["change"], lang, a.Length(), a.Text())
 			}
-			if !strings.Contains(got.Text, tr.T("mail.notme.link")+": "+link) || !strings.Contains(got.Text, cfg.SupportEmail) {
+			if !strings.Contains(got.Text, tr.Tf("mail.link_line", map[string]any{"Text": tr.T("mail.notme.link"), "URL": link})) || !strings.Contains(got.Text, cfg.SupportEmail) {
 				t.Errorf("%s %s %s: text lacks the link or support:\n%s", c.template, c.data["change"], lang, got.Text)
 			}
 		}

@@ -58,6 +58,8 @@ type Email struct {
 	NotMe      string
 	NotMeIntro string
 	NotMeText  string
+	NotMeLine  string // the "this wasn't me" link with its words, as the plain-text body writes it
+	LinkLine   string // the link with its text, as the plain-text body writes it
 	Footer     string
 }
 
@@ -146,8 +148,12 @@ func (r *Renderer) vars(t *i18n.Translator, template string, data map[string]str
 		v["Factors"] = factorList(t, data["factors"])
 	case outbox.TemplateSecurityNotice:
 		v["Date"] = r.dateTime(t, data["date"])
+		v["Zone"] = t.Zone(r.Location, r.instant(data["date"]))
 		v["Kind"] = factorList(t, data["kind"])
-		v["Device"] = data["device"]
+		v["Device"] = t.Device(data["browser"], data["system"])
+		if v["Device"] == "" {
+			v["Device"] = data["device"] // written by an earlier version, in English
+		}
 		v["IP"] = data["ip"]
 		if v["Device"] == "" {
 			v["Device"] = t.T("mail.notice.unknown_device")
@@ -233,6 +239,9 @@ func (r *Renderer) email(t *i18n.Translator, template string, data map[string]st
 	default:
 		return Email{}, false
 	}
+	if m.Link != "" {
+		m.LinkLine = t.Tf("mail.link_line", map[string]any{"Text": m.LinkText, "URL": m.Link})
+	}
 	return m, true
 }
 
@@ -244,7 +253,16 @@ func (r *Renderer) notMe(t *i18n.Translator, m *Email, v map[string]any, secret 
 	}
 	m.NotMe = strings.TrimRight(r.BaseURL, "/") + NotMePath + secret
 	m.NotMeIntro, m.NotMeText = t.Tf("mail.notme.intro", v), t.T("mail.notme.link")
+	m.NotMeLine = t.Tf("mail.link_line", map[string]any{"Text": m.NotMeText, "URL": m.NotMe})
 	return true
+}
+
+// instant reads an RFC 3339 time; now when it is not one (a zone's offset is asked for a moment).
+func (r *Renderer) instant(s string) time.Time {
+	if at, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return at
+	}
+	return time.Now()
 }
 
 // dateTime writes an RFC 3339 time as a date and a time of day in the configured zone.
@@ -319,11 +337,11 @@ func Text(m Email) string {
 		para(p)
 	}
 	if m.Link != "" {
-		para(m.LinkText + ": " + m.Link)
+		para(m.LinkLine)
 	}
 	if m.NotMe != "" {
 		para(m.NotMeIntro)
-		para(m.NotMeText + ": " + m.NotMe)
+		para(m.NotMeLine)
 	}
 	para("-- \n" + m.Footer)
 	b.WriteString("\n")

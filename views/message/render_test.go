@@ -151,7 +151,7 @@ func TestRender_RetiredConfirmation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(en.Text, "On 25 November 2026, SMS verification codes were switched off for your account. From now on you sign in with an authenticator app, a passkey or codes by email.") {
+	if !strings.Contains(en.Text, "On 25 November 2026, SMS codes were retired on your account. From now on you sign in with an authenticator app, a passkey or codes by email.") {
 		t.Errorf("en:\n%s", en.Text)
 	}
 	doc, _ := goquery.NewDocumentFromReader(strings.NewReader(en.HTML))

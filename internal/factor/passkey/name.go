@@ -3,25 +3,14 @@ package passkey
 import (
 	"strings"
 	"unicode"
-
-	"github.com/smsretire/smsretire/internal/useragent"
 )
 
 // MaxNameLen is the longest passkey name kept, in characters.
 const MaxNameLen = 64
 
-// fallbackName labels a passkey made in a browser nobody recognises.
+// fallbackName names a passkey whose name is empty once cleaned (the portal offers one in the
+// page's language first).
 const fallbackName = "Passkey"
-
-// DefaultName suggests a name for a passkey made in the browser behind userAgent, such as
-// "Chrome on Android" or "Safari on iPhone", so a user can tell several apart; "Passkey" when
-// the browser is not recognised.
-func DefaultName(userAgent string) string {
-	if d := useragent.Describe(userAgent); d != "" {
-		return d
-	}
-	return fallbackName
-}
 
 // CleanName makes what a user typed into a passkey name: control and format characters (such as
 // bidirectional overrides, but not the joiners emoji need) become spaces, runs

@@ -63,7 +63,7 @@ func newFixture(t *testing.T, st *store.SQL) *fixture {
 func (f *fixture) register(t *testing.T, u campaign.User, a *softAuth) store.Factor {
 	t.Helper()
 	ctx := context.Background()
-	opts, id, err := f.svc.BeginRegistration(ctx, u, u.Name)
+	opts, id, err := f.svc.BeginRegistration(ctx, u, "138****0001")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,6 +116,9 @@ func (f *fixture) factor(t *testing.T, userID string, id int64) store.Factor {
 
 func TestBeginRegistration_AsksForADiscoverablePasskeyWithoutAttestation(t *testing.T) {
 	f := newFixture(t, testsupport.SQLite(t))
+	if _, _, err := f.svc.BeginRegistration(context.Background(), f.alice, " "); err == nil {
+		t.Error("a registration without a label for the account began")
+	}
 	raw, id, err := f.svc.BeginRegistration(context.Background(), f.alice, "张伟")
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +135,7 @@ func TestBeginRegistration_AsksForADiscoverablePasskeyWithoutAttestation(t *test
 	if pk.Attestation != "none" || pk.RP.ID != rpID || pk.RP.Name != "Example Portal" {
 		t.Errorf("attestation %q, rp %+v", pk.Attestation, pk.RP)
 	}
-	if pk.User.Name != "alice" || pk.User.DisplayName != "张伟" {
+	if pk.User.Name != "张伟" || pk.User.DisplayName != "张伟" { // what password managers list: never the account ID
 		t.Errorf("user %+v", pk.User)
 	}
 	handle, err := b64.DecodeString(pk.User.ID)
@@ -191,7 +194,7 @@ func TestRegistration_YieldsTheFactorToStore(t *testing.T) {
 		if got := f.factor(t, "alice", stored.ID); !bytes.Equal(got.PublicKey, fac.PublicKey) || got.Transports != fac.Transports {
 			t.Errorf("stored factor %+v", got)
 		}
-		opts, _, err = f.svc.BeginRegistration(ctx, f.alice, "")
+		opts, _, err = f.svc.BeginRegistration(ctx, f.alice, "138****0001")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,8 +202,8 @@ func TestRegistration_YieldsTheFactorToStore(t *testing.T) {
 		if len(ex) != 1 || ex[0].ID != b64.EncodeToString(a.credID) || ex[0].Type != "public-key" {
 			t.Errorf("excludeCredentials = %+v", ex)
 		}
-		if dn := parseOptions(t, opts).PublicKey.User.DisplayName; dn != "alice" {
-			t.Errorf("display name without a name = %q, want the account ID", dn)
+		if u := parseOptions(t, opts).PublicKey.User; u.Name != "138****0001" || u.DisplayName != "138****0001" {
+			t.Errorf("user %+v, want the label given (the masked phone), never the account ID", u)
 		}
 	})
 }
@@ -210,7 +213,7 @@ func TestFinishRegistration_RefusesTheSameAuthenticatorTwice(t *testing.T) {
 	a := newSoftAuth(t, rpID, origin)
 	f.register(t, f.alice, a)
 	a.excused = true // a browser that ignored excludeCredentials
-	opts, id, err := f.svc.BeginRegistration(context.Background(), f.alice, "")
+	opts, id, err := f.svc.BeginRegistration(context.Background(), f.alice, "138****0001")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +226,7 @@ func TestFinishRegistration_FinishesOnce(t *testing.T) {
 	f := newFixture(t, testsupport.SQLite(t))
 	ctx := context.Background()
 	a := newSoftAuth(t, rpID, origin)
-	opts, id, err := f.svc.BeginRegistration(ctx, f.alice, "")
+	opts, id, err := f.svc.BeginRegistration(ctx, f.alice, "138****0001")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,12 +243,12 @@ func TestFinishRegistration_RefusesAnExpiredCeremony(t *testing.T) {
 	f := newFixture(t, testsupport.SQLite(t))
 	ctx := context.Background()
 	a := newSoftAuth(t, rpID, origin)
-	early, earlyID, err := f.svc.BeginRegistration(ctx, f.alice, "")
+	early, earlyID, err := f.svc.BeginRegistration(ctx, f.alice, "138****0001")
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.clk.Advance(time.Minute)
-	late, lateID, err := f.svc.BeginRegistration(ctx, f.alice, "")
+	late, lateID, err := f.svc.BeginRegistration(ctx, f.alice, "138****0001")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +264,7 @@ func TestFinishRegistration_RefusesAnExpiredCeremony(t *testing.T) {
 func TestFinishRegistration_RefusesAnotherUsersCeremony(t *testing.T) {
 	f := newFixture(t, testsupport.SQLite(t))
 	ctx := context.Background()
-	opts, id, err := f.svc.BeginRegistration(ctx, f.alice, "")
+	opts, id, err := f.svc.BeginRegistration(ctx, f.alice, "138****0001")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +301,7 @@ func TestFinishRegistration_RefusesWhatDoesNotVerify(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, testsupport.SQLite(t))
-			opts, id, err := f.svc.BeginRegistration(context.Background(), f.alice, "")
+			opts, id, err := f.svc.BeginRegistration(context.Background(), f.alice, "138****0001")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -494,7 +497,7 @@ func TestFinishLogin_CeremonyFinishesOnceAndOnlyAsLogin(t *testing.T) {
 		t.Errorf("replayed login: %v, want passkey.ErrCeremonyExpired", err)
 	}
 
-	regOpts, regID, err := f.svc.BeginRegistration(ctx, f.bob, "")
+	regOpts, regID, err := f.svc.BeginRegistration(ctx, f.bob, "138****0002")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -520,24 +523,6 @@ func TestParseFinish(t *testing.T) {
 	for _, bad := range []string{``, `[]`, `{"ceremony":"c1"}`, `{"credential":{}}`, `{"ceremony":1,"credential":{}}`} {
 		if _, err := passkey.ParseFinish([]byte(bad)); !errors.Is(err, passkey.ErrVerification) {
 			t.Errorf("ParseFinish(%s) = %v, want passkey.ErrVerification", bad, err)
-		}
-	}
-}
-
-func TestDefaultName(t *testing.T) {
-	cases := map[string]string{
-		"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36":                          "Chrome on Android",
-		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1":        "Safari on iPhone",
-		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0":                  "Edge on Windows",
-		"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15":                             "Safari on macOS",
-		"Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0":                                                                         "Firefox on Linux",
-		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/126.0.6478.54 Mobile/15E148 Safari/604.1": "Chrome on iPhone",
-		"":           "Passkey",
-		"curl/8.5.0": "Passkey",
-	}
-	for ua, want := range cases {
-		if got := passkey.DefaultName(ua); got != want {
-			t.Errorf("DefaultName(%q) = %q, want %q", ua, got, want)
 		}
 	}
 }

@@ -15,18 +15,19 @@ import (
 )
 
 // BeginRegistration starts making a passkey for u and returns the reply for the browser,
-// {"ceremony": ID, "publicKey": creation options}, and the ceremony's ID. displayName is what the
-// browser shows beside the account ID (the user's name or masked phone); the account's existing
-// passkeys are excluded, so one authenticator is not registered twice.
-func (s *Service) BeginRegistration(ctx context.Context, u campaign.User, displayName string) (optionsJSON []byte, ceremonyID string, err error) {
+// {"ceremony": ID, "publicKey": creation options}, and the ceremony's ID. label is how password
+// managers list the passkey under the service's name (the user's name or masked phone), never an
+// internal ID; the account's existing passkeys are excluded, so one authenticator is not
+// registered twice.
+func (s *Service) BeginRegistration(ctx context.Context, u campaign.User, label string) (optionsJSON []byte, ceremonyID string, err error) {
 	factors, err := s.st.Factors(ctx, u.ID)
 	if err != nil {
 		return nil, "", fmt.Errorf("begin passkey registration: %w", err)
 	}
-	if displayName = strings.TrimSpace(displayName); displayName == "" {
-		displayName = u.ID
+	if label = strings.TrimSpace(label); label == "" {
+		return nil, "", fmt.Errorf("begin passkey registration: no label for the account")
 	}
-	wu := &user{handle: s.Handle(u.ID), name: u.ID, displayName: displayName, creds: passkeys(factors)}
+	wu := &user{handle: s.Handle(u.ID), name: label, displayName: label, creds: passkeys(factors)}
 	exclude := make([]protocol.CredentialDescriptor, 0, len(wu.creds))
 	for _, c := range wu.creds {
 		exclude = append(exclude, c.Descriptor())
@@ -47,8 +48,8 @@ func (s *Service) BeginRegistration(ctx context.Context, u campaign.User, displa
 // FinishRegistration checks the browser's answer to a registration ceremony of userID and returns
 // the new passkey as a factor ready for Tx.InsertFactor (enroll.Service.Add stores it together
 // with the change of state); it stores nothing itself. body is the credential JSON
-// (Finish.Credential). name labels the passkey: what the user typed, or DefaultName of the user
-// agent; it is cleaned and shortened to MaxNameLen characters. The ceremony is used up whatever
+// (Finish.Credential). name labels the passkey: what the user typed, or the portal's suggestion
+// from the browser; it is cleaned and shortened to MaxNameLen characters. The ceremony is used up whatever
 // the outcome, so a second attempt needs a new one.
 func (s *Service) FinishRegistration(ctx context.Context, userID, ceremonyID string, body []byte, name string) (store.Factor, error) {
 	c, sd, err := s.take(ctx, kindRegister, ceremonyID)

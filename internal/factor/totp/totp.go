@@ -55,6 +55,16 @@ type Key struct {
 	URL    string // otpauth://totp/… with issuer and account name
 }
 
+// Names returns what the app shows for the key: the issuer (the service's name) and the account's
+// label, as its URL carries them.
+func (k Key) Names() (issuer, account string) {
+	key, err := otp.NewKeyFromURL(k.URL)
+	if err != nil {
+		return "", ""
+	}
+	return key.Issuer(), key.AccountName()
+}
+
 // GroupedSecret is the secret for manual entry, in groups of four.
 func (k Key) GroupedSecret() string { return Group(k.Secret) }
 
@@ -184,11 +194,13 @@ func New(st *store.SQL, box *sealbox.Box, issuer string) (*Service, error) {
 	return &Service{st: st, box: box, issuer: issuer}, nil
 }
 
-// NewKey makes a fresh 160-bit secret for an account. accountName is what the app shows under
-// the issuer (such as the account ID); it must not contain a colon.
-func (s *Service) NewKey(accountName string) (Key, error) {
-	if strings.TrimSpace(accountName) == "" || strings.Contains(accountName, ":") {
-		return Key{}, fmt.Errorf("totp: account name %q must be set and must not contain a colon", accountName)
+// NewKey makes a fresh 160-bit secret for an account. label is what the app shows under the
+// issuer (the service's name): the user's name or masked phone, never an internal ID. A colon,
+// which separates issuer and account in the key's URL, becomes a space.
+func (s *Service) NewKey(label string) (Key, error) {
+	accountName := strings.TrimSpace(strings.ReplaceAll(label, ":", " "))
+	if accountName == "" {
+		return Key{}, fmt.Errorf("totp: no label for the account")
 	}
 	secret := make([]byte, SecretSize)
 	if _, err := rand.Read(secret); err != nil {

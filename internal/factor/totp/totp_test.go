@@ -207,7 +207,7 @@ func TestNew_RefusesUnusableLabels(t *testing.T) {
 		}
 	}
 	s := newService(t, nil, k1)
-	for _, account := range []string{"", "a:b"} {
+	for _, account := range []string{"", " ", ":"} {
 		if _, err := s.NewKey(account); err == nil {
 			t.Errorf("NewKey accepted account name %q", account)
 		}
@@ -511,4 +511,20 @@ func FuzzValidate(f *testing.F) {
 			t.Errorf("Validate(%q) accepted step %d, whose code is %s", in, step, want)
 		}
 	})
+}
+
+// The app lists the key under the service's name and the label given (a name or a masked phone),
+// never an internal ID; a colon in the label, which would split it, becomes a space.
+func TestNewKey_LabelsWithTheGivenNames(t *testing.T) {
+	s := newService(t, nil, k1)
+	for label, want := range map[string]string{"138****8001": "138****8001", "张伟": "张伟", "Dr: Li": "Dr  Li"} {
+		k, err := s.NewKey(label)
+		if err != nil {
+			t.Fatal(err)
+		}
+		issuer, account := k.Names()
+		if issuer != "短信退役 Portal" || account != want {
+			t.Errorf("NewKey(%q) shows %q / %q, want the service / %q (%s)", label, issuer, account, want, k.URL)
+		}
+	}
 }
