@@ -17,7 +17,7 @@ func (h *handler) sessionViews(c echo.Context, t *i18n.Translator) ([]views.Sess
 	}
 	out := make([]views.SessionView, 0, len(live))
 	for _, s := range live {
-		out = append(out, views.SessionView{ID: s.ID, Device: deviceName(t, s.UserAgent), IP: s.IP, Started: s.CreatedAt, LastSeen: s.LastSeenAt, Current: s.ID == current.ID})
+		out = append(out, views.SessionView{ID: s.ID, Device: deviceName(t, s.UserAgent), IP: s.IP, Started: s.CreatedAt, LastSeen: s.LastSeenAt, Current: s.ID == current.ID, Via: s.Via})
 	}
 	return out, nil
 }

@@ -64,6 +64,7 @@ type Session struct {
 	ExpiresAt  time.Time // the absolute end
 	IP         string
 	UserAgent  string
+	Via        string // "" for a factor on this browser; approval.ViaQR or ViaPhone for an approval on the user's phone
 }
 
 // ErrNone means the token names no live session or grant: none was ever made, or it ended or
@@ -92,6 +93,12 @@ func (s *Service) Rules(k Kind) Rules { return s.rules[k] }
 // it with the token for the cookie. replaces, when not the zero Session, is the session of the
 // same browser it supersedes (a step-up, another account), ended in the same transaction.
 func (s *Service) Start(ctx context.Context, k Kind, subject string, methods []string, c audit.Client, replaces Session) (Session, string, error) {
+	return s.StartVia(ctx, k, subject, methods, "", c, replaces)
+}
+
+// StartVia is Start for a sign-in that came by approval on another device (approval.ViaQR,
+// approval.ViaPhone), which the session keeps so that My security can say so.
+func (s *Service) StartVia(ctx context.Context, k Kind, subject string, methods []string, via string, c audit.Client, replaces Session) (Session, string, error) {
 	r, ok := s.rules[k]
 	if !ok {
 		return Session{}, "", fmt.Errorf("session: unknown kind %q", k)
@@ -102,7 +109,7 @@ func (s *Service) Start(ctx context.Context, k Kind, subject string, methods []s
 	}
 	now := s.clock.Now()
 	ss := Session{ID: id, Kind: k, Subject: subject, CreatedAt: now, LastSeenAt: now, AuthAt: now, Methods: methods,
-		ExpiresAt: now.Add(r.MaxAge), IP: c.IP, UserAgent: c.UserAgent}
+		ExpiresAt: now.Add(r.MaxAge), IP: c.IP, UserAgent: c.UserAgent, Via: via}
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		if replaces.ID != "" {
 			if _, err := tx.EndSession(ctx, string(replaces.Kind), replaces.Subject, replaces.ID, now); err != nil {
@@ -110,7 +117,7 @@ func (s *Service) Start(ctx context.Context, k Kind, subject string, methods []s
 			}
 		}
 		return tx.CreateSession(ctx, store.Session{ID: ss.ID, Kind: string(k), Subject: subject, CreatedAt: now, LastSeenAt: now,
-			AuthAt: now, AuthMethods: strings.Join(methods, " "), ExpiresAt: ss.ExpiresAt, IP: c.IP, UserAgent: c.UserAgent})
+			AuthAt: now, AuthMethods: strings.Join(methods, " "), ExpiresAt: ss.ExpiresAt, IP: c.IP, UserAgent: c.UserAgent, Via: via})
 	})
 	if err != nil {
 		return Session{}, "", fmt.Errorf("start session: %w", err)
@@ -228,7 +235,7 @@ func (k Kind) userSubject() bool { return k != Staff }
 
 func fromRow(r store.Session) Session {
 	return Session{ID: r.ID, Kind: Kind(r.Kind), Subject: r.Subject, CreatedAt: r.CreatedAt, LastSeenAt: r.LastSeenAt, AuthAt: r.AuthAt,
-		Methods: strings.Fields(r.AuthMethods), ExpiresAt: r.ExpiresAt, IP: r.IP, UserAgent: r.UserAgent}
+		Methods: strings.Fields(r.AuthMethods), ExpiresAt: r.ExpiresAt, IP: r.IP, UserAgent: r.UserAgent, Via: r.Via}
 }
 
 // Grant is a verified identity: the user may add their first factor while it is live. Its row

@@ -270,3 +270,36 @@ func TestGrants_LiveConsumedEnded(t *testing.T) {
 		}
 	})
 }
+
+// A sign-in by approval on another device keeps how it came, so My security can say so; the
+// list and a later load read it back.
+func TestStartVia_KeepsHowTheSignInCame(t *testing.T) {
+	testsupport.EachStore(t, func(t *testing.T, st *store.SQL) {
+		sessions, _ := service(t, st, 30*time.Minute)
+		_, token, err := sessions.StartVia(ctx, session.User, "u1", []string{"mca"}, "qr", client, session.Session{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := sessions.Start(ctx, session.User, "u1", []string{"otp"}, client, session.Session{}); err != nil {
+			t.Fatal(err)
+		}
+		ss, err := sessions.Load(ctx, session.User, token, client.IP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ss.Via != "qr" || len(ss.Methods) != 1 || ss.Methods[0] != "mca" {
+			t.Fatalf("loaded via %q methods %v, want qr [mca]", ss.Via, ss.Methods)
+		}
+		live, err := sessions.Active(ctx, session.User, "u1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		vias := map[string]int{}
+		for _, s := range live {
+			vias[s.Via]++
+		}
+		if vias["qr"] != 1 || vias[""] != 1 {
+			t.Fatalf("active sessions' via = %v, want one qr and one by a factor", vias)
+		}
+	})
+}

@@ -26,15 +26,18 @@ type Session struct {
 	EndedAt     time.Time
 	IP          string
 	UserAgent   string
+	// Via is how the sign-in came when not with a factor on this browser: "qr" or "phone", an
+	// approval on the user's signed-in phone (internal/approval); "" for a factor.
+	Via string
 }
 
-const sessionColumns = `id, kind, subject, created_at, last_seen_at, auth_at, auth_methods, expires_at, ended_at, ip, user_agent`
+const sessionColumns = `id, kind, subject, created_at, last_seen_at, auth_at, auth_methods, expires_at, ended_at, ip, user_agent, via`
 
 func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 	var s Session
 	var created, seen, auth, expires int64
 	var ended sql.NullInt64
-	if err := row.Scan(&s.ID, &s.Kind, &s.Subject, &created, &seen, &auth, &s.AuthMethods, &expires, &ended, &s.IP, &s.UserAgent); err != nil {
+	if err := row.Scan(&s.ID, &s.Kind, &s.Subject, &created, &seen, &auth, &s.AuthMethods, &expires, &ended, &s.IP, &s.UserAgent, &s.Via); err != nil {
 		return s, err
 	}
 	s.CreatedAt, s.LastSeenAt, s.AuthAt, s.ExpiresAt = time.UnixMilli(created), time.UnixMilli(seen), time.UnixMilli(auth), time.UnixMilli(expires)
@@ -44,9 +47,9 @@ func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 
 // CreateSession stores a new session inside the transaction.
 func (tx *Tx) CreateSession(ctx context.Context, ss Session) error {
-	_, err := tx.tx.ExecContext(ctx, tx.s.q(`INSERT INTO sessions (id, kind, subject, created_at, last_seen_at, auth_at, auth_methods, expires_at, ip, user_agent)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), ss.ID, ss.Kind, ss.Subject, ms(ss.CreatedAt), ms(ss.LastSeenAt), ms(ss.AuthAt), ss.AuthMethods, ms(ss.ExpiresAt),
-		ss.IP, truncate(ss.UserAgent, 512))
+	_, err := tx.tx.ExecContext(ctx, tx.s.q(`INSERT INTO sessions (id, kind, subject, created_at, last_seen_at, auth_at, auth_methods, expires_at, ip, user_agent, via)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), ss.ID, ss.Kind, ss.Subject, ms(ss.CreatedAt), ms(ss.LastSeenAt), ms(ss.AuthAt), ss.AuthMethods, ms(ss.ExpiresAt),
+		ss.IP, truncate(ss.UserAgent, 512), ss.Via)
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
