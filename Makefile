@@ -53,6 +53,8 @@ bench: vendor
 	$(GO) test -run '^$$' -bench 'DeliverMigrations' -benchtime 3x ./internal/outbox/
 	$(GO) test -run '^$$' -bench 'PurgeHistory200k' -benchtime 1x ./internal/retention/
 	$(GO) test -run '^$$' -bench 'CodeLatency' -benchtime 1x ./web/
+	uptime
+	$(GO) test -run '^$$' -bench 'PageLoad|Migrations' -benchtime 1x -timeout 20m ./web/
 
 ## fuzz: run each fuzz target for a short while
 fuzz:
