@@ -43,7 +43,7 @@ func (h *handler) enrollTOTPShow(c echo.Context) error {
 }
 
 func (h *handler) totpModel(c echo.Context, locale string, key totp.Key) (views.EnrollTOTPPage, error) {
-	qr, err := key.QRDataURL(240)
+	qr, err := h.totp.QRDataURL(key, 240)
 	if err != nil {
 		return views.EnrollTOTPPage{}, err
 	}

@@ -5,6 +5,7 @@ package web
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -37,6 +38,7 @@ type handler struct {
 	loc          *time.Location
 	assetVersion string
 	assets       *static.Set
+	paths        map[string]string // route name → path, of the routes without parameters
 	ident        *identity.Service
 	enroll       *enroll.Service
 	totp         *totp.Service
@@ -92,6 +94,13 @@ func New(a *app.App) (*echo.Echo, error) {
 	}
 	h.routes(e)
 	h.middleware(e) // after the routes: it names some of them
+	// Paths of routes without parameters, looked up by name once: pages ask for a dozen each.
+	h.paths = map[string]string{}
+	for _, r := range e.Routes() {
+		if _, seen := h.paths[r.Name]; !seen && r.Name != "" && !strings.ContainsAny(r.Path, ":*") {
+			h.paths[r.Name] = e.Reverse(r.Name)
+		}
+	}
 	return e, nil
 }
 
@@ -102,6 +111,9 @@ func (h *handler) ctx(c echo.Context) context.Context { return c.Request().Conte
 // path returns the path of the named route (views.Route…) with its parameters in order. A name
 // no route has is a programming error that every test of the page finds.
 func (h *handler) path(route string, params ...any) string {
+	if p, ok := h.paths[route]; ok && len(params) == 0 {
+		return p
+	}
 	p := h.echo.Reverse(route, params...)
 	if p == "" {
 		panic("web: no route named " + route)

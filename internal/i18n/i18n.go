@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"text/template"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -60,7 +61,36 @@ func Load() (*Catalog, error) {
 		byLang:  map[string]*Translator{},
 	}
 	for _, l := range Languages {
-		c.byLang[l] = &Translator{lang: l, loc: goi18n.NewLocalizer(b, l), cat: c}
+		c.byLang[l] = &Translator{lang: l, loc: goi18n.NewLocalizer(b, l), cat: c, plain: map[string]string{}, templates: map[string]*template.Template{}}
+	}
+	// Messages with one form are kept ready per language, so that a page's dozens of messages do
+	// not each go through the localizer's language matching: a text as it is, a template parsed.
+	for _, name := range entries {
+		lang := strings.Split(strings.TrimPrefix(name, "locales/"), ".")[1]
+		t, ok := c.byLang[lang]
+		if !ok {
+			continue
+		}
+		data, _ := localeFiles.ReadFile(name)
+		var m map[string]any
+		if err := toml.Unmarshal(data, &m); err != nil {
+			return nil, fmt.Errorf("catalog %s: %w", name, err)
+		}
+		for id, v := range m {
+			text, ok := v.(string)
+			if !ok {
+				continue // plural forms: the localizer picks one
+			}
+			if !strings.Contains(text, "{{") {
+				t.plain[id] = text
+				continue
+			}
+			tmpl, err := template.New(id).Parse(text)
+			if err != nil {
+				return nil, fmt.Errorf("catalog %s: %s: %w", name, id, err)
+			}
+			t.templates[id] = tmpl
+		}
 	}
 	return c, nil
 }
@@ -121,19 +151,35 @@ func (c *Catalog) For(lang string) *Translator {
 
 // Translator renders messages in one language.
 type Translator struct {
-	lang string
-	loc  *goi18n.Localizer
-	cat  *Catalog
+	lang      string
+	loc       *goi18n.Localizer
+	cat       *Catalog
+	plain     map[string]string             // messages of this language without a template
+	templates map[string]*template.Template // messages of this language with one, without plural forms
 }
 
 // Lang returns the translator's language.
 func (t *Translator) Lang() string { return t.lang }
 
 // T returns the message id.
-func (t *Translator) T(id string) string { return t.localize(&goi18n.LocalizeConfig{MessageID: id}) }
+func (t *Translator) T(id string) string {
+	if s, ok := t.plain[id]; ok {
+		return s
+	}
+	return t.localize(&goi18n.LocalizeConfig{MessageID: id})
+}
 
 // Tf returns the message id with data filled into its template.
 func (t *Translator) Tf(id string, data map[string]any) string {
+	if s, ok := t.plain[id]; ok {
+		return s
+	}
+	if tmpl, ok := t.templates[id]; ok {
+		var b strings.Builder
+		if err := tmpl.Execute(&b, data); err == nil {
+			return b.String()
+		}
+	}
 	return t.localize(&goi18n.LocalizeConfig{MessageID: id, TemplateData: data})
 }
 
@@ -197,6 +243,9 @@ func MessageIDs() (map[string]map[string]bool, error) {
 
 // Has reports whether the catalogue has message id in the translator's language.
 func (t *Translator) Has(id string) bool {
+	if _, ok := t.plain[id]; ok {
+		return true
+	}
 	_, tag, err := t.loc.LocalizeWithTag(&goi18n.LocalizeConfig{MessageID: id})
 	return err == nil && tag.String() == langTag(t.lang)
 }

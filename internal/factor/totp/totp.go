@@ -18,7 +18,9 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/boombuler/barcode/qr"
@@ -96,11 +98,23 @@ func (k Key) QRPNG(size int) ([]byte, error) {
 		}
 	}
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
+	if err := pngEncoder.Encode(&buf, img); err != nil {
 		return nil, fmt.Errorf("totp qr: %w", err)
 	}
 	return buf.Bytes(), nil
 }
+
+// pngEncoder reuses its compressor's buffers across images (about 1 MB each, without the pool).
+var pngEncoder = png.Encoder{BufferPool: &pngBuffers{}}
+
+type pngBuffers struct{ pool sync.Pool }
+
+func (p *pngBuffers) Get() *png.EncoderBuffer {
+	b, _ := p.pool.Get().(*png.EncoderBuffer)
+	return b
+}
+
+func (p *pngBuffers) Put(b *png.EncoderBuffer) { p.pool.Put(b) }
 
 // QRDataURL is QRPNG as a data: URL for an <img> (the portal's CSP allows img-src data:).
 func (k Key) QRDataURL(size int) (string, error) {
@@ -183,6 +197,45 @@ type Service struct {
 	st     *store.SQL
 	box    *sealbox.Box
 	issuer string
+
+	qrMu    sync.Mutex
+	qrs     map[string]string // size and key URL → the QR image as a data: URL
+	qrOrder []string          // the keys of qrs, oldest first
+}
+
+// qrCached is how many keys' QR images the service keeps, for pages shown again while a key
+// waits for its first code.
+const qrCached = 256
+
+// QRDataURL is k's QR image (Key.QRDataURL), drawn once per key and size: the set-up page shown
+// again (a reload, a wrong code) takes it from a small cache in this process. Drawing one costs
+// a few milliseconds, most of it the QR library scoring its eight masks.
+func (s *Service) QRDataURL(k Key, size int) (string, error) {
+	id := strconv.Itoa(size) + " " + k.URL
+	s.qrMu.Lock()
+	img, ok := s.qrs[id]
+	s.qrMu.Unlock()
+	if ok {
+		return img, nil
+	}
+	img, err := k.QRDataURL(size)
+	if err != nil {
+		return "", err
+	}
+	s.qrMu.Lock()
+	defer s.qrMu.Unlock()
+	if s.qrs == nil {
+		s.qrs = map[string]string{}
+	}
+	if _, ok := s.qrs[id]; !ok {
+		if len(s.qrOrder) >= qrCached {
+			delete(s.qrs, s.qrOrder[0])
+			s.qrOrder = s.qrOrder[1:]
+		}
+		s.qrs[id] = img
+		s.qrOrder = append(s.qrOrder, id)
+	}
+	return img, nil
 }
 
 // New returns the TOTP service. issuer is the name apps show above the code (the service name);

@@ -148,7 +148,7 @@ func TestGroup_SplitsInFours(t *testing.T) {
 	}
 }
 
-func newService(t *testing.T, st *store.SQL, keys ...keyring.EncKey) *totp.Service {
+func newService(t testing.TB, st *store.SQL, keys ...keyring.EncKey) *totp.Service {
 	t.Helper()
 	box, err := sealbox.New(keys)
 	if err != nil {
@@ -482,6 +482,40 @@ func BenchmarkValidate(b *testing.B) {
 	for b.Loop() {
 		if _, ok := totp.Validate(rfcSecret, code, now); !ok {
 			b.Fatal("refused")
+		}
+	}
+}
+
+func TestServiceQRDataURL_IsTheKeysImageAtEachSize(t *testing.T) {
+	s := newService(t, nil, k1)
+	k, err := s.NewKey("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := k.QRDataURL(240)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if got, err := s.QRDataURL(k, 240); err != nil || got != want {
+			t.Fatalf("service's QR differs from the key's (%v)", err)
+		}
+	}
+	if other, _ := s.QRDataURL(k, 120); other == want {
+		t.Error("another size gave the cached image")
+	}
+}
+
+// BenchmarkQRDataURL measures drawing a new key's QR code for the enrollment page.
+func BenchmarkQRDataURL(b *testing.B) {
+	k, err := newService(b, nil, k1).NewKey("138****8001")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := k.QRDataURL(totp.QRSize); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
