@@ -29,7 +29,7 @@ func BenchmarkCheckCode(b *testing.B) {
 
 func benchCheckCode(b *testing.B, st *store.SQL) {
 	ctx := context.Background()
-	f := newFixture(b, st, func(s *identity.Settings) { s.SendsPerHour, s.ClientAttemptsHour = 1 << 30, 1 << 30 })
+	f := newFixture(b, st, func(s *identity.Settings) { s.SendsPerHour, s.ClientAttemptsHour = 1<<30, 1<<30 })
 	entries := make([]campaign.RosterEntry, b.N)
 	for i := range entries {
 		entries[i] = campaign.RosterEntry{ID: fmt.Sprintf("b%07d", i), Phone: fmt.Sprintf("+86137%08d", i),
