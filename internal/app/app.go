@@ -30,6 +30,7 @@ import (
 	"github.com/smsretire/smsretire/internal/metrics"
 	"github.com/smsretire/smsretire/internal/outbox"
 	"github.com/smsretire/smsretire/internal/provider"
+	"github.com/smsretire/smsretire/internal/qrsignin"
 	"github.com/smsretire/smsretire/internal/recovery"
 	"github.com/smsretire/smsretire/internal/retention"
 	"github.com/smsretire/smsretire/internal/rollout"
@@ -91,6 +92,7 @@ type App struct {
 	SecurityNotices *securitynotice.Service // security notices on every channel, and their "this wasn't me" links
 	Devices         *device.Service         // the browsers each user signed in on, for new-device notices
 	Contacts        *contact.Service        // changing the registered email and phone
+	QRSignIn        *qrsignin.Service       // sign-in on a computer by a QR code the signed-in phone approves
 	Retention       *retention.Job          // deletes what is past its keeping; serve runs it
 	Worker          *outbox.Worker          // delivers the outbox; serve runs it, tests call DeliverDue
 	Devbox          *devbox.Box             // the development outbox; nil unless --demo
@@ -111,7 +113,8 @@ const (
 	labelWebAuthn = "webauthn handle"
 	labelOIDC     = "oidc tokens"
 	labelDevices  = "devices"
-	labelNotMe    = "not-me links" // derived from the token key, which signs links
+	labelNotMe    = "not-me links"     // derived from the token key, which signs links
+	labelQRForms  = "qr sign-in forms" // derived from the token key: ties a QR approval form to its session
 )
 
 // New builds every service and the outbox worker from p.
@@ -173,6 +176,7 @@ func New(p Parts) (*App, error) {
 	}
 	a.SecurityNotices = securitynotice.New(a.Store, a.Clock, keyring.Derive(a.Keys.Token, labelNotMe, 32))
 	a.Devices = device.New(a.Store, a.Clock, keyring.Derive(a.Keys.Hash, labelDevices, 32), a.SecurityNotices)
+	a.QRSignIn = qrsignin.New(a.Store, a.Clock, keyring.Derive(a.Keys.Token, labelQRForms, 32), a.SecurityNotices)
 	a.Contacts = contact.New(a.Store, a.Clock, a.Identity, a.SecurityNotices, cfg.DefaultRegion, a.Rules())
 	a.Recovery = recovery.New(a.Store, keyring.Derive(a.Keys.Hash, labelRecovery, 32), a.SecurityNotices)
 	a.Enroll = enroll.New(a.Store, a.Clock, a.Recovery.NewSet, enroll.Policy{

@@ -53,6 +53,7 @@ type Config struct {
 	LockoutDuration    time.Duration
 	ClientAttemptsHour int
 	KnowledgeSuffices  bool
+	QRSignIn           bool // offer QR code sign-in (internal/qrsignin)
 	SMSGateway         string
 	SMSURL             string
 	SMTPURL            string
@@ -135,6 +136,7 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.DurationVar(&c.LockoutDuration, "lockout", 15*time.Minute, "how long a locked method stays locked")
 	fs.IntVar(&c.ClientAttemptsHour, "client-attempts-per-hour", 30, "wrong answers per client IP and hour before it is refused")
 	fs.BoolVar(&c.KnowledgeSuffices, "knowledge-suffices", false, "the knowledge check alone verifies identity")
+	fs.BoolVar(&c.QRSignIn, "qr-signin", true, "offer sign-in on a computer by scanning a QR code with a signed-in phone")
 	fs.StringVar(&c.SMSGateway, "sms-gateway", "log", "log or http")
 	fs.StringVar(&c.SMSURL, "sms-url", "", "URL of the operator's SMS gateway (with --sms-gateway=http)")
 	fs.StringVar(&c.SMTPURL, "smtp-url", "", "smtp://user:pass@host:587 (STARTTLS) or smtps://… (implicit TLS); empty logs mail")

@@ -39,6 +39,7 @@ var (
 	RecoveryUsed        = string(audit.RecoveryUsed)        // someone signed in with a recovery code
 	RecoveryRegenerated = string(audit.RecoveryRegenerated) // a new set of recovery codes
 	NewDevice           = string(audit.DeviceNew)           // a sign-in from a device not used before
+	SignInQR            = string(audit.SignInQR)            // a sign-in with a QR code approved on the phone
 	ContactChanged      = string(audit.ContactChanged)      // to the old channels; Data: field (email or phone), to (the new value, masked)
 	ContactRegistered   = "contact.registered"              // to the new channel of a contact change; Data as ContactChanged
 	Retired             = string(audit.SMSRetired)          // SMS verification retired; Kind: the factors' kinds, comma-separated
@@ -146,7 +147,8 @@ func (s *Service) SendTo(ctx context.Context, tx *store.Tx, u campaign.User, ch 
 // a link of its own.
 func (s *Service) write(ctx context.Context, tx *store.Tx, u campaign.User, ch Channel, n Notice) error {
 	switch n.Change {
-	case Retired, Checkup, FactorAdded, FactorRemoved, RecoveryUsed, RecoveryRegenerated, NewDevice, ContactChanged, ContactRegistered, FactorsReset:
+	case Retired, Checkup, FactorAdded, FactorRemoved, RecoveryUsed, RecoveryRegenerated, NewDevice, ContactChanged, ContactRegistered, FactorsReset,
+		SignInQR:
 	default:
 		return fmt.Errorf("security notice: unknown change %q", n.Change)
 	}
