@@ -49,6 +49,16 @@ const (
 	RouteSignInPasskeyOptions = "signin.passkey.options"
 	RouteSignInPasskeyFinish  = "signin.passkey.finish"
 	RouteSignOut              = "signout"
+	// QR code sign-in: the computer's page, and the phone's (:id, the code's id).
+	RouteSignInQRStart    = "signin.qr.start"
+	RouteSignInQRShow     = "signin.qr.show"
+	RouteSignInQRStatus   = "signin.qr.status"
+	RouteSignInQRComplete = "signin.qr.complete"
+	RouteSignInQRCancel   = "signin.qr.cancel"
+	RouteQRShow           = "qr.show"    // :id
+	RouteQRClaim          = "qr.claim"   // :id
+	RouteQRApprove        = "qr.approve" // :id
+	RouteQRDeny           = "qr.deny"    // :id
 
 	RouteSecurityShow               = "security.show"
 	RouteSecurityFactorRename       = "security.factor.rename" // :id

@@ -85,6 +85,21 @@ func (h *handler) routes(e *echo.Echo) {
 	signin.post("/passkey/options", views.RouteSignInPasskeyOptions, h.signInPasskeyOptions)
 	signin.post("/passkey/finish", views.RouteSignInPasskeyFinish, h.signInPasskeyFinish)
 	public.post("/signout", views.RouteSignOut, h.signOut)
+	// QR code sign-in (--qr-signin): the computer shows a code that only it, by its binding
+	// cookie, may watch and complete; BASE_URL/qr/{id} is the phone's, where the user is signed in
+	// (within the last 15 minutes) and approves.
+	if h.cfg.QRSignIn {
+		signin.post("/qr", views.RouteSignInQRStart, h.signInQRStart)
+		signin.get("/qr", views.RouteSignInQRShow, h.signInQRShow)
+		signin.get("/qr/status", views.RouteSignInQRStatus, h.signInQRStatus)
+		signin.post("/qr/complete", views.RouteSignInQRComplete, h.signInQRComplete)
+		signin.post("/qr/cancel", views.RouteSignInQRCancel, h.signInQRCancel)
+		approver := newGroup(e, "/qr/:id", h.requireQRApprover)
+		approver.get("", views.RouteQRShow, h.qrShow)
+		approver.post("/claim", views.RouteQRClaim, h.qrClaim)
+		approver.post("/approve", views.RouteQRApprove, h.qrApprove)
+		approver.post("/deny", views.RouteQRDeny, h.qrDeny)
+	}
 
 	// Signed in: My security. Sensitive changes need an authentication within the step-up window,
 	// and none is allowed while a "this wasn't me" locks the account's changes.

@@ -45,6 +45,7 @@ type handler struct {
 	passkeys     *passkey.Service
 	signins      *signin.Service
 	recovery     *recovery.Service
+	qrImages     *qrImages // QR sign-in codes' images, drawn once per code
 
 	// Route groups prepared for what comes next (see routes.go).
 	staff, embed, oidc *group
@@ -59,6 +60,7 @@ func New(a *app.App) (*echo.Echo, error) {
 	}
 	h := &handler{
 		app:          a,
+		qrImages:     newQRImages(),
 		cfg:          a.Config,
 		store:        a.Store,
 		cat:          a.Catalog,

@@ -102,6 +102,13 @@ func (h *handler) startVerified(c echo.Context, userID string, m identity.Method
 // browser already (a step-up) is ended in favour of the new one. Where a step-up asked to return
 // to is kept. A sign-in from a device the user has not used before sends them a notice.
 func (h *handler) startSignedIn(c echo.Context, userID string, methods []string) error {
+	return h.startSignedInVia(c, userID, methods, "")
+}
+
+// startSignedInVia is startSignedIn for a sign-in that came by approval on the user's phone (via:
+// approval.ViaQR, approval.ViaPhone), which the session keeps. Its own notice was sent with the
+// approval, so the device is remembered without a new-device notice.
+func (h *handler) startSignedInVia(c echo.Context, userID string, methods []string, via string) error {
 	old, _, err := h.currentSession(c)
 	if err != nil {
 		return err
@@ -115,7 +122,7 @@ func (h *handler) startSignedIn(c echo.Context, userID string, methods []string)
 	if err != nil {
 		return err
 	}
-	ss, token, err := h.app.Sessions.Start(h.ctx(c), session.User, userID, methods, client(c), old)
+	ss, token, err := h.app.Sessions.StartVia(h.ctx(c), session.User, userID, methods, via, client(c), old)
 	if err != nil {
 		return err
 	}
@@ -130,7 +137,11 @@ func (h *handler) startSignedIn(c echo.Context, userID string, methods []string)
 		fresh.Values[ckEnrollResult] = result
 	}
 	// A browser the user has not signed in or verified on before sends them a notice.
-	seen, err := h.app.Devices.SignedIn(h.ctx(c), userID, deviceToken(c), client(c))
+	see := h.app.Devices.SignedIn
+	if via != "" {
+		see = h.app.Devices.Verified
+	}
+	seen, err := see(h.ctx(c), userID, deviceToken(c), client(c))
 	if err != nil {
 		return err
 	}

@@ -84,6 +84,9 @@ func (h *handler) signInModel(c echo.Context, chosen string) (views.SignInPage, 
 	if req, ok := h.signingInFor(c); ok {
 		h.signInForService(c, &m, req, first)
 	}
+	// A QR code signs in whoever approves it: not for a step-up, nor where a service named the
+	// account or asked for a phishing-resistant sign-in.
+	m.QR = h.cfg.QRSignIn && !k.signedIn && !m.AccountFixed && !m.PasskeyOnly
 	switch {
 	case m.Service != "":
 		// The layout's banner leads back to the service.

@@ -223,6 +223,7 @@ func tourVisit(t *testing.T, s *webtest.Server, lang string, visit func(stop)) {
 	step(signedIn, "/enroll/email/confirm", url.Values{"code": {s.LastCode(t, "second@example.com")}}, "/enroll/done")
 	get("enroll done/factor added", signedIn, "/enroll/done", http.StatusOK)
 	get("security", signedIn, "/security", http.StatusOK)
+	tourQR(t, s, newClient, signedIn, get, post, record, step)
 	factors, err := s.Store.Factors(context.Background(), "demo-zh")
 	if err != nil || len(factors) < 2 {
 		t.Fatalf("tour: factors of demo-zh: %v, %v", factors, err)
@@ -384,6 +385,7 @@ var withoutPages = map[string]string{
 	"POST /signin/passkey/finish":                "JSON for the passkey script",
 	"POST /signout":                              "redirects home",
 	"POST /signin/forget":                        "redirects to the account field",
+	"POST /signin/qr/cancel":                     "redirects to the sign-in page",
 	"POST /security/sessions/end":                "redirects to My security",
 	"POST /security/sessions/end-others":         "redirects to My security",
 	"POST /security/verify":                      "redirects to the verification",

@@ -1,0 +1,200 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smsretire/smsretire/internal/audit"
+	"github.com/smsretire/smsretire/internal/config"
+	"github.com/smsretire/smsretire/web/webtest"
+)
+
+// qrIDOf returns the code's id from the computer's page: the image's content is BASE_URL/qr/{id},
+// which the binding cookie also carries.
+func qrIDOf(t *testing.T, srv *webtest.Server, computer *http.Client) string {
+	t.Helper()
+	v := srv.Cookie(computer, "smsretire_qr")
+	_, id, ok := strings.Cut(v, ".")
+	if !ok {
+		t.Fatalf("the computer holds no binding cookie (%q)", v)
+	}
+	return id
+}
+
+// tokenOf returns the approval forms' token on the phone's page.
+func tokenOf(r *webtest.Response) string {
+	v, _ := r.Doc.Find(`form[action$="/approve"] input[name="token"]`).Attr("value")
+	return v
+}
+
+func TestQRSignIn_OverHTTP(t *testing.T) {
+	srv := fastServer(t)
+	secret := enrolledTOTP(t, srv, "demo-en")
+	phone := signIn(t, srv, "demo-en", secret)
+
+	computer := srv.Client()
+	if r := srv.Get(t, computer, "/signin", nil); r.Doc.Find(`form[action="/signin/qr"]`).Length() != 1 {
+		t.Fatal("the sign-in page offers no QR code")
+	}
+	if r := srv.PostForm(t, computer, "/signin/qr", nil, nil); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/signin/qr" {
+		t.Fatalf("start: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	page := srv.Get(t, computer, "/signin/qr", nil)
+	if src, _ := page.Doc.Find(".qr-code img").Attr("src"); !strings.HasPrefix(src, "data:image/png;base64,") {
+		t.Fatalf("no QR image on the computer's page: %q", src)
+	}
+	id := qrIDOf(t, srv, computer)
+	seen, _ := page.Doc.Find("#qr-status").Attr("data-hx-get")
+	htmx := http.Header{"HX-Request": {"true"}}
+	if r := srv.Get(t, computer, seen, htmx); r.StatusCode != http.StatusNoContent {
+		t.Fatalf("watch with nothing new: %d, want 204", r.StatusCode)
+	}
+
+	// The phone's GET changes nothing, however often.
+	for range 2 {
+		r := srv.Get(t, phone, "/qr/"+id, nil)
+		if r.StatusCode != http.StatusOK || r.Doc.Find(`form[action="/qr/`+id+`/claim"]`).Length() != 1 {
+			t.Fatalf("phone's look: %d", r.StatusCode)
+		}
+	}
+	if r := srv.Get(t, computer, seen, htmx); r.StatusCode != http.StatusNoContent {
+		t.Fatalf("watch after the phone looked: %d, want 204", r.StatusCode)
+	}
+	if r := srv.PostForm(t, phone, "/qr/"+id+"/claim", nil, nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("claim: %d", r.StatusCode)
+	}
+	// The computer hides the code once claimed; the status carries no token.
+	st := srv.Get(t, computer, seen, htmx)
+	if st.StatusCode != http.StatusOK || st.Doc.Find("img").Length() != 0 || strings.Contains(string(st.Body), id) {
+		t.Fatalf("watch after the claim: %d, image shown %d, id in body %v", st.StatusCode, st.Doc.Find("img").Length(), strings.Contains(string(st.Body), id))
+	}
+	// A stranger with the id but no binding cookie can do nothing; nor can another phone.
+	stranger := srv.Client()
+	if r := srv.PostForm(t, stranger, "/signin/qr/complete", nil, nil); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("completion without the binding: %d", r.StatusCode)
+	}
+	look := srv.Get(t, phone, "/qr/"+id, nil)
+	token := tokenOf(look)
+	if token == "" {
+		t.Fatal("the claiming phone got no approval form")
+	}
+	// No token: refused (CSRF), nothing changes.
+	if r := srv.PostForm(t, phone, "/qr/"+id+"/approve", url.Values{}, nil); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("approval without the token: %d", r.StatusCode)
+	}
+	// Another origin: refused by cross-origin protection.
+	if r := srv.PostForm(t, phone, "/qr/"+id+"/approve", url.Values{"token": {token}}, http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site approval: %d", r.StatusCode)
+	}
+	if r := srv.PostForm(t, phone, "/qr/"+id+"/approve", url.Values{"token": {token}}, nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve: %d", r.StatusCode)
+	}
+	// The computer completes once, with its cookie, and lands signed in.
+	binding := srv.Cookie(computer, "smsretire_qr")
+	done := srv.PostForm(t, computer, "/signin/qr/complete", nil, nil)
+	if done.StatusCode != http.StatusSeeOther || done.Header.Get("Location") != "/security" {
+		t.Fatalf("complete: %d %s", done.StatusCode, done.Header.Get("Location"))
+	}
+	sec := srv.Get(t, computer, "/security", nil)
+	if sec.StatusCode != http.StatusOK || !strings.Contains(sec.Doc.Find(".session-list").Text(), "Signed in with a QR code") {
+		t.Fatalf("My security on the computer: %d; sessions: %q", sec.StatusCode, sec.Doc.Find(".session-list").Text())
+	}
+	// A replay of the completion (the cookie kept by an attacker) gets nothing.
+	replay := srv.Client()
+	u, _ := url.Parse(srv.URL)
+	replay.Jar.SetCookies(u, []*http.Cookie{{Name: "smsretire_qr", Value: binding}})
+	if r := srv.PostForm(t, replay, "/signin/qr/complete", nil, nil); r.StatusCode != http.StatusConflict || srv.Cookie(replay, "smsretire") != "" {
+		t.Fatalf("a replayed completion: %d, want 409 and no session", r.StatusCode)
+	}
+	evs, _ := srv.Store.Events(context.Background(), "demo-en", 50)
+	var qr int
+	for _, e := range evs {
+		if e.Type == audit.SignInQR {
+			qr++
+		}
+	}
+	if qr != 1 {
+		t.Fatalf("%d signin.qr events, want 1", qr)
+	}
+}
+
+func TestQRSignIn_PhoneMustBeSignedInRecently(t *testing.T) {
+	srv := fastServer(t)
+	secret := enrolledTOTP(t, srv, "demo-en")
+	phone := signIn(t, srv, "demo-en", secret)
+	computer := srv.Client()
+	srv.PostForm(t, computer, "/signin/qr", nil, nil)
+	id := qrIDOf(t, srv, computer)
+	if r := srv.Get(t, srv.Client(), "/qr/"+id, nil); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/signin?next=%2Fqr%2F") {
+		t.Fatalf("signed-out phone: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	srv.Clock.Advance(16 * time.Minute)
+	if r := srv.PostForm(t, phone, "/qr/"+id+"/claim", nil, nil); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/signin?next=%2Fqr%2F") {
+		t.Fatalf("stale phone: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := srv.Get(t, phone, "/qr/not-an-id", nil); r.StatusCode != http.StatusNotFound {
+		t.Fatalf("malformed id: %d", r.StatusCode)
+	}
+}
+
+func TestQRSignIn_OffWhenTheOperatorSaysSo(t *testing.T) {
+	srv := webtest.NewServer(t, webtest.WithConfig(func(c *config.Config) { c.QRSignIn = false }))
+	if r := srv.Get(t, srv.Client(), "/signin", nil); r.Doc.Find(".signin-qr").Length() != 0 {
+		t.Fatal("the sign-in page offers a QR code with --qr-signin=false")
+	}
+	if r := srv.PostForm(t, srv.Client(), "/signin/qr", nil, nil); r.StatusCode != http.StatusNotFound && r.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("start with --qr-signin=false: %d", r.StatusCode)
+	}
+}
+
+// tourQR visits the pages of a QR code sign-in: the computer's code, claimed, refused, approved;
+// the phone's pages and the refusals of each step. phone is signed in, recently.
+func tourQR(t *testing.T, s *webtest.Server, newClient func() *http.Client, phone *http.Client,
+	get func(string, *http.Client, string, int) *webtest.Response,
+	post func(string, *http.Client, string, url.Values, http.Header, int) *webtest.Response,
+	record func(string, *http.Client, *webtest.Response, int) *webtest.Response,
+	step func(*http.Client, string, url.Values, string)) {
+	t.Helper()
+	hx := http.Header{"HX-Request": {"true"}, "HX-Request-Type": {"partial"}}
+	computer := newClient()
+	get("signin qr/none", computer, "/signin/qr", http.StatusOK)
+	step(computer, "/signin/qr", nil, "/signin/qr")
+	get("signin qr", computer, "/signin/qr", http.StatusOK)
+	record("signin qr/status (htmx)", computer, s.Get(t, computer, "/signin/qr/status?seen=none", hx), http.StatusOK)
+	id := qrIDOf(t, s, computer)
+	get("qr/asking", phone, "/qr/"+id, http.StatusOK)
+	step(phone, "/qr/"+id+"/claim", nil, "/qr/"+id)
+	token := tokenOf(get("qr/claimed", phone, "/qr/"+id, http.StatusOK))
+	get("signin qr/claimed", computer, "/signin/qr", http.StatusOK)
+	post("qr/approve/no token", phone, "/qr/"+id+"/approve", url.Values{}, nil, http.StatusForbidden)
+	post("signin qr/complete/not approved", computer, "/signin/qr/complete", nil, nil, http.StatusConflict)
+	post("signin qr/complete/no binding cookie", newClient(), "/signin/qr/complete", nil, nil, http.StatusForbidden)
+	step(phone, "/qr/"+id+"/deny", url.Values{"token": {token}, "not_me": {"1"}}, "/qr/"+id)
+	get("qr/refused: this wasn't me", phone, "/qr/"+id, http.StatusOK)
+	post("qr/deny/refused already", phone, "/qr/"+id+"/deny", url.Values{"token": {token}}, nil, http.StatusConflict)
+	post("qr/claim/gone", phone, "/qr/"+id+"/claim", nil, nil, http.StatusConflict)
+	get("signin qr/refused", computer, "/signin/qr", http.StatusOK)
+
+	step(computer, "/signin/qr", nil, "/signin/qr")
+	id = qrIDOf(t, s, computer)
+	step(phone, "/qr/"+id+"/claim", nil, "/qr/"+id)
+	token = tokenOf(s.Get(t, phone, "/qr/"+id, nil))
+	step(phone, "/qr/"+id+"/approve", url.Values{"token": {token}}, "/qr/"+id)
+	get("qr/approved", phone, "/qr/"+id, http.StatusOK)
+	get("signin qr/approved", computer, "/signin/qr", http.StatusOK)
+	step(computer, "/signin/qr/complete", nil, "")
+
+	// Too many codes from one network in a minute.
+	s.Clock.Advance(time.Minute)
+	many := newClient()
+	for range 10 {
+		step(many, "/signin/qr", nil, "/signin/qr")
+	}
+	post("signin qr/too many codes", many, "/signin/qr", nil, nil, http.StatusTooManyRequests)
+	step(many, "/signin/qr/cancel", nil, "/signin")
+	s.Clock.Advance(time.Minute)
+}
