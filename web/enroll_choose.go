@@ -24,6 +24,7 @@ func (h *handler) enrollChoose(c echo.Context) error {
 		Have:              h.factorViews(p.T, factors),
 		EmailAllowed:      h.cfg.EmailFactor != "off",
 		EmailRecoveryOnly: h.cfg.EmailFactor == "recovery-only",
+		QRSignIn:          h.cfg.QRSignIn,
 		RecoveryPending:   len(recoveryCodes(h.cookie(c))) > 0,
 	}
 	// In the journey: back to the confirmation of the identity, or once the first method used it

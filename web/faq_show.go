@@ -10,5 +10,5 @@ import (
 
 // faqShow renders the frequently asked questions.
 func (h *handler) faqShow(c echo.Context) error {
-	return render(c, http.StatusOK, views.FAQ(views.FAQPage{Page: h.page(c), KnowledgeSuffices: h.cfg.KnowledgeSuffices}))
+	return render(c, http.StatusOK, views.FAQ(views.FAQPage{Page: h.page(c), KnowledgeSuffices: h.cfg.KnowledgeSuffices, QRSignIn: h.cfg.QRSignIn}))
 }

@@ -45,6 +45,7 @@ func (h *handler) securityModel(c echo.Context, uid string) (views.SecurityPage,
 		return views.SecurityPage{}, err
 	}
 	return views.SecurityPage{
+		QRSignIn:     h.cfg.QRSignIn,
 		Sessions:     sessions,
 		Page:         p,
 		State:        u.State,

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/web/webtest"
@@ -197,4 +199,59 @@ func tourQR(t *testing.T, s *webtest.Server, newClient func() *http.Client, phon
 	post("signin qr/too many codes", many, "/signin/qr", nil, nil, http.StatusTooManyRequests)
 	step(many, "/signin/qr/cancel", nil, "/signin")
 	s.Clock.Advance(time.Minute)
+}
+
+// A service's sign-in through the OpenID Connect provider may be done by scanning: the ID token's
+// amr is ["mca"] (multiple-channel: the computer was let in by the signed-in phone) and its acr
+// "otp", never phishing-resistant; a service that asks for a passkey gets no QR code offered.
+func TestOIDC_QRSignInGivesAMRMCA(t *testing.T) {
+	srv := webtest.NewServer(t, webtest.WithConfig(oidcClients))
+	secret := enrolledTOTP(t, srv, "demo-zh")
+	phone := signIn(t, srv, "demo-zh", secret)
+	r := newRP(t, srv, shopID, shopSecret, shopCallback)
+	l := newLogin()
+	b := newBrowser(t, srv)
+	signin := b.follow(r.authURL(l), srv.Config.BaseURL+"/signin")
+	su, _ := url.Parse(signin)
+	base := su.Scheme + "://" + su.Host // the portal as the service's users reach it (its base URL)
+	if status, _, body := b.get(signin); status != http.StatusOK || !strings.Contains(body, `action="/signin/qr"`) {
+		t.Fatalf("the sign-in page for the service: %d, QR offered %v", status, strings.Contains(body, `action="/signin/qr"`))
+	}
+	if status, _, _ := b.do(http.MethodPost, base+"/signin/qr", url.Values{}); status != http.StatusSeeOther {
+		t.Fatalf("start: %d", status)
+	}
+	var id string
+	for _, ck := range b.c.Jar.Cookies(su) {
+		if ck.Name == "smsretire_qr" {
+			_, id, _ = strings.Cut(ck.Value, ".")
+		}
+	}
+	srv.PostForm(t, phone, "/qr/"+id+"/claim", nil, nil)
+	token := tokenOf(srv.Get(t, phone, "/qr/"+id, nil))
+	if r := srv.PostForm(t, phone, "/qr/"+id+"/approve", url.Values{"token": {token}}, nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve: %d", r.StatusCode)
+	}
+	status, back, body := b.do(http.MethodPost, base+"/signin/qr/complete", url.Values{})
+	if status != http.StatusSeeOther {
+		t.Fatalf("complete: %d %.300s", status, body)
+	}
+	code, state := codeFrom(t, b.follow(back, r.conf.RedirectURL))
+	if state != l.state {
+		t.Fatalf("state %q came back as %q", l.state, state)
+	}
+	_, c, err := r.exchange(t, code, l.verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Sub != "demo-zh" || strings.Join(c.AMR, " ") != "mca" || c.ACR != "otp" {
+		t.Errorf("claims %+v; want sub demo-zh, amr [mca], acr otp", c)
+	}
+
+	// A passkey demanded: no QR code.
+	l = newLogin()
+	b = newBrowser(t, srv)
+	signin = b.follow(r.authURL(l, oauth2.SetAuthURLParam("acr_values", "phr")), srv.Config.BaseURL+"/signin")
+	if _, _, body := b.get(signin); strings.Contains(body, `action="/signin/qr"`) {
+		t.Error("QR code offered where the service asked for a phishing-resistant sign-in")
+	}
 }

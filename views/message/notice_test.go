@@ -76,7 +76,7 @@ func TestRender_SMSNoticesFitInOneMessageWithoutLinks(t *testing.T) {
 		secret   string
 	}
 	var cases []tc
-	for _, change := range []string{"factor.added", "factor.removed", "recovery.used", "recovery.regenerated", "signin.new_device", "contact.changed", "contact.registered", "support.factors_reset"} {
+	for _, change := range []string{"factor.added", "factor.removed", "recovery.used", "recovery.regenerated", "signin.new_device", "contact.changed", "contact.registered", "support.factors_reset", "signin.qr"} {
 		cases = append(cases, tc{"security.notice", map[string]string{"change": change, "kind": "passkey", "date": "2026-11-24T10:30:00Z",
 			"device": "Samsung Internet on Android", "ip": "203.0.113.7", "field": "phone", "to": "139****0009"}, ""})
 	}
@@ -121,7 +121,7 @@ func TestRender_SecurityEmailsCarryTheThisWasntMeLink(t *testing.T) {
 		{"retired.confirmation", map[string]string{"factors": "passkey", "date": "2026-11-24"}},
 		{"checkup.reminder", map[string]string{"date": "2026-11-24T10:30:00Z"}},
 	}
-	for _, change := range []string{"factor.added", "factor.removed", "recovery.used", "recovery.regenerated", "signin.new_device", "contact.changed", "contact.registered", "support.factors_reset"} {
+	for _, change := range []string{"factor.added", "factor.removed", "recovery.used", "recovery.regenerated", "signin.new_device", "contact.changed", "contact.registered", "support.factors_reset", "signin.qr"} {
 		cases = append(cases, tc{"security.notice", map[string]string{"change": change, "kind": "totp", "date": "2026-11-24T10:30:00Z",
 			"device": "Chrome on Windows", "ip": "203.0.113.7", "field": "email", "to": "n***@example.com"}})
 	}
