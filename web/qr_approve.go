@@ -15,9 +15,10 @@ import (
 // previewers open URLs too); the user continues (claims the code, so no other phone can), sees
 // what is asking and approves or refuses with forms tied to this session.
 
-// requireQRApprover lets through a user signed in on this browser within qrsignin.ApproverFresh;
-// anyone else signs in (again) first and comes back to the code. An id not of the form of one is
-// no page at all.
+// requireQRApprover lets through a user signed in on this browser with a factor within
+// qrsignin.ApproverFresh; anyone else — signed out, signed in longer ago, or signed in by an
+// approval itself, which must not chain — signs in (again) first and comes back to the code. An id
+// not of the form of one is no page at all.
 func (h *handler) requireQRApprover(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Param("id")
@@ -28,7 +29,7 @@ func (h *handler) requireQRApprover(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if !ok || h.now().Sub(ss.AuthAt) > qrsignin.ApproverFresh {
+		if !ok || ss.Via != "" || h.now().Sub(ss.AuthAt) > qrsignin.ApproverFresh {
 			return h.stepUp(c, h.path(views.RouteQRShow, id))
 		}
 		c.Set(ctxUser, ss.Subject)

@@ -255,3 +255,51 @@ func TestOIDC_QRSignInGivesAMRMCA(t *testing.T) {
 		t.Error("QR code offered where the service asked for a phishing-resistant sign-in")
 	}
 }
+
+// A computer signed in by QR code cannot make a sensitive change, nor approve another QR code,
+// without a factor on that browser first.
+func TestQRSignIn_SessionIsNoStepUp(t *testing.T) {
+	srv := fastServer(t)
+	secret := enrolledTOTP(t, srv, "demo-en")
+	phone := signIn(t, srv, "demo-en", secret)
+	approve := func(computer *http.Client) string {
+		srv.PostForm(t, computer, "/signin/qr", nil, nil)
+		id := qrIDOf(t, srv, computer)
+		srv.PostForm(t, phone, "/qr/"+id+"/claim", nil, nil)
+		srv.PostForm(t, phone, "/qr/"+id+"/approve", url.Values{"token": {tokenOf(srv.Get(t, phone, "/qr/"+id, nil))}}, nil)
+		if r := srv.PostForm(t, computer, "/signin/qr/complete", nil, nil); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("complete: %d", r.StatusCode)
+		}
+		return id
+	}
+	computer := srv.Client()
+	approve(computer)
+	if r := srv.PostForm(t, computer, "/security/recovery/regenerate", nil, nil); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/signin?next=") {
+		t.Fatalf("a sensitive change from the QR session: %d %s, want a step-up", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := srv.Get(t, computer, "/signin?next=%2Fsecurity&stepup=1", nil); r.Doc.Find(".signin-qr").Length() != 0 {
+		t.Fatal("the step-up offers a QR code")
+	}
+	// The QR session cannot approve a code of its own.
+	other := srv.Client()
+	srv.PostForm(t, other, "/signin/qr", nil, nil)
+	id := qrIDOf(t, srv, other)
+	if r := srv.Get(t, computer, "/qr/"+id, nil); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/signin?next=%2Fqr%2F") {
+		t.Fatalf("the QR session opening a code: %d %s, want a sign-in with a factor", r.StatusCode, r.Header.Get("Location"))
+	}
+}
+
+// Over HTTPS the binding cookie is __Host- prefixed, Secure, HttpOnly and SameSite=Strict.
+func TestQRSignIn_BindingCookieOverHTTPS(t *testing.T) {
+	srv := webtest.NewServer(t, webtest.WithConfig(func(c *config.Config) { c.BaseURL = "https://portal.example.cn" }))
+	r := srv.PostForm(t, srv.Client(), "/signin/qr", nil, nil)
+	var found *http.Cookie
+	for _, ck := range r.Cookies() {
+		if strings.Contains(ck.Name, "_qr") {
+			found = ck
+		}
+	}
+	if found == nil || found.Name != "__Host-smsretire_qr" || !found.Secure || !found.HttpOnly || found.SameSite != http.SameSiteStrictMode || found.Path != "/" || found.Domain != "" {
+		t.Fatalf("binding cookie %+v, want __Host-smsretire_qr, Secure, HttpOnly, SameSite=Strict, Path=/ and no Domain", found)
+	}
+}

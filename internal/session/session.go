@@ -154,9 +154,12 @@ func (s *Service) Load(ctx context.Context, k Kind, token, ip string) (Session, 
 	return ss, nil
 }
 
-// Fresh reports whether the session's authentication is recent enough for a sensitive change.
+// Fresh reports whether the session's authentication is recent enough for a sensitive change. A
+// session that came by approval on another device (Via) never is: an approval can be relayed to
+// an attacker, so adding or removing a method, or approving another sign-in, asks for a factor on
+// this browser first.
 func (s *Service) Fresh(ss Session) bool {
-	return s.clock.Now().Sub(ss.AuthAt) <= s.rules[ss.Kind].StepUp
+	return ss.Via == "" && s.clock.Now().Sub(ss.AuthAt) <= s.rules[ss.Kind].StepUp
 }
 
 // End ends ss (sign-out), with the grants of its user, and records it in the history, in one

@@ -303,3 +303,21 @@ func TestStartVia_KeepsHowTheSignInCame(t *testing.T) {
 		}
 	})
 }
+
+// A session that came by approval on another device never allows a sensitive change at once.
+func TestFresh_NeverForASignInByApproval(t *testing.T) {
+	testsupport.EachStore(t, func(t *testing.T, st *store.SQL) {
+		sessions, _ := service(t, st, 30*time.Minute)
+		byQR, _, err := sessions.StartVia(ctx, session.User, "u1", []string{"mca"}, "qr", client, session.Session{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byFactor, _, err := sessions.Start(ctx, session.User, "u1", []string{"otp"}, client, session.Session{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sessions.Fresh(byQR) || !sessions.Fresh(byFactor) {
+			t.Fatalf("fresh: by QR %v, by a factor %v; want false, true", sessions.Fresh(byQR), sessions.Fresh(byFactor))
+		}
+	})
+}
