@@ -55,6 +55,7 @@ bench: vendor
 	$(GO) test -run '^$$' -bench 'CodeLatency' -benchtime 1x ./web/
 	uptime
 	$(GO) test -run '^$$' -bench 'PageLoad|Migrations' -benchtime 1x -timeout 20m ./web/
+	$(GO) test -run '^$$' -bench 'QRImage' -benchtime 20x -benchmem ./web/
 
 ## fuzz: run each fuzz target for a short while
 fuzz:
