@@ -166,7 +166,7 @@ func (s *Service) Watch(ctx context.Context, t Ticket) (Code, Ticket, error) {
 		}
 	}
 	// Out of refreshes or time (or a racing watch refreshed it): expire what ran out.
-	if _, _, err := s.st.EndQRSignIn(ctx, row.Binding, store.QRExpired, []string{store.QRPending, store.QRClaimed, store.QRApproved}); err != nil {
+	if _, _, err := s.st.ExpireQRSignIn(ctx, row.Binding, now); err != nil {
 		return Code{}, t, err
 	}
 	row, err = s.st.QRSignInByBinding(ctx, row.Binding)
@@ -186,10 +186,15 @@ func (s *Service) Current(ctx context.Context, t Ticket) (bool, error) {
 	return err == nil && row.Code == hash(t.ID), err
 }
 
-// Cancel ends the computer's sign-in while it waits (the user chose another way).
+// Cancel ends the computer's sign-in while it waits (the user chose another way), giving the
+// account's claim back if a phone had claimed it.
 func (s *Service) Cancel(ctx context.Context, t Ticket) error {
-	_, _, err := s.st.EndQRSignIn(ctx, hash(t.Binding), store.QRCancelled, []string{store.QRPending, store.QRClaimed})
-	return err
+	row, ok, err := s.st.CancelQRSignIn(ctx, hash(t.Binding))
+	if err != nil || !ok || row.UserID == "" {
+		return err
+	}
+	// It was claimed: the account may claim another code at once.
+	return s.st.GiveBackCounter(context.WithoutCancel(ctx), claimKey(row.UserID), time.UnixMilli(0))
 }
 
 // Complete ends the computer's approved sign-in, once, and records it with the user's notice in

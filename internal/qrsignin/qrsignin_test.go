@@ -333,3 +333,65 @@ func TestQRSignIn_LimitsHoldUnderParallelRequests(t *testing.T) {
 		}
 	})
 }
+
+// Many watches of a code that ran out, at once (tabs, instances), replace it once, and none of
+// them expires the new code.
+func TestQRSignIn_RacingWatchesRefreshOnce(t *testing.T) {
+	testsupport.EachStore(t, func(t *testing.T, st *store.SQL) {
+		qr, clk := newService(t, st)
+		tk, err := qr.Start(ctx, computer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(qrsignin.PendingTTL)
+		var mu sync.Mutex
+		ids := map[string]bool{}
+		burst(t, func(int) error {
+			code, next, err := qr.Watch(ctx, tk)
+			if err != nil {
+				return err
+			}
+			if code.State != qrsignin.Pending {
+				return fmt.Errorf("a watch saw %s", code.State)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if next != tk {
+				ids[next.ID] = true
+			}
+			return nil
+		}, nil)
+		if len(ids) != 1 {
+			t.Fatalf("%d new codes, want 1", len(ids))
+		}
+		for id := range ids {
+			if c, err := qr.Look(ctx, id); err != nil || c.State != qrsignin.Pending || c.Refreshes != 1 {
+				t.Fatalf("the new code: %+v, %v; want pending after one refresh", c, err)
+			}
+		}
+	})
+}
+
+// Cancelling a claimed code gives the account's claim back.
+func TestQRSignIn_CancelGivesTheClaimBack(t *testing.T) {
+	testsupport.EachStore(t, func(t *testing.T, st *store.SQL) {
+		qr, _ := newService(t, st)
+		a, _ := qr.Start(ctx, computer)
+		b, _ := qr.Start(ctx, computer)
+		if err := qr.Claim(ctx, a.ID, "alice", "phone-1", phone); err != nil {
+			t.Fatal(err)
+		}
+		if err := qr.Claim(ctx, b.ID, "alice", "phone-1", phone); !errors.Is(err, qrsignin.ErrBusy) {
+			t.Fatalf("a second claim: %v, want ErrBusy", err)
+		}
+		if err := qr.Cancel(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if c, _, _ := qr.Watch(ctx, a); c.State != qrsignin.Cancelled {
+			t.Fatalf("the cancelled sign-in reads %s", c.State)
+		}
+		if err := qr.Claim(ctx, b.ID, "alice", "phone-1", phone); err != nil {
+			t.Fatalf("a claim after the cancel: %v", err)
+		}
+	})
+}

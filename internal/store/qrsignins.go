@@ -126,23 +126,29 @@ func (s *SQL) RefreshQRSignIn(ctx context.Context, binding, code string, maxRefr
 	return q, ok, err
 }
 
-// EndQRSignIn moves the computer's sign-in from one of the states from to the final state to
-// (cancelled when the computer gives up, expired when its time ran out); false when it was in
-// none of them.
-func (s *SQL) EndQRSignIn(ctx context.Context, binding, to string, from []string) (QRSignIn, bool, error) {
+// CancelQRSignIn moves the computer's waiting sign-in (pending or claimed) to cancelled; false
+// when it was not waiting.
+func (s *SQL) CancelQRSignIn(ctx context.Context, binding string) (QRSignIn, bool, error) {
 	var q QRSignIn
 	var ok bool
 	err := s.InTx(ctx, func(tx *Tx) error {
-		where, args := `binding = ? AND state IN (`, []any{binding}
-		for i, f := range from {
-			if i > 0 {
-				where += ", "
-			}
-			where += "?"
-			args = append(args, f)
-		}
 		var err error
-		q, ok, err = tx.moveQR(ctx, `state = ?`, []any{to}, where+")", args)
+		q, ok, err = tx.moveQR(ctx, `state = ?`, []any{QRCancelled}, `binding = ? AND state IN (?, ?)`, []any{binding, QRPending, QRClaimed})
+		return err
+	})
+	return q, ok, err
+}
+
+// ExpireQRSignIn moves the computer's sign-in whose time ran out at now — its current state's or
+// the whole sign-in's — from a live state to expired; false when it is not live or has time left
+// (a racing watch gave it a new code).
+func (s *SQL) ExpireQRSignIn(ctx context.Context, binding string, now time.Time) (QRSignIn, bool, error) {
+	var q QRSignIn
+	var ok bool
+	err := s.InTx(ctx, func(tx *Tx) error {
+		var err error
+		q, ok, err = tx.moveQR(ctx, `state = ?`, []any{QRExpired},
+			`binding = ? AND state IN (?, ?, ?) AND (state_until <= ? OR ends_at <= ?)`, []any{binding, QRPending, QRClaimed, QRApproved, ms(now), ms(now)})
 		return err
 	})
 	return q, ok, err
