@@ -11,7 +11,10 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/smsretire/smsretire/internal/audit"
+	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/config"
+	"github.com/smsretire/smsretire/internal/keyring"
+	"github.com/smsretire/smsretire/internal/testsupport"
 	"github.com/smsretire/smsretire/web/webtest"
 )
 
@@ -302,4 +305,63 @@ func TestQRSignIn_BindingCookieOverHTTPS(t *testing.T) {
 	if found == nil || found.Name != "__Host-smsretire_qr" || !found.Secure || !found.HttpOnly || found.SameSite != http.SameSiteStrictMode || found.Path != "/" || found.Domain != "" {
 		t.Fatalf("binding cookie %+v, want __Host-smsretire_qr, Secure, HttpOnly, SameSite=Strict, Path=/ and no Domain", found)
 	}
+}
+
+// QR code sign-in across two instances on one PostgreSQL, with every burst alternating between
+// them, and on one SQLite server: sixty new codes at once from one network give ten; sixty
+// approvals of one claim at once approve it once; sixty completions at once sign in once.
+func TestQRSignIn_ParallelRequestsOnBothStores(t *testing.T) {
+	run := func(t *testing.T, a, b *webtest.Server) {
+		secret := enrolledTOTP(t, a, "demo-en")
+		phone := signIn(t, a, "demo-en", secret)
+		bases := []string{a.URL, b.URL}
+
+		many := a.Client()
+		statuses := postAtOnce(t, many, bases, "/signin/qr", url.Values{}, atOnce)
+		if ok, refused := countStatus(statuses, http.StatusSeeOther), countStatus(statuses, http.StatusTooManyRequests); ok != 10 || refused != atOnce-10 {
+			t.Fatalf("sixty new codes at once: %d shown, %d refused; want 10 and %d", ok, refused, atOnce-10)
+		}
+		a.Clock.Advance(time.Minute)
+
+		computer := a.Client()
+		b.PostForm(t, computer, "/signin/qr", nil, nil)
+		id := qrIDOf(t, a, computer)
+		if r := b.PostForm(t, phone, "/qr/"+id+"/claim", nil, nil); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("claim: %d", r.StatusCode)
+		}
+		token := tokenOf(a.Get(t, phone, "/qr/"+id, nil))
+		statuses = postAtOnce(t, phone, bases, "/qr/"+id+"/approve", url.Values{"token": {token}}, atOnce)
+		if ok := countStatus(statuses, http.StatusSeeOther); ok != 1 || countStatus(statuses, http.StatusConflict) != atOnce-1 {
+			t.Fatalf("sixty approvals of one claim: %d approved, statuses %v", ok, statuses)
+		}
+		statuses = postAtOnce(t, computer, bases, "/signin/qr/complete", url.Values{}, atOnce)
+		if ok := countStatus(statuses, http.StatusSeeOther); ok != 1 {
+			t.Fatalf("sixty completions at once: %d signed in, want 1 (%v)", ok, statuses)
+		}
+		evs, _ := a.Store.Events(context.Background(), "demo-en", 100)
+		n := 0
+		for _, e := range evs {
+			if e.Type == audit.SignInQR {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d signin.qr events, want 1", n)
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		srv := fastServer(t)
+		run(t, srv, srv)
+	})
+	t.Run("postgres, two instances", func(t *testing.T) {
+		sa, sb := testsupport.PostgresPair(t)
+		keys, _, err := keyring.Load(keyring.Env{}, t.TempDir(), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk := clock.NewFake(webtest.Now)
+		a := webtest.NewServer(t, webtest.WithStore(sa), webtest.WithKeys(keys), webtest.WithClock(clk), webtest.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }))
+		b := webtest.NewServer(t, webtest.WithStore(sb), webtest.WithKeys(keys), webtest.WithClock(clk), webtest.WithoutDemoUsers(), webtest.WithConfig(func(c *config.Config) { c.MinSendTime = 0 }))
+		run(t, a, b)
+	})
 }
