@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 
@@ -29,8 +30,12 @@ func (h *handler) requireQRApprover(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if !ok || ss.Via != "" || h.now().Sub(ss.AuthAt) > qrsignin.ApproverFresh {
-			return h.stepUp(c, h.path(views.RouteQRShow, id))
+		back := h.path(views.RouteQRShow, id)
+		if !ok {
+			return redirect(c, h.path(views.RouteSignInShow)+"?next="+url.QueryEscape(back))
+		}
+		if ss.Via != "" || h.now().Sub(ss.AuthAt) > qrsignin.ApproverFresh {
+			return h.stepUp(c, back)
 		}
 		c.Set(ctxUser, ss.Subject)
 		c.Set(ctxSession, ss)

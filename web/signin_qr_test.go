@@ -13,6 +13,7 @@ import (
 	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/config"
+	"github.com/smsretire/smsretire/internal/factor/totp"
 	"github.com/smsretire/smsretire/internal/keyring"
 	"github.com/smsretire/smsretire/internal/testsupport"
 	"github.com/smsretire/smsretire/web/webtest"
@@ -134,8 +135,17 @@ func TestQRSignIn_PhoneMustBeSignedInRecently(t *testing.T) {
 	computer := srv.Client()
 	srv.PostForm(t, computer, "/signin/qr", nil, nil)
 	id := qrIDOf(t, srv, computer)
-	if r := srv.Get(t, srv.Client(), "/qr/"+id, nil); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/signin?next=%2Fqr%2F") {
+	signedOut := srv.Client()
+	r := srv.Get(t, signedOut, "/qr/"+id, nil)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/signin?next=%2Fqr%2F"+id {
 		t.Fatalf("signed-out phone: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	// Signed in there, the phone comes back to the code.
+	srv.Get(t, signedOut, r.Header.Get("Location"), nil)
+	srv.Clock.Advance(30 * time.Second)
+	code, _ := totp.CodeAt(secret, srv.Clock.Now())
+	if r := srv.PostForm(t, signedOut, "/signin/totp", url.Values{"account": {"demo-en"}, "code": {code}}, nil); r.Header.Get("Location") != "/qr/"+id {
+		t.Fatalf("after signing in the phone goes to %q, want back to the code", r.Header.Get("Location"))
 	}
 	srv.Clock.Advance(16 * time.Minute)
 	if r := srv.PostForm(t, phone, "/qr/"+id+"/claim", nil, nil); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/signin?next=%2Fqr%2F") {
