@@ -153,6 +153,22 @@ func (h *handler) signInQRComplete(c echo.Context) error {
 	if !ok {
 		return h.signInQRRender(c, http.StatusForbidden, views.QRSignInPage{Page: h.page(c), State: "none", Problem: "qr.err.no_binding"})
 	}
+	// A service that named the account takes that account's approval only; another's waits
+	// unused until it runs out.
+	if req, ok := h.signingInFor(c); ok && req.LoginHint != "" {
+		code, _, err := h.app.QRSignIn.Watch(h.ctx(c), t)
+		if err != nil && !errors.Is(err, qrsignin.ErrNotFound) {
+			return err
+		}
+		if code.State == qrsignin.Approved && code.UserID != req.LoginHint {
+			m, err := h.signInQRModel(c)
+			if err != nil {
+				return err
+			}
+			m.Problem = "qr.err.other_account"
+			return h.signInQRRender(c, http.StatusForbidden, m)
+		}
+	}
 	userID, err := h.app.QRSignIn.Complete(h.ctx(c), t, client(c))
 	if errors.Is(err, qrsignin.ErrGone) {
 		m, err := h.signInQRModel(c)

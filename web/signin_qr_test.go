@@ -375,3 +375,58 @@ func TestQRSignIn_ParallelRequestsOnBothStores(t *testing.T) {
 		run(t, a, b)
 	})
 }
+
+// Where a service named the account (login_hint), the QR code is offered too, and only that
+// account's approval completes the sign-in; another account's approval signs nobody in.
+func TestOIDC_QRSignInForTheNamedAccountOnly(t *testing.T) {
+	srv := webtest.NewServer(t, webtest.WithConfig(oidcClients))
+	zhSecret := enrolledTOTP(t, srv, "demo-zh")
+	enSecret := enrolledTOTP(t, srv, "demo-en")
+	r := newRP(t, srv, shopID, shopSecret, shopCallback)
+	l := newLogin()
+	b := newBrowser(t, srv)
+	signin := b.follow(r.authURL(l, oauth2.SetAuthURLParam("login_hint", "demo-zh")), srv.Config.BaseURL+"/signin")
+	su, _ := url.Parse(signin)
+	base := su.Scheme + "://" + su.Host
+	if _, _, body := b.get(signin); !strings.Contains(body, `action="/signin/qr"`) {
+		t.Fatal("no QR code offered where the service named the account")
+	}
+	approveAs := func(userID, secret string) {
+		t.Helper()
+		if status, _, _ := b.do(http.MethodPost, base+"/signin/qr", url.Values{}); status != http.StatusSeeOther {
+			t.Fatalf("start: %d", status)
+		}
+		var id string
+		for _, ck := range b.c.Jar.Cookies(su) {
+			if ck.Name == "smsretire_qr" {
+				_, id, _ = strings.Cut(ck.Value, ".")
+			}
+		}
+		phone := signIn(t, srv, userID, secret)
+		srv.PostForm(t, phone, "/qr/"+id+"/claim", nil, nil)
+		token := tokenOf(srv.Get(t, phone, "/qr/"+id, nil))
+		if r := srv.PostForm(t, phone, "/qr/"+id+"/approve", url.Values{"token": {token}}, nil); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("approve as %s: %d", userID, r.StatusCode)
+		}
+	}
+	approveAs("demo-en", enSecret)
+	if status, _, _ := b.do(http.MethodPost, base+"/signin/qr/complete", url.Values{}); status != http.StatusForbidden {
+		t.Fatalf("another account's approval: %d, want 403", status)
+	}
+	evs, _ := srv.Store.Events(context.Background(), "demo-en", 100)
+	for _, e := range evs {
+		if e.Type == audit.SignInQR {
+			t.Fatal("another account's approval signed a computer in")
+		}
+	}
+	srv.Clock.Advance(time.Minute)
+	approveAs("demo-zh", zhSecret)
+	status, back, body := b.do(http.MethodPost, base+"/signin/qr/complete", url.Values{})
+	if status != http.StatusSeeOther {
+		t.Fatalf("complete: %d %.300s", status, body)
+	}
+	code, _ := codeFrom(t, b.follow(back, r.conf.RedirectURL))
+	if _, c, err := r.exchange(t, code, l.verifier); err != nil || c.Sub != "demo-zh" || strings.Join(c.AMR, " ") != "mca" {
+		t.Fatalf("claims %+v, %v; want sub demo-zh, amr [mca]", c, err)
+	}
+}

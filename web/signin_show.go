@@ -84,9 +84,10 @@ func (h *handler) signInModel(c echo.Context, chosen string) (views.SignInPage, 
 	if req, ok := h.signingInFor(c); ok {
 		h.signInForService(c, &m, req, first)
 	}
-	// A QR code signs in whoever approves it: not for a step-up, nor where a service named the
-	// account or asked for a phishing-resistant sign-in.
-	m.QR = h.cfg.QRSignIn && !k.signedIn && !m.AccountFixed && !m.PasskeyOnly
+	// A QR code signs in whoever approves it: not for a step-up, nor where a service asked for a
+	// phishing-resistant sign-in, nor on a phone on its way to approve one. Where a service named
+	// the account, only that account's approval completes (signInQRComplete).
+	m.QR = h.cfg.QRSignIn && !k.signedIn && !m.PasskeyOnly && !strings.HasPrefix(stringValue(h.cookie(c).Values[ckNext]), "/qr/")
 	switch {
 	case m.Service != "":
 		// The layout's banner leads back to the service.
