@@ -64,6 +64,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzFind$$' -fuzztime 20s ./internal/identity/
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime 20s ./internal/codeinput/
 	$(GO) test -run '^$$' -fuzz '^FuzzSplitLine$$' -fuzztime 20s ./internal/roster/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./internal/partner/
 
 clean:
 	rm -rf bin node_modules static/vendor/*.js

@@ -27,6 +27,22 @@ type Page struct {
 	// Service is the operator's service the user is signing in for through the OpenID Connect
 	// provider (nil otherwise): every page on the way names it and leads back to it.
 	Service *ServiceContext
+	// Embed is set on a page framed in a partner's site (web's embed routes): the layout has no
+	// header or footer, shows the partner's branding and talks to the partner's page (nil
+	// elsewhere).
+	Embed *EmbedContext
+}
+
+// EmbedContext is the partner whose page frames an embedded page.
+type EmbedContext struct {
+	PartnerID string
+	Name      string // the partner's name, shown in its bar and on the way back to it
+	Origin    string // the partner's origin that frames the page; messages go there only
+	LogoURL   string // the partner's logo, served by the portal; "" for none
+	BrandURL  string // the stylesheet with the partner's colour; "" for the portal's own
+	// Completed, on the page that ends the journey, lists the user's factor kinds (totp, passkey,
+	// email) for the message smsretire:completed.
+	Completed []string
 }
 
 // ServiceContext is the service a sign-in is for: its name in the page language, where to go on

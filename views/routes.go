@@ -95,8 +95,19 @@ const (
 	RouteOIDCNudgeLater = "oidc.nudge.later"
 	RouteOIDCLaterDone  = "oidc.later.done"
 
+	// Embedded in a partner's site: the launch, the notice, the partner's logo and colour. The
+	// journey's routes are embedded too, each named EmbedRoute(its name).
+	RouteEmbedLaunch = "embed.launch"
+	RouteEmbedNotice = "embed.notice" // :partner
+	RouteEmbedLogo   = "embed.logo"   // :partner
+	RouteEmbedBrand  = "embed.brand"  // :partner
+
 	RouteDevOutbox = "dev.outbox"
 	RouteHealthz   = "healthz"
 	RouteReadyz    = "readyz"
 	RouteStatic    = "static"
 )
+
+// EmbedRoute is the name of the embedded twin of a journey's route, which takes the partner's ID
+// first: EmbedRoute(RouteVerifyChoose) is served at /embed/:partner/verify.
+func EmbedRoute(name string) string { return "embed." + name }

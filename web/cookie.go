@@ -11,7 +11,6 @@ import (
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/keyring"
-	"github.com/smsretire/smsretire/internal/session"
 )
 
 // The browser's cookie is signed and encrypted (gorilla/sessions) and named after the user
@@ -55,11 +54,12 @@ func newCookieStore(cfg config.Config, keys keyring.Keys) *sessions.CookieStore 
 }
 
 // cookie returns the request's cookie; one that fails to decode gives a fresh one.
+// Inside a partner's frame it is the embedded cookie (embed.go).
 func (h *handler) cookie(c echo.Context) *sessions.Session {
-	name := h.app.Sessions.Rules(session.User).Cookie
-	s, err := h.cookies.Get(c.Request(), name)
+	st, name := h.cookieStore(c)
+	s, err := st.Get(c.Request(), name)
 	if err != nil {
-		s, _ = h.cookies.New(c.Request(), name)
+		s, _ = st.New(c.Request(), name)
 	}
 	return s
 }
@@ -75,7 +75,8 @@ func (h *handler) renewCookie(c echo.Context) *sessions.Session {
 	for k := range s.Values {
 		delete(s.Values, k)
 	}
-	opts := *h.cookies.Options
+	st, _ := h.cookieStore(c)
+	opts := *st.Options
 	s.Options = &opts
 	s.IsNew = true
 	return s

@@ -29,11 +29,11 @@ func (h *handler) enrollChoose(c echo.Context) error {
 	}
 	// In the journey: back to the confirmation of the identity, or once the first method used it
 	// up, to the end of the enrollment; the deadline, which verifying revealed.
-	back := views.Link{Href: h.path(views.RouteVerifyDone), Text: p.T.T("journey.back.previous")}
+	back := views.Link{Href: p.URL(views.RouteVerifyDone), Text: p.T.T("journey.back.previous")}
 	if g, ok, err := h.currentGrant(c); err != nil {
 		return err
 	} else if ok && !g.Live(h.now()) {
-		back.Href = h.path(views.RouteEnrollDone)
+		back.Href = p.URL(views.RouteEnrollDone)
 	}
 	m.Way = h.enrollWay(c, views.StepEnroll, back, h.securityBack(p))
 	if m.Way.Step != 0 {

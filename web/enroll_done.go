@@ -18,7 +18,7 @@ func (h *handler) enrolled(c echo.Context, ck *sessions.Session, added enroll.Ad
 	if err := h.enrolledState(c, ck, added); err != nil {
 		return err
 	}
-	return redirect(c, h.enrolledNext(added))
+	return h.redirectTo(c, h.enrolledRoute(added))
 }
 
 // enrolledState remembers the result for the confirmation page, and new recovery codes.
@@ -32,12 +32,12 @@ func (h *handler) enrolledState(c echo.Context, ck *sessions.Session, added enro
 	return h.saveCookie(c, ck)
 }
 
-// enrolledNext is where the user goes after adding a factor.
-func (h *handler) enrolledNext(added enroll.Added) string {
+// enrolledRoute is where the user goes after adding a factor.
+func (h *handler) enrolledRoute(added enroll.Added) string {
 	if added.First {
-		return h.path(views.RouteEnrollRecoveryShow)
+		return views.RouteEnrollRecoveryShow
 	}
-	return h.path(views.RouteEnrollDone)
+	return views.RouteEnrollDone
 }
 
 // enrollDone confirms what changed.
@@ -52,7 +52,7 @@ func (h *handler) enrollDone(c echo.Context) error {
 	if len(factors) == 0 {
 		return h.redirectTo(c, views.RouteEnrollChoose)
 	}
-	p := h.pageFor(c, u.Locale)
+	p := embedCompleted(h.pageFor(c, u.Locale), factors)
 	m := views.EnrollDonePage{Page: p, First: kind == "first" || kind == "", RetiredOn: u.SMSRetiredAt,
 		Factors: h.factorViews(p.T, factors), EmailSent: u.Email != ""}
 	if m.First {

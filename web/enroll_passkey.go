@@ -77,7 +77,7 @@ func (h *handler) enrollPasskeyFinish(c echo.Context) error {
 	if err := h.enrolledState(c, ck, added); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]string{"redirect": h.enrolledNext(added)})
+	return c.JSON(http.StatusOK, map[string]string{"redirect": h.page(c).URL(h.enrolledRoute(added))})
 }
 
 // passkeyName suggests a name for a passkey made in this browser, in the page language, so a user

@@ -16,8 +16,8 @@ func (h *handler) enrollRecoveryShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	next := h.path(views.RouteEnrollDone)
-	way := views.Way{Step: views.StepRecovery, Back: views.Link{Href: h.path(views.RouteEnrollChoose), Text: p.T.T("enroll.back_to_list")}}
+	next := p.URL(views.RouteEnrollDone)
+	way := views.Way{Step: views.StepRecovery, Back: views.Link{Href: p.URL(views.RouteEnrollChoose), Text: p.T.T("enroll.back_to_list")}}
 	if _, signedIn, _ := h.currentSession(c); signedIn && stringValue(ck.Values[ckEnrollResult]) == "" {
 		next = h.path(views.RouteSecurityShow) // new codes asked for on My security
 		way = views.Way{Back: h.securityBack(p)}

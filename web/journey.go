@@ -10,6 +10,9 @@ import (
 // noticeBack is the way back to where a verification began: the notice this browser opened from
 // its link, or the home page after a look-up.
 func (h *handler) noticeBack(c echo.Context, p views.Page) views.Link {
+	if e := embedOf(c); e != nil {
+		return views.Link{Href: h.path(views.RouteEmbedNotice, e.Partner.ID), Text: p.T.T("journey.back.notice")}
+	}
 	if token := stringValue(h.cookie(c).Values[ckNoticeToken]); token != "" {
 		return views.Link{Href: h.path(views.RouteNoticeShow, token), Text: p.T.T("journey.back.notice")}
 	}
@@ -19,7 +22,7 @@ func (h *handler) noticeBack(c echo.Context, p views.Page) views.Link {
 // verifyWay is the place of a verification page that asks for a code or an answer: the first
 // step, and back to the other ways to confirm.
 func (h *handler) verifyWay(p views.Page) views.Way {
-	return views.Way{Step: views.StepVerify, Back: views.Link{Href: h.path(views.RouteVerifyChoose), Text: p.T.T("verify.other_methods")}}
+	return views.Way{Step: views.StepVerify, Back: views.Link{Href: p.URL(views.RouteVerifyChoose), Text: p.T.T("verify.other_methods")}}
 }
 
 // enrollWay is the place of an enrollment page: in the journey (verified in this browser) its
@@ -38,7 +41,7 @@ func (h *handler) securityBack(p views.Page) views.Link {
 
 // chooseBack leads back to the list of methods.
 func (h *handler) chooseBack(p views.Page) views.Link {
-	return views.Link{Href: h.path(views.RouteEnrollChoose), Text: p.T.T("enroll.back_to_choose")}
+	return views.Link{Href: p.URL(views.RouteEnrollChoose), Text: p.T.T("enroll.back_to_choose")}
 }
 
 // deadlineView is the user's deadline as the journey's pages repeat it.

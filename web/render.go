@@ -26,7 +26,11 @@ func render(c echo.Context, status int, comp templ.Component) error {
 // redirect answers a successful form post with 303 See Other (post/redirect/get). An htmx
 // request gets HX-Redirect instead, so the browser loads the whole next page rather than
 // swapping it into a fragment.
+// Inside a partner's frame, a path with an embedded twin leads to the twin.
 func redirect(c echo.Context, to string) error {
+	if embedded, ok := c.Get(ctxEmbedRedirect).(func(string) string); ok {
+		to = embedded(to)
+	}
 	if c.Request().Header.Get("HX-Request") == "true" {
 		c.Response().Header().Set("HX-Redirect", to)
 		return c.NoContent(http.StatusOK)

@@ -29,13 +29,25 @@ func (h *handler) routes(e *echo.Echo) {
 	public.get("/not-me/:token", views.RouteNotMeShow, h.notMeShow)
 	public.post("/not-me/:token", views.RouteNotMeConfirm, h.notMeConfirm)
 
+	// Embedded in a partner's site (embed.go): the partner's signed launch starts an embedded
+	// session, and the journey's groups below marked embedded run again under /embed/:partner,
+	// framed by that partner's origins only, with the embedded cookie.
+	h.embed = newGroup(e, "/embed/:partner", h.embedded, h.requireEmbed)
+	h.embed.twins = &h.twins
+	launch := newGroup(e, "/embed", h.embedFor(func(c echo.Context) string { return c.QueryParam("partner") }))
+	launch.get("/launch", views.RouteEmbedLaunch, h.embedLaunch)
+	h.embed.get("/notice", views.RouteEmbedNotice, h.embedNotice)
+	embedBrand := newGroup(e, "/embed/:partner", h.embedded) // before any session: the launch's refusals show them
+	embedBrand.get("/logo", views.RouteEmbedLogo, h.embedLogo)
+	embedBrand.get("/brand.css", views.RouteEmbedBrand, h.embedBrand)
+
 	// The notice's "remind me later": for the account a notice link named.
-	notice := newGroup(e, "/notice", h.requireSubject)
+	notice := newGroup(e, "/notice", h.requireSubject).embedded(h.embed)
 	notice.post("/snooze", views.RouteNoticeSnooze, h.noticeSnooze)
 	notice.get("/snoozed", views.RouteNoticeSnoozed, h.noticeSnoozed)
 
 	// Verification: a notice link or a look-up named the account; nothing changes yet.
-	verify := newGroup(e, "/verify", h.requireSubject)
+	verify := newGroup(e, "/verify", h.requireSubject).embedded(h.embed)
 	verify.get("", views.RouteVerifyChoose, h.verifyChoose)
 	verify.post("/code/send", views.RouteVerifyCodeSend, h.verifyCodeSend)
 	verify.get("/code", views.RouteVerifyCodeShow, h.verifyCodeShow)
@@ -47,11 +59,11 @@ func (h *handler) routes(e *echo.Echo) {
 	verify.post("/assist", views.RouteVerifyAssistCheck, h.verifyAssistCheck)
 
 	// Verified: this browser verified the user's identity; the grant allows the first enrollment.
-	verified := newGroup(e, "/verify", h.requireGrant)
+	verified := newGroup(e, "/verify", h.requireGrant).embedded(h.embed)
 	verified.get("/done", views.RouteVerifyDone, h.verifyDone)
 
 	// Enrollment: after a verification in this browser, or signed in within the step-up window.
-	enroll := newGroup(e, "/enroll", h.requireEnroller(false, h.needVerify), h.requireUnlocked)
+	enroll := newGroup(e, "/enroll", h.requireEnroller(false, h.needVerify), h.requireUnlocked).embedded(h.embed)
 	enroll.get("/totp", views.RouteEnrollTOTPShow, h.enrollTOTPShow)
 	enroll.post("/totp", views.RouteEnrollTOTPConfirm, h.enrollTOTPConfirm)
 	enroll.get("/passkey", views.RouteEnrollPasskeyShow, h.enrollPasskeyShow)
@@ -60,11 +72,11 @@ func (h *handler) routes(e *echo.Echo) {
 	enroll.post("/email/confirm", views.RouteEnrollEmailConfirm, h.enrollEmailConfirm, h.emailFactorOn)
 	enroll.post("/email/reset", views.RouteEnrollEmailReset, h.enrollEmailReset, h.emailFactorOn)
 	// The passkey ceremony's requests from static/js/passkey.js, refused in JSON.
-	passkeyAPI := newGroup(e, "/enroll/passkey", h.requireEnroller(false, h.needVerifyJSON), h.requireUnlocked)
+	passkeyAPI := newGroup(e, "/enroll/passkey", h.requireEnroller(false, h.needVerifyJSON), h.requireUnlocked).embedded(h.embed)
 	passkeyAPI.post("/options", views.RouteEnrollPasskeyOptions, h.enrollPasskeyOptions)
 	passkeyAPI.post("/finish", views.RouteEnrollPasskeyFinish, h.enrollPasskeyFinish)
 	// The end of an enrollment, also for the user whose verification the first factor used up.
-	enrolled := newGroup(e, "/enroll", h.requireEnroller(true, h.needVerify))
+	enrolled := newGroup(e, "/enroll", h.requireEnroller(true, h.needVerify)).embedded(h.embed)
 	// The list of methods, also to go back to from the recovery codes; adding one from it needs
 	// the live verification or a fresh sign-in (the group above).
 	enrolled.get("", views.RouteEnrollChoose, h.enrollChoose)
@@ -125,12 +137,9 @@ func (h *handler) routes(e *echo.Echo) {
 	// Prepared for what comes next; add routes to these groups:
 	//  - staff: the support console, for staff signed in with a staff session (its own kind,
 	//    lifetimes and cookie); the guard puts the session on the context.
-	//  - embed: pages a partner's site frames, for users in an embedded session; framing is
-	//    allowed to the partners' origins only (frame-ancestors), never by X-Frame-Options.
 	//  - oidc: sign-in for other services (OpenID Connect endpoints): public, and each endpoint
 	//    checks its client itself, as the protocol says.
 	h.staff = newGroup(e, "/staff", h.requireSession(session.Staff))
-	h.embed = newGroup(e, "/embed", h.frameAncestors(h.embedOrigins), h.requireSession(session.Embed))
 	h.oidc = newGroup(e, app.OIDCPath)
 	if h.app.Provider != nil {
 		// OpenID Connect for the operator's services (internal/provider). The protocol's endpoints
@@ -177,6 +186,8 @@ type group struct {
 	e      *echo.Echo
 	prefix string
 	mw     []echo.MiddlewareFunc
+	twin   *group      // the embed group, when the group's routes are also embedded (embed.go)
+	twins  *embedTwins // on the embed group: the routes embedded in it
 }
 
 func newGroup(e *echo.Echo, prefix string, mw ...echo.MiddlewareFunc) *group {
@@ -194,4 +205,9 @@ func (g *group) post(path, name string, fn echo.HandlerFunc, mw ...echo.Middlewa
 func (g *group) add(method, path, name string, fn echo.HandlerFunc, mw []echo.MiddlewareFunc) {
 	all := append(append([]echo.MiddlewareFunc(nil), g.mw...), mw...)
 	g.e.Add(method, g.prefix+path, fn, all...).Name = name
+	if g.twin != nil {
+		embedded := append(append([]echo.MiddlewareFunc(nil), g.twin.mw...), all...)
+		g.e.Add(method, g.twin.prefix+g.prefix+path, fn, embedded...).Name = views.EmbedRoute(name)
+		g.twin.twins.add(name, g.prefix+path)
+	}
 }

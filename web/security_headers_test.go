@@ -11,6 +11,7 @@ import (
 	"github.com/smsretire/smsretire/internal/config"
 	"github.com/smsretire/smsretire/internal/i18n"
 	"github.com/smsretire/smsretire/static"
+	"github.com/smsretire/smsretire/views"
 	"github.com/smsretire/smsretire/web/webtest"
 )
 
@@ -19,6 +20,7 @@ import (
 type frameRule struct {
 	ancestors     string
 	xFrameOptions string
+	framed        bool // passkeys allowed in the frame, no Cross-Origin-Opener-Policy
 }
 
 // noFraming is the rule of every route unless its group declares another in frameRules.
@@ -27,7 +29,9 @@ var noFraming = frameRule{ancestors: "'none'", xFrameOptions: "DENY"}
 // frameRules are the route groups, by route name prefix, that may be framed. The embedded pages
 // (issue 21) declare theirs here: their partners' origins in frame-ancestors, and no
 // X-Frame-Options, which cannot name them and would forbid the frame.
-var frameRules = map[string]frameRule{}
+var frameRules = map[string]frameRule{
+	"embed.": {ancestors: testPartnerOrigin, framed: true}, // the test partner's (withPartner)
+}
 
 // frameRuleOf returns the frame rule of the route named name ("" for a request no route
 // answered).
@@ -43,6 +47,11 @@ func frameRuleOf(name string) frameRule {
 
 // routeName returns the name of the route that answers r, or "".
 func routeName(e *echo.Echo, r *http.Request) string {
+	if r.Method == http.MethodHead { // routed as GET (headAsGet)
+		get := *r
+		get.Method = http.MethodGet
+		r = &get
+	}
 	key := routeOf(e, r)
 	for _, rt := range e.Routes() {
 		if rt.Method+" "+rt.Path == key {
@@ -99,6 +108,9 @@ func checkSecurityHeaders(t *testing.T, s *webtest.Server, what string, r *webte
 		fail("CSP allows unsafe or foreign code: %q", csp)
 	}
 	rule := frameRuleOf(routeName(s.Echo, r.Request))
+	if r.StatusCode == http.StatusForbidden && r.Request.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		rule = noFraming // refused before the route's group sets its own rule
+	}
 	if got := directives["frame-ancestors"]; got != rule.ancestors {
 		fail("CSP frame-ancestors %q, want %q", got, rule.ancestors)
 	}
@@ -117,8 +129,24 @@ func checkSecurityHeaders(t *testing.T, s *webtest.Server, what string, r *webte
 			fail("Permissions-Policy %q does not turn off %s", pp, off)
 		}
 	}
-	if strings.Contains(pp, "publickey-credentials") {
-		fail("Permissions-Policy %q restricts passkeys", pp)
+	if rule.framed {
+		// A frame may make and use passkeys when the partner's iframe delegates it; the page's own
+		// policy allows it for itself, and no opener policy stands between it and the partner.
+		for _, f := range []string{"publickey-credentials-create", "publickey-credentials-get"} {
+			if !strings.Contains(pp, f+`=(self "`+rule.ancestors+`")`) {
+				fail("Permissions-Policy %q does not allow %s in the frame", pp, f)
+			}
+		}
+		if coop := h.Get("Cross-Origin-Opener-Policy"); coop != "" {
+			fail("Cross-Origin-Opener-Policy %q on a framed page", coop)
+		}
+	} else {
+		if strings.Contains(pp, "publickey-credentials") {
+			fail("Permissions-Policy %q restricts passkeys", pp)
+		}
+		if coop := h.Get("Cross-Origin-Opener-Policy"); coop != "same-origin" {
+			fail("Cross-Origin-Opener-Policy %q, want same-origin", coop)
+		}
 	}
 	if got := h.Get("Strict-Transport-Security"); https && got != "max-age=31536000; includeSubDomains" {
 		fail("Strict-Transport-Security %q with an https base URL, want a year with subdomains", got)
@@ -144,6 +172,8 @@ func concretePath(path, version string) string {
 		switch {
 		case seg == "*":
 			seg = version + "/css/app.css"
+		case seg == ":partner":
+			seg = testPartnerID
 		case strings.HasPrefix(seg, ":token"):
 			seg = "n1.not-a-token"
 		case strings.HasPrefix(seg, ":"):
@@ -170,8 +200,8 @@ func TestSecurityHeaders_EveryRoute(t *testing.T) {
 		https bool
 		opts  []webtest.ServerOption
 	}{
-		{"http", false, nil},
-		{"https", true, []webtest.ServerOption{webtest.WithConfig(func(c *config.Config) { c.BaseURL = "https://portal.example" })}},
+		{"http", false, []webtest.ServerOption{withPartner(true)}},
+		{"https", true, []webtest.ServerOption{withPartner(true), webtest.WithConfig(func(c *config.Config) { c.BaseURL = "https://portal.example" })}},
 	} {
 		t.Run(base.name, func(t *testing.T) {
 			s := webtest.NewServer(t, base.opts...)
@@ -189,6 +219,12 @@ func TestSecurityHeaders_EveryRoute(t *testing.T) {
 			}
 			for _, rt := range s.Echo.Routes() {
 				path := concretePath(rt.Path, set.Version)
+				if rt.Name == views.RouteEmbedLaunch {
+					// The partner is in the query: the launch frames for it (a refused launch too).
+					check(rt.Method, path+"?partner="+testPartnerID, nil)
+					check(http.MethodHead, path+"?partner="+testPartnerID, nil)
+					continue
+				}
 				check(rt.Method, path, nil)
 				check(rt.Method, path+"/", nil)
 				switch rt.Method {

@@ -49,7 +49,8 @@ type handler struct {
 
 	// Route groups prepared for what comes next (see routes.go).
 	staff, embed, oidc *group
-	embedOrigins       []string // partner sites that may frame the embed group; none yet
+	twins              embedTwins            // the journey's routes that are also embedded
+	embedCookies       *sessions.CookieStore // the cookie inside a partner's frame (embed.go)
 }
 
 // New builds the Echo server with every route and middleware, on the services of a.
@@ -79,6 +80,7 @@ func New(a *app.App) (*echo.Echo, error) {
 	}
 	e := echo.New()
 	h.echo = e
+	h.embedCookies = newCookieStoreEmbedded(h.cookies)
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = h.handleError
 	ranges, err := a.Config.ProxyRanges()

@@ -39,7 +39,12 @@ func (h *handler) loadSession(c echo.Context, k session.Kind) (session.Session, 
 		return v, v.ID != "", nil
 	}
 	token := ""
-	if ck, err := h.cookies.Get(c.Request(), h.app.Sessions.Rules(k).Cookie); err == nil {
+	st := h.cookies
+	if k == session.Embed {
+		st = h.embedCookies
+	}
+	// Inside a partner's frame the only session is the embedded one.
+	if ck, err := st.Get(c.Request(), h.app.Sessions.Rules(k).Cookie); err == nil && (k == session.Embed || embedOf(c) == nil) {
 		token = stringValue(ck.Values[ckSession])
 	}
 	ss, err := h.app.Sessions.Load(h.ctx(c), k, token, c.RealIP())
@@ -80,6 +85,7 @@ func (h *handler) startVerified(c echo.Context, userID string, m identity.Method
 	sessionToken := stringValue(h.cookie(c).Values[ckSession])
 	c.Set(ctxCurrentGrant, g)
 	notice := h.cookie(c).Values[ckNoticeToken]
+	origin := h.cookie(c).Values[ckEmbedOrigin]
 	fresh := h.renewCookie(c)
 	fresh.Values[ckGrant] = token
 	if notice != nil {
@@ -87,6 +93,9 @@ func (h *handler) startVerified(c echo.Context, userID string, m identity.Method
 	}
 	if signedIn && ss.Subject == userID {
 		fresh.Values[ckSession] = sessionToken
+	}
+	if embedOf(c) != nil { // the embedded session and its partner stay
+		fresh.Values[ckSession], fresh.Values[ckPartner], fresh.Values[ckEmbedOrigin] = sessionToken, embedOf(c).Partner.ID, origin
 	}
 	seen, err := h.app.Devices.Verified(h.ctx(c), userID, deviceToken(c), client(c))
 	if err != nil {

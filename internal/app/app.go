@@ -29,6 +29,7 @@ import (
 	"github.com/smsretire/smsretire/internal/mail"
 	"github.com/smsretire/smsretire/internal/metrics"
 	"github.com/smsretire/smsretire/internal/outbox"
+	"github.com/smsretire/smsretire/internal/partner"
 	"github.com/smsretire/smsretire/internal/provider"
 	"github.com/smsretire/smsretire/internal/qrsignin"
 	"github.com/smsretire/smsretire/internal/recovery"
@@ -86,6 +87,7 @@ type App struct {
 	Recovery        *recovery.Service       // recovery codes
 	Enroll          *enroll.Service         // adding, renaming and removing factors; retiring SMS
 	SignIn          *signin.Service         // signing in again with a new factor
+	Launches        *partner.Service        // partner sites' launches into the embedded journey
 	Sessions        *session.Service        // signed-in sessions of every kind, and verification grants
 	Rollout         *rollout.Service        // the campaign: notices, reminders, snoozes, exemptions, counts
 	Metrics         *metrics.Metrics        // Prometheus metrics of this process; web serves them on --metrics-addr
@@ -169,7 +171,7 @@ func New(p Parts) (*App, error) {
 		return nil, err
 	}
 	a.Passkeys, err = passkey.New(a.Store, a.Clock, keyring.Derive(a.Keys.Hash, labelWebAuthn, 32), passkey.Settings{
-		RPID: cfg.RPID, RPName: cfg.RPName, Origins: cfg.RPOriginList(),
+		RPID: cfg.RPID, RPName: cfg.RPName, Origins: cfg.RPOriginList(), TopOrigins: cfg.PartnerOrigins(),
 	})
 	if err != nil {
 		return nil, err
@@ -187,6 +189,7 @@ func New(p Parts) (*App, error) {
 		History: cfg.HistoryRetention, Outbox: cfg.OutboxRetention,
 	})
 	a.SignIn = signin.New(a.Store, a.Clock, a.Identity, a.TOTP, a.Identity.Limits(), a.Recovery)
+	a.Launches = partner.New(a.Store, a.Clock, a.Config.Partner, cfg.BaseURL)
 	a.Sessions = session.New(a.Store, a.Clock, map[session.Kind]session.Rules{
 		session.User: {Cookie: "smsretire", Idle: cfg.SessionIdle, MaxAge: cfg.SessionMaxAge, StepUp: cfg.StepUpWindow},
 		// Until the staff console and partner embedding come with settings of their own, their

@@ -78,6 +78,8 @@ var (
 	RosterAdded   = declare("roster.added", "账户加入停用计划", "Account added to the retirement campaign")
 	RosterUpdated = declare("roster.updated", "账户信息已更新", "Account details updated")
 	NoticeOpened  = declare("notice.opened", "打开了停用通知", "Opened the retirement notice")
+	// A partner site opened the portal in its page for the user (internal/partner); detail: partner.
+	EmbedOpened = declare("embed.opened", "从合作方网站打开了停用通知", "Opened the retirement notice from a partner site")
 	// The roster and the campaign (internal/rollout).
 	RosterReturned   = declare("roster.returned", "重新列入名单，回到停用计划", "Named by the roster again; back in the retirement campaign")
 	RosterOutOfScope = declare("roster.out_of_scope", "完整名单中已无此账户，移出停用计划（账户与记录保留）", "No longer in the full roster; taken out of the retirement campaign (account and history kept)")

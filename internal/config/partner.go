@@ -250,3 +250,12 @@ func (c *Config) Partner(id string) (Partner, bool) {
 	}
 	return Partner{}, false
 }
+
+// PartnerOrigins lists the origins of every partner: the sites whose pages may frame the portal.
+func (c *Config) PartnerOrigins() []string {
+	var out []string
+	for _, p := range c.Partners {
+		out = append(out, p.Origins...)
+	}
+	return out
+}

@@ -36,6 +36,7 @@ const (
 	MethodEmail     Method = "email"
 	MethodKnowledge Method = "knowledge"
 	MethodAssist    Method = "assist"
+	MethodPartner   Method = "partner" // a launch from a partner site trusted to have verified the user
 )
 
 // ParseChannel reads the channel of a code: phone or email.

@@ -64,9 +64,10 @@ func (s *SQL) PurgeDevices(ctx context.Context, cutoff time.Time, batch int) (in
 }
 
 // PurgeSpent deletes what has no use once its time is over: sessions and verification grants past
-// their absolute end (ended ones included), passkey ceremonies, "this wasn't me" links, one-time
-// codes and QR code sign-ins a day after they expired (kept that long so the portal can still say "expired" rather than
-// "no code"), and the limits' counters, answer rows and holds.
+// their absolute end (ended ones included), passkey ceremonies, "this wasn't me" links, partners'
+// launch nonces, one-time codes and QR code sign-ins a day after they expired (kept that long so
+// the portal can still say "expired" rather than "no code"), and the limits' counters, answer rows
+// and holds.
 func (s *SQL) PurgeSpent(ctx context.Context, now time.Time, batch int) (Purged, error) {
 	out := Purged{}
 	for _, p := range []struct {
@@ -77,6 +78,7 @@ func (s *SQL) PurgeSpent(ctx context.Context, now time.Time, batch int) (Purged,
 		{purge{"grants", "id", "expires_at <= ?"}, now},
 		{purge{"ceremonies", "id", "expires_at <= ?"}, now},
 		{purge{"disavowals", "id", "expires_at <= ?"}, now},
+		{purge{"launch_nonces", "id", "expires_at <= ?"}, now},
 		{purge{"codes", "id", "expires_at <= ?"}, now.Add(-24 * time.Hour)},
 		{purge{"qr_signins", "binding", "ends_at <= ?"}, now.Add(-24 * time.Hour)},
 	} {

@@ -66,10 +66,13 @@ func verification(err error) error { return verifyError{err} }
 
 // Settings describe the relying party: the portal as WebAuthn sees it.
 type Settings struct {
-	RPID    string        // the domain passkeys are bound to
-	RPName  string        // the name browsers show while making a passkey
-	Origins []string      // the origins that may use them
-	TTL     time.Duration // how long a ceremony may take; 5 minutes when zero
+	RPID    string   // the domain passkeys are bound to
+	RPName  string   // the name browsers show while making a passkey
+	Origins []string // the origins that may use them
+	// TopOrigins are the partner sites that may frame the portal's pages (cross-origin
+	// ceremonies, whose clientDataJSON names them as topOrigin); none allows no frame.
+	TopOrigins []string
+	TTL        time.Duration // how long a ceremony may take; 5 minutes when zero
 }
 
 // Service runs registration and sign-in ceremonies.
@@ -96,6 +99,10 @@ func New(st *store.SQL, clk clock.Clock, handleKey []byte, set Settings) (*Servi
 		RPID:          set.RPID,
 		RPDisplayName: set.RPName,
 		RPOrigins:     set.Origins,
+		// Inside a partner's frame only, and only under the partners' origins.
+		RPAllowCrossOrigin:          len(set.TopOrigins) > 0,
+		RPTopOrigins:                set.TopOrigins,
+		RPTopOriginVerificationMode: protocol.TopOriginExplicitVerificationMode,
 		AuthenticatorSelection: protocol.AuthenticatorSelection{
 			ResidentKey:        protocol.ResidentKeyRequirementRequired,
 			RequireResidentKey: &required,

@@ -1,0 +1,63 @@
+// Inside a partner's frame (the embedded layout, views/embed.templ): tells the partner's page
+// where the user is, with postMessage to the partner's origin only (body[data-embed-origin]),
+// never to "*". The messages, each an object with a type:
+//   {type: "smsretire:ready"}                      a page has loaded
+//   {type: "smsretire:resize", height: 812}         the page's height in CSS pixels changed
+//   {type: "smsretire:completed", factors: [...]}   the journey is done: the user's methods
+//                                                   ("totp", "passkey", "email")
+//   {type: "smsretire:closed"}                      the user chose to go back to the partner
+// Links to pages that are not embedded (the FAQ, signing in) open in a new window, so the frame
+// never shows a page that refuses to be framed.
+
+const body = document.body;
+const origin = body.dataset.embedOrigin;
+const framed = window.parent !== window && !!origin;
+
+function post(message) {
+  if (framed) window.parent.postMessage(message, origin);
+}
+
+let lastHeight = 0;
+function resize() {
+  const height = Math.ceil(document.documentElement.getBoundingClientRect().height);
+  if (height !== lastHeight) {
+    lastHeight = height;
+    post({ type: "smsretire:resize", height });
+  }
+}
+
+function embeddedPath(url) {
+  return url.origin === location.origin && (url.pathname.startsWith("/embed/") || url.pathname.startsWith("/static/"));
+}
+
+function keepLinksInPlace(root) {
+  for (const a of root.querySelectorAll("a[href]")) {
+    const url = new URL(a.href, location.href);
+    if ((url.protocol === "http:" || url.protocol === "https:") && !embeddedPath(url) && !a.hasAttribute("download")) {
+      a.target = "_blank";
+      a.rel = "noopener";
+    }
+  }
+  for (const form of root.querySelectorAll("form[action]")) {
+    if (!embeddedPath(new URL(form.action, location.href))) form.target = "_blank";
+  }
+}
+
+keepLinksInPlace(document);
+document.addEventListener("htmx:after:swap", () => keepLinksInPlace(document));
+
+for (const button of document.querySelectorAll("[data-embed-close]")) {
+  if (framed) button.hidden = false;
+  button.addEventListener("click", () => post({ type: "smsretire:closed" }));
+}
+
+post({ type: "smsretire:ready" });
+if (body.dataset.embedCompleted) {
+  post({ type: "smsretire:completed", factors: body.dataset.embedCompleted.split(" ") });
+}
+resize();
+if (typeof ResizeObserver === "function") {
+  new ResizeObserver(resize).observe(document.documentElement);
+} else {
+  window.addEventListener("resize", resize);
+}
