@@ -36,18 +36,27 @@ func demoShopAddr(cfg config.Config) (addr, baseURL string, err error) {
 	return net.JoinHostPort(host, shopPort), base.Scheme + "://" + net.JoinHostPort(base.Hostname(), shopPort), nil
 }
 
-// addDemoShop registers the example service in the configuration (demo.toml in --data-dir,
-// generated once with its secret) before the provider is built; it returns the shop's address and
-// URL.
-func addDemoShop(cfg *config.Config, getenv func(string) string) (addr, baseURL string, err error) {
-	if addr, baseURL, err = demoShopAddr(*cfg); err != nil {
-		return "", "", err
+// demoSites are where --demo runs the example shop and the demo partner site.
+type demoSites struct {
+	shopAddr, shopURL       string
+	partnerAddr, partnerURL string
+}
+
+// addDemoSites registers the example service and the demo partner site in the configuration
+// (demo.toml in --data-dir, generated once with their secrets) before the provider is built; it
+// returns their addresses and URLs.
+func addDemoSites(cfg *config.Config, getenv func(string) string) (sites demoSites, err error) {
+	if sites.shopAddr, sites.shopURL, err = demoShopAddr(*cfg); err != nil {
+		return sites, err
 	}
-	path, err := demo.ConfigFile(cfg.DataDir, baseURL)
+	if sites.partnerAddr, sites.partnerURL, err = demoPartnerAddr(*cfg); err != nil {
+		return sites, err
+	}
+	path, err := demo.ConfigFile(cfg.DataDir, sites.shopURL, sites.partnerURL)
 	if err != nil {
-		return "", "", err
+		return sites, err
 	}
-	return addr, baseURL, cfg.AddDemoFile(path, getenv)
+	return sites, cfg.AddDemoFile(path, getenv)
 }
 
 // runDemoShop serves the example service on addr until ctx ends; it signs in through a's
@@ -62,14 +71,19 @@ func runDemoShop(ctx context.Context, a *app.App, addr, baseURL string, log *slo
 	if err != nil {
 		return nil, err
 	}
+	return serveDemoSite("demo shop", addr, h, log)
+}
+
+// serveDemoSite serves h on addr until the returned stop is called.
+func serveDemoSite(name, addr string, h http.Handler, log *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("demo shop: %w", err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("demo shop", "err", err)
+			log.Error(name, "err", err)
 		}
 	}()
 	return func() {

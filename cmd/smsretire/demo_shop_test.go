@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -11,7 +12,8 @@ import (
 	"time"
 )
 
-// freePortPair finds a port p on 127.0.0.1 with p+1 free too: the portal's and the shop's.
+// freePortPair finds a port p on 127.0.0.1 with p+1 and p+2 free too: the portal's, the shop's
+// and the demo partner site's.
 func freePortPair(t *testing.T) int {
 	t.Helper()
 	for i := 0; i < 50; i++ {
@@ -21,13 +23,18 @@ func freePortPair(t *testing.T) int {
 		}
 		p := a.Addr().(*net.TCPAddr).Port
 		b, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+1))
+		var c net.Listener
+		if err == nil {
+			c, err = net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+2))
+			b.Close()
+		}
 		a.Close()
 		if err == nil {
-			b.Close()
+			c.Close()
 			return p
 		}
 	}
-	t.Fatal("no two free ports in a row")
+	t.Fatal("no three free ports in a row")
 	return 0
 }
 
@@ -71,6 +78,23 @@ func TestServe_DemoRunsTheExampleShop(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, want) || !strings.Contains(loc, "code_challenge_method=S256") ||
 		!strings.Contains(loc, "client_id=example-shop") {
 		t.Errorf("shop sign-in: %d to %q, want the provider's authorization endpoint with PKCE", resp.StatusCode, loc)
+	}
+
+	// The demo partner site, on another site than the portal (127.0.0.1, the portal being
+	// localhost), frames the portal with a launch signed just now.
+	partnerURL := "http://127.0.0.1:" + strconv.Itoa(port+2)
+	if !strings.Contains(stdout.String(), partnerURL) {
+		t.Errorf("serve does not print the partner site's URL %s:\n%s", partnerURL, stdout.String())
+	}
+	resp, err = client.Get(partnerURL + "/?user=demo-zh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `src="http://localhost:`+strconv.Itoa(port)+`/embed/launch?partner=demo-partner&amp;token=`) ||
+		!strings.Contains(string(body), `allow="publickey-credentials-create; publickey-credentials-get"`) {
+		t.Errorf("partner page: %d\n%s", resp.StatusCode, body)
 	}
 	stop()
 	if code := <-exit; code != 0 {

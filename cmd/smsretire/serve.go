@@ -19,10 +19,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return err
 	}
-	var shopAddr, shopURL string
+	var sites demoSites
 	if c.cfg.Demo {
-		// The example service signs in through the provider: its client joins the configuration.
-		if shopAddr, shopURL, err = addDemoShop(&c.cfg, getenv); err != nil {
+		// The example service signs in through the provider: its client joins the configuration;
+		// the demo partner site launches users into the portal: it joins as a [[partner]].
+		if sites, err = addDemoSites(&c.cfg, getenv); err != nil {
 			return err
 		}
 	}
@@ -56,13 +57,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 			ln.Close()
 			return err
 		}
-		stopShop, err := runDemoShop(ctx, a, shopAddr, shopURL, c.log)
+		stopShop, err := runDemoShop(ctx, a, sites.shopAddr, sites.shopURL, c.log)
 		if err != nil {
 			ln.Close()
 			return err
 		}
 		defer stopShop()
-		fmt.Fprintf(stdout, "Example Shop (示例商城), a service that signs in through smsretire (OpenID Connect): %s\n\n", shopURL)
+		fmt.Fprintf(stdout, "Example Shop (示例商城), a service that signs in through smsretire (OpenID Connect): %s\n", sites.shopURL)
+		stopPartner, err := runDemoPartner(a, sites.partnerAddr, sites.partnerURL, demo.Users(a.Clock.Now(), a.Config.Location(), a.IDs), c.log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopPartner()
+		fmt.Fprintf(stdout, "Example Partner (示例合作方), a site on another origin that frames smsretire: %s\n\n", sites.partnerURL)
 	}
 	c.log.Info("listening", "addr", ln.Addr().String(), "base_url", c.cfg.BaseURL, "demo", c.cfg.Demo)
 

@@ -14,18 +14,18 @@ import (
 // gets its redirect URI changed, the secret kept; the configuration takes its client.
 func TestConfigFile_MadeOnceKeepsItsSecret(t *testing.T) {
 	dir := t.TempDir()
-	path, err := demo.ConfigFile(dir, "http://localhost:8081")
+	path, err := demo.ConfigFile(dir, "http://localhost:8081", "http://127.0.0.1:8082")
 	if err != nil {
 		t.Fatal(err)
 	}
 	first, _ := os.ReadFile(path)
-	if again, _ := demo.ConfigFile(dir, "http://localhost:8081"); again != path {
+	if again, _ := demo.ConfigFile(dir, "http://localhost:8081", "http://127.0.0.1:8082"); again != path {
 		t.Fatalf("second path %q", again)
 	}
 	if second, _ := os.ReadFile(path); string(second) != string(first) {
 		t.Error("the file changed on a second start")
 	}
-	if _, err := demo.ConfigFile(dir, "http://localhost:9091"); err != nil {
+	if _, err := demo.ConfigFile(dir, "http://localhost:9091", "http://127.0.0.1:9092"); err != nil {
 		t.Fatal(err)
 	}
 	moved, _ := os.ReadFile(path)
@@ -54,5 +54,9 @@ func TestConfigFile_MadeOnceKeepsItsSecret(t *testing.T) {
 	c, ok := cfg.ClientByID(demo.ShopClientID)
 	if !ok || len(c.Secret) < 32 || c.RedirectURIs[0] != "http://localhost:9091/callback" || c.DisplayName("en") != "Example Shop" {
 		t.Errorf("client %+v", c)
+	}
+	p, ok := cfg.Partner(demo.PartnerID)
+	if !ok || len(p.HMACSecret) < 32 || len(p.Origins) != 1 || p.Origins[0] != "http://127.0.0.1:9092" || !p.VerifiesIdentity {
+		t.Errorf("partner %+v", p)
 	}
 }
