@@ -36,10 +36,11 @@ type Page struct {
 // EmbedContext is the partner whose page frames an embedded page.
 type EmbedContext struct {
 	PartnerID string
-	Name      string // the partner's name, shown in its bar and on the way back to it
-	Origin    string // the partner's origin that frames the page; messages go there only
-	LogoURL   string // the partner's logo, served by the portal; "" for none
-	BrandURL  string // the stylesheet with the partner's colour; "" for the portal's own
+	Name      string   // the partner's name, shown in its bar and on the way back to it
+	Origin    string   // the partner's origin that frames the page, as the launch said; messages go there
+	Origins   []string // all the partner's origins: the one the browser says frames the page may be any
+	LogoURL   string   // the partner's logo, served by the portal; "" for none
+	BrandURL  string   // the stylesheet with the partner's colour; "" for the portal's own
 	// Completed, on the page that ends the journey, lists the user's factor kinds (totp, passkey,
 	// email) for the message smsretire:completed.
 	Completed []string

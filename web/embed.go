@@ -109,7 +109,7 @@ func (h *handler) embedFor(partnerID func(c echo.Context) string) echo.Middlewar
 			if !containsString(p.Origins, origin) {
 				origin = p.Origins[0]
 			}
-			page.Embed = &views.EmbedContext{PartnerID: p.ID, Name: p.Name, Origin: origin}
+			page.Embed = &views.EmbedContext{PartnerID: p.ID, Name: p.Name, Origin: origin, Origins: p.Origins}
 			if len(p.Logo) > 0 {
 				page.Embed.LogoURL = h.path(views.RouteEmbedLogo, p.ID)
 			}
@@ -219,13 +219,14 @@ func (h *handler) embedLogo(c echo.Context) error {
 }
 
 // embedBrand serves the stylesheet with a partner's colour. The colour was checked as #rrggbb;
-// links and buttons get it darkened as far as text on white needs (4.5:1, WCAG AA).
+// links and buttons get it darkened as far as text needs (4.5:1, WCAG AA) on white and on the
+// light grey of boxes (--surface), which 5:1 on white covers.
 func (h *handler) embedBrand(c echo.Context) error {
 	p := embedOf(c).Partner
 	if p.Color == "" {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	brand := readable(p.Color, 4.5)
+	brand := readable(p.Color, 5)
 	css := fmt.Sprintf(":root { --brand: %s; --brand-dark: %s; --brand-contrast: #ffffff; }\n.embed-bar { border-top: 4px solid %s; }\n",
 		brand, readable(brand, 7), p.Color)
 	return c.Blob(http.StatusOK, "text/css; charset=utf-8", []byte(css))

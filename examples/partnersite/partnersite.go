@@ -36,6 +36,7 @@ type Config struct {
 	BaseURL   string   // where this site is, such as http://127.0.0.1:8082
 	Users     []string // the accounts the page offers to launch
 	Log       *slog.Logger
+	Now       func() time.Time // the clock tokens are signed by; time.Now when nil
 }
 
 // Site is the demo partner site's HTTP handler.
@@ -48,6 +49,9 @@ type Site struct {
 func New(cfg Config) *Site {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	cfg.PortalURL = strings.TrimRight(cfg.PortalURL, "/")
 	s := &Site{cfg: cfg, mux: http.NewServeMux()}
@@ -91,7 +95,7 @@ type view struct {
 func (s *Site) home(w http.ResponseWriter, r *http.Request) {
 	v := view{Users: s.cfg.Users, Portal: s.cfg.PortalURL}
 	if u := r.URL.Query().Get("user"); u != "" && slices.Contains(s.cfg.Users, u) {
-		token, err := s.LaunchToken(u, time.Now())
+		token, err := s.LaunchToken(u, s.cfg.Now())
 		if err != nil {
 			s.cfg.Log.Error("partner site: sign", "err", err)
 			http.Error(w, "cannot sign", http.StatusInternalServerError)

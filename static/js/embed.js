@@ -1,6 +1,8 @@
 // Inside a partner's frame (the embedded layout, views/embed.templ): tells the partner's page
-// where the user is, with postMessage to the partner's origin only (body[data-embed-origin]),
-// never to "*". The messages, each an object with a type:
+// where the user is, with postMessage to the partner's origin only, never to "*": the origin the
+// browser says frames the page (location.ancestorOrigins) when it is one of the partner's
+// (body[data-embed-origins]), else the one the launch named (body[data-embed-origin]). The
+// messages, each an object with a type:
 //   {type: "smsretire:ready"}                      a page has loaded
 //   {type: "smsretire:resize", height: 812}         the page's height in CSS pixels changed
 //   {type: "smsretire:completed", factors: [...]}   the journey is done: the user's methods
@@ -10,7 +12,9 @@
 // never shows a page that refuses to be framed.
 
 const body = document.body;
-const origin = body.dataset.embedOrigin;
+const allowed = (body.dataset.embedOrigins || "").split(" ");
+const parentOrigin = location.ancestorOrigins && location.ancestorOrigins.length > 0 ? location.ancestorOrigins[0] : "";
+const origin = allowed.includes(parentOrigin) ? parentOrigin : body.dataset.embedOrigin;
 const framed = window.parent !== window && !!origin;
 
 function post(message) {
