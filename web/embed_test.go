@@ -7,14 +7,18 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/config"
+	"github.com/smsretire/smsretire/internal/keyring"
 	"github.com/smsretire/smsretire/internal/partner"
+	"github.com/smsretire/smsretire/internal/testsupport"
 	"github.com/smsretire/smsretire/web/webtest"
 )
 
@@ -215,4 +219,43 @@ func TestEmbedLaunch_RefusesReplayedExpiredAndForgedTokens(t *testing.T) {
 		t.Errorf("no session: %d", r.StatusCode)
 	}
 	assertEmbedHeaders(t, "no session", r, testPartnerOrigin)
+}
+
+// Fifty browsers replay one launch token at once, spread over two instances on one PostgreSQL
+// database: exactly one opens the journey, as the nonce is taken in one statement.
+func TestEmbedLaunch_OneTokenOpensOnceOnTwoInstances(t *testing.T) {
+	a, b := testsupport.PostgresPair(t)
+	keys, _, err := keyring.Load(keyring.Env{}, t.TempDir(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(webtest.Now)
+	one := webtest.NewServer(t, webtest.WithStore(a), webtest.WithKeys(keys), webtest.WithClock(clk), withPartner(true),
+		webtest.WithConfig(func(c *config.Config) { c.BaseURL = "http://127.0.0.1:8080" }))
+	two := webtest.NewServer(t, webtest.WithStore(b), webtest.WithKeys(keys), webtest.WithClock(clk), withPartner(true), webtest.WithoutDemoUsers(),
+		webtest.WithConfig(func(c *config.Config) { c.BaseURL = "http://127.0.0.1:8080" }))
+	path := launchPath(launchToken(t, one, "demo-zh", 2*time.Minute))
+	var wg sync.WaitGroup
+	statuses := make([]int, 50)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			srv := []*webtest.Server{one, two}[i%2]
+			statuses[i] = srv.Get(t, framedClient(srv), path, nil).StatusCode
+		}()
+	}
+	wg.Wait()
+	opened, refused := 0, 0
+	for _, s := range statuses {
+		switch s {
+		case http.StatusSeeOther:
+			opened++
+		case http.StatusForbidden:
+			refused++
+		}
+	}
+	if opened != 1 || refused != 49 {
+		t.Errorf("%d opened, %d refused (statuses %v); want 1 and 49", opened, refused, statuses)
+	}
 }
