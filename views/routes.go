@@ -101,6 +101,9 @@ const (
 	RouteEmbedNotice = "embed.notice" // :partner
 	RouteEmbedLogo   = "embed.logo"   // :partner
 	RouteEmbedBrand  = "embed.brand"  // :partner
+	// A passkey made in a window of its own: the window's way in, and whether the frame may move on.
+	RouteEmbedPasskeyStatus = "embed.passkey.status" // :partner
+	RouteEnrollWindow       = "enroll.window"        // :token
 
 	RouteDevOutbox = "dev.outbox"
 	RouteHealthz   = "healthz"

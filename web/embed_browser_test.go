@@ -294,3 +294,67 @@ func (e *embedding) speak(acceptLanguage string) {
 	speak(e.t, e.tab, acceptLanguage)
 	e.speaks = acceptLanguage
 }
+
+// TestJourney_EmbeddedPasskeyInAWindow: a partner's iframe that does not delegate passkeys (no
+// allow attribute) makes the frame offer the step in a window of its own; the passkey is made
+// there, at the portal's own site, with the frame's verification, and the frame moves on to the
+// end of the journey and tells the partner's page.
+func TestJourney_EmbeddedPasskeyInAWindow(t *testing.T) {
+	e := newEmbedding(t)
+	e.speak("en-US,en")
+	e.openPartner("demo-en")
+	ep := "/embed/" + testPartnerID
+	e.frame(i18n.English, ep+"/notice")
+	// The same page, with an iframe that delegates nothing.
+	src := e.portal + launchPath(launchToken(t, e.srv, "demo-en", 2*time.Minute))
+	if _, err := chromedp.Run(e.tab, chromedp.Evaluate[string](`const old = document.getElementById("smsretire"); const f = document.createElement("iframe");
+		f.id = "smsretire"; f.title = old.title; f.src = `+jsString(src)+`; old.replaceWith(f); f.src`)); err != nil {
+		t.Fatal(err)
+	}
+	j := e.frame(i18n.English, ep+"/notice")
+	j.click(`.cta a.button`, ep+"/verify/done")
+	j.click(`.cta a.button`, ep+"/enroll")
+	j.click(`a.button[href="`+ep+`/enroll/passkey"]`, ep+"/enroll/passkey")
+	j.waitUntil(`!document.querySelector("[data-embed-window]").hidden`, "the way to a window of its own")
+	j.check()
+	before, err := chromedp.Targets(e.tab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.press(`[data-embed-window] a`)
+	var window string
+	for deadline := time.Now().Add(stepTimeout); window == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		infos, _ := chromedp.Targets(e.tab)
+	next:
+		for _, info := range infos {
+			if info.Type != "page" || !strings.HasPrefix(info.URL, e.portal+"/") {
+				continue
+			}
+			for _, b := range before {
+				if b.TargetID == info.TargetID {
+					continue next
+				}
+			}
+			window = string(info.TargetID)
+		}
+	}
+	if window == "" {
+		t.Fatal("no window of the portal opened")
+	}
+	wctx, cancel := chromedp.NewContext(e.tab, chromedp.WithTargetID(target.ID(window)))
+	t.Cleanup(cancel)
+	if err := chromedp.Do(wctx); err != nil {
+		t.Fatal(err)
+	}
+	speak(t, wctx, "en-US,en")
+	w := &journey{t: t, tab: wctx, console: testsupport.WatchConsole(t, wctx), base: e.portal, lang: i18n.English}
+	w.landed("/enroll/passkey")
+	platformAuthenticator(t, wctx)
+	w.waitUntil(`document.querySelector('form[data-passkey="register"]').dataset.passkeyReady === "true"`, "passkey.js")
+	w.replace("#passkey-name", "Window laptop")
+	w.click(`form[data-passkey="register"] button[type="submit"]`, "/enroll/recovery")
+	// Back in the partner's page, the frame has moved on by itself.
+	j.landed(ep + "/enroll/done")
+	j.check()
+	e.waitMessage(`"type":"smsretire:completed","factors":["passkey"]`)
+}

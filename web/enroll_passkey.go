@@ -24,8 +24,12 @@ func (h *handler) enrollPasskeyShow(c echo.Context) error {
 		return err
 	}
 	p := h.pageFor(c, u.Locale)
+	window, err := h.passkeyWindowURL(c)
+	if err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, views.EnrollPasskey(views.EnrollPasskeyPage{Page: p, Way: h.enrollWay(c, views.StepEnroll, h.chooseBack(p), h.chooseBack(p)),
-		DefaultName: passkeyName(p.T, c.Request().UserAgent())}))
+		DefaultName: passkeyName(p.T, c.Request().UserAgent()), WindowURL: window}))
 }
 
 // enrollPasskeyOptions starts a registration ceremony, kept in the database for any instance.

@@ -37,6 +37,10 @@ func (h *handler) routes(e *echo.Echo) {
 	launch := newGroup(e, "/embed", h.embedFor(func(c echo.Context) string { return c.QueryParam("partner") }))
 	launch.get("/launch", views.RouteEmbedLaunch, h.embedLaunch)
 	h.embed.get("/notice", views.RouteEmbedNotice, h.embedNotice)
+	h.embed.get("/enroll/passkey/status", views.RouteEmbedPasskeyStatus, h.embedPasskeyStatus)
+	// A browser that refuses passkeys in a frame makes one in a window of its own, which the
+	// frame's signed, single-use link opens with the frame's verification.
+	public.get("/enroll/window/:token", views.RouteEnrollWindow, h.enrollWindow)
 	embedBrand := newGroup(e, "/embed/:partner", h.embedded) // before any session: the launch's refusals show them
 	embedBrand.get("/logo", views.RouteEmbedLogo, h.embedLogo)
 	embedBrand.get("/brand.css", views.RouteEmbedBrand, h.embedBrand)

@@ -289,7 +289,13 @@ func tourVisit(t *testing.T, s *webtest.Server, lang string, visit func(stop)) {
 	step(framed, ep+"/verify/code/check", url.Values{"code": {s.LastCode(t, "+8613800138002")}}, ep+"/verify/done")
 	get("embed/verify done", framed, ep+"/verify/done", http.StatusOK)
 	get("embed/enroll", framed, ep+"/enroll", http.StatusOK)
-	get("embed/enroll passkey", framed, ep+"/enroll/passkey", http.StatusOK)
+	passkeyPage := get("embed/enroll passkey", framed, ep+"/enroll/passkey", http.StatusOK)
+	windowLink, _ := passkeyPage.Doc.Find("[data-embed-window] a").Attr("href")
+	get("enroll window/link broken", newClient(), "/enroll/window/n1.broken", http.StatusNotFound)
+	if r := s.Get(t, newClient(), windowLink, nil); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/enroll/passkey" {
+		t.Fatalf("tour: the passkey window's link %q: %d to %q", windowLink, r.StatusCode, r.Header.Get("Location"))
+	}
+	get("enroll window/used", newClient(), windowLink, http.StatusGone)
 	get("embed/enroll email", framed, ep+"/enroll/email", http.StatusOK)
 	post("embed/enroll email/bad address", framed, ep+"/enroll/email", url.Values{"email": {"not an address"}}, nil, http.StatusUnprocessableEntity)
 	step(framed, ep+"/enroll/email", url.Values{"email": {"framed@example.com"}}, ep+"/enroll/email")
@@ -455,6 +461,7 @@ var withoutPages = map[string]string{
 	"POST /oidc/revoke":                          "answers services with no body",
 	"GET /oidc/end_session":                      "redirects to the service",
 	"GET /embed/:partner/brand.css":              "a stylesheet",
+	"GET /embed/:partner/enroll/passkey/status":   "JSON for embed.js",
 }
 
 // TestTour_VisitsEveryPage makes sure the tour, which the HTML, header and page-weight checks

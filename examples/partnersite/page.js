@@ -1,9 +1,8 @@
 // The demo partner page lists the messages the portal's frame sends (partner.js dispatches them
-// on the iframe as events).
-const frame = document.getElementById("smsretire");
+// on the iframe as events, which bubble to the document).
 const list = document.getElementById("messages");
 for (const type of ["smsretire:ready", "smsretire:resize", "smsretire:completed", "smsretire:closed"]) {
-  frame.addEventListener(type, (e) => {
+  document.addEventListener(type, (e) => {
     if (type === "smsretire:resize" && list.lastElementChild && list.lastElementChild.dataset.type === type) {
       list.lastElementChild.textContent = JSON.stringify(e.detail);
       return;

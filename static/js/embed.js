@@ -65,3 +65,37 @@ if (typeof ResizeObserver === "function") {
 } else {
   window.addEventListener("resize", resize);
 }
+
+// A browser that refuses passkeys in this frame: the way to make one in a window of its own,
+// shown when the frame may not make passkeys or the ceremony failed. Once the link is used, the
+// frame asks every two seconds whether the passkey is there, and moves on to the end.
+const passkeyWindow = document.querySelector("[data-embed-window]");
+if (passkeyWindow) {
+  const show = () => {
+    passkeyWindow.hidden = false;
+  };
+  const policy = document.permissionsPolicy || document.featurePolicy;
+  if (policy && typeof policy.allowsFeature === "function" && !policy.allowsFeature("publickey-credentials-create")) show();
+  const status = document.querySelector('form[data-passkey="register"] [role="status"]');
+  if (status) {
+    new MutationObserver(() => {
+      if (status.dataset.state === "error") show();
+    }).observe(status, { attributes: true, attributeFilter: ["data-state"] });
+  }
+  const link = passkeyWindow.querySelector("a[data-status-url]");
+  link.addEventListener("click", () => {
+    const ask = async () => {
+      try {
+        const r = await fetch(link.dataset.statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+        if (r.ok && (await r.json()).added) {
+          location.assign(link.dataset.doneUrl);
+          return;
+        }
+      } catch (_) {
+        // Ask again.
+      }
+      setTimeout(ask, 2000);
+    };
+    setTimeout(ask, 2000);
+  });
+}

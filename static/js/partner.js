@@ -7,7 +7,8 @@
 //   <script src="https://PORTAL/static/js/partner.js" data-frame="smsretire"></script>
 //   <script src="/your.js"></script>  // frame.addEventListener("smsretire:completed", e => …)
 //
-// Only messages from the portal's origin and from that iframe count. Each event's detail is the
+// Only messages from the portal's origin and from that iframe count. The events bubble, so a
+// listener on the document hears them too, whatever iframe the page puts there. Each event's detail is the
 // message: {type, height} for smsretire:resize, {type, factors} for smsretire:completed, {type}
 // for smsretire:ready and smsretire:closed. The script needs no inline code, so it works under a
 // strict Content-Security-Policy (script-src naming the portal).
@@ -27,6 +28,6 @@
     if (m.type === "smsretire:resize" && typeof m.height === "number" && isFinite(m.height) && m.height > 0) {
       frame.style.height = Math.min(Math.ceil(m.height), 10000) + "px";
     }
-    frame.dispatchEvent(new CustomEvent(m.type, { detail: m }));
+    frame.dispatchEvent(new CustomEvent(m.type, { detail: m, bubbles: true }));
   });
 })();
