@@ -461,7 +461,7 @@ var withoutPages = map[string]string{
 	"POST /oidc/revoke":                          "answers services with no body",
 	"GET /oidc/end_session":                      "redirects to the service",
 	"GET /embed/:partner/brand.css":              "a stylesheet",
-	"GET /embed/:partner/enroll/passkey/status":   "JSON for embed.js",
+	"GET /embed/:partner/enroll/passkey/status":  "JSON for embed.js",
 }
 
 // TestTour_VisitsEveryPage makes sure the tour, which the HTML, header and page-weight checks
