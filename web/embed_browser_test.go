@@ -283,11 +283,6 @@ func TestEmbed_RefusedFramesAndTokens(t *testing.T) {
 	}
 }
 
-// jsString writes s as a JavaScript string literal.
-func jsString(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
-}
-
 // speak sets the browser's languages, for the partner's page and the frames to come.
 func (e *embedding) speak(acceptLanguage string) {
 	e.t.Helper()
