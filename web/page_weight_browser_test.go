@@ -29,7 +29,9 @@ const maxPageWeight = 60_000
 // DevTools reports them). Each page must stay under 60 KB and load nothing from another origin.
 // Pages that answer a form post are not first loads: the page before them loaded the same files.
 func TestBrowser_PageWeight(t *testing.T) {
-	browser := testsupport.Browser(t)
+	// Every first load of the tour, twice: more than one journey's time (the embedded journey
+	// added some 20 pages per language).
+	browser := testsupport.BrowserFor(t, 4*testsupport.BrowserTimeout)
 	type row struct {
 		name  string
 		bytes int
@@ -48,7 +50,8 @@ func TestBrowser_PageWeight(t *testing.T) {
 			if !st.firstLoad() {
 				return
 			}
-			u, _ := url.Parse(s.URL)
+			// The cookies the page's own URL gets (the embedded pages' cookie has the path /embed).
+			u, _ := url.Parse(s.URL + st.resp.Request.URL.Path)
 			cookies := st.client.Jar.Cookies(u)
 			if _, err := chromedp.Call(tab, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
 				t.Fatalf("clear cookies: %v", err)

@@ -42,11 +42,18 @@ func chromiumPath() (string, error) {
 // the test fails in CI and skips elsewhere.
 func Browser(t testing.TB) context.Context {
 	t.Helper()
+	return BrowserFor(t, BrowserTimeout)
+}
+
+// BrowserFor is Browser for a test that does more than one journey's worth in its browser, such
+// as a walk of every page of the tour: the context ends after timeout.
+func BrowserFor(t testing.TB, timeout time.Duration) context.Context {
+	t.Helper()
 	path, err := chromiumPath()
 	if err != nil {
 		Unavailable(t, "%v", err)
 	}
-	timeoutCtx, cancelTimeout := context.WithTimeout(context.Background(), BrowserTimeout)
+	timeoutCtx, cancelTimeout := context.WithTimeout(context.Background(), timeout)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(timeoutCtx,
 		chromedp.ExecPath(path),
 		chromedp.Flag("headless", true),
