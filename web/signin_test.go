@@ -253,3 +253,26 @@ func TestSignIn_ReachableFromHomeHeaderAndFAQ(t *testing.T) {
 		}
 	}
 }
+
+// Regression: the sign-in page's no-JavaScript note borrowed the set-up text about creating a
+// passkey. Without JavaScript, the passkey card says signing in with one needs it and points to
+// the other ways, in both languages.
+func TestSignIn_PasskeyNoJavaScriptNoteIsAboutSigningIn(t *testing.T) {
+	srv := fastServer(t)
+	for _, lang := range []string{"zh-Hans", "en"} {
+		tr := srv.Catalog.For(lang)
+		r := srv.Get(t, srv.Client(), "/signin", cookieLang(lang))
+		note := r.Doc.Find(`form[data-passkey="login"] noscript`)
+		if note.Length() != 1 {
+			t.Fatalf("%s: %d no-JavaScript notes on the passkey form, want 1", lang, note.Length())
+		}
+		// Parsed as if scripts ran, a noscript's content is its text.
+		got := strings.TrimSpace(note.Text())
+		if !strings.Contains(got, tr.T("signin.passkey.nojs")) {
+			t.Errorf("%s: note %q, want %q", lang, got, tr.T("signin.passkey.nojs"))
+		}
+		if strings.Contains(got, tr.T("enroll.passkey.nojs")) || strings.Contains(got, "创建") || strings.Contains(got, "Creating") {
+			t.Errorf("%s: the sign-in note talks about creating a passkey: %q", lang, got)
+		}
+	}
+}
