@@ -188,3 +188,28 @@ func TestFAQ_SaysWhatWorksAndWhatCosts(t *testing.T) {
 		}
 	}
 }
+
+// "SMS TokenIM" was named once and never explained. Where a page says it, the same parenthesis
+// says in one sentence what it is: the one-time codes texted to the user's phone.
+func TestHome_ExplainsSMSTokenIM(t *testing.T) {
+	s := fastServer(t)
+	for lang, words := range map[string][]string{
+		i18n.Chinese: {"短信", "手机", "一次性验证码"},
+		i18n.English: {"one-time codes", "text", "phone"},
+	} {
+		text := mainText(s.Get(t, s.Client(), "/", cookieLang(lang)).Doc)
+		_, after, ok := strings.Cut(text, "SMS TokenIM")
+		if !ok {
+			t.Fatalf("%s: the home page no longer names SMS TokenIM", lang)
+		}
+		explained, _, ok := strings.Cut(after, map[string]string{i18n.Chinese: "）", i18n.English: ")"}[lang])
+		if !ok {
+			t.Fatalf("%s: SMS TokenIM is not followed by its explanation in parentheses: %q", lang, after)
+		}
+		for _, w := range words {
+			if !strings.Contains(explained, w) {
+				t.Errorf("%s: the explanation %q does not say %q", lang, explained, w)
+			}
+		}
+	}
+}
