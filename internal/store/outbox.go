@@ -106,7 +106,7 @@ func (s *SQL) sealSecret(kind, userID string, payload []byte) (rest, sealed []by
 // EnqueueOutbox writes an item for delivery inside the transaction; it is due at once, or at
 // NextAttemptAt when that is later than CreatedAt. A one-time code in the payload's "secret" is
 // sealed (see SealSecretsWith). Once the transaction commits, the workers of this process are
-// woken; on PostgreSQL a notification wakes those of other instances too.
+// woken; on PostgreSQL a notification sent after the commit wakes those of other instances too.
 func (tx *Tx) EnqueueOutbox(ctx context.Context, it OutboxItem) (int64, error) {
 	var id int64
 	at, due := ms(it.CreatedAt), ms(it.CreatedAt)
@@ -120,12 +120,6 @@ func (tx *Tx) EnqueueOutbox(ctx context.Context, it OutboxItem) (int64, error) {
 	query := `INSERT INTO outbox (kind, topic, user_id, payload, secret, secret_key_id, status, next_attempt_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id`
 	args := []any{it.Kind, it.Topic, it.UserID, string(payload), sealed, keyID, due, at}
-	if tx.s.dialect == Postgres {
-		// The notification is delivered when the transaction commits, and not at all otherwise.
-		query = `WITH ins AS (` + query + `), note AS (SELECT pg_notify('` + notifyChannelPrefix + `' || current_schema(), ?))
-			SELECT ins.id FROM ins, note`
-		args = append(args, it.Kind)
-	}
 	if err := tx.tx.QueryRowContext(ctx, tx.s.q(query), args...).Scan(&id); err != nil {
 		return 0, fmt.Errorf("enqueue outbox: %w", err)
 	}

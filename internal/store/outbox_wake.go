@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 	"time"
@@ -74,8 +75,32 @@ func (s *SQL) WatchOutbox(fn func(kind string)) (stop func()) {
 // the schema follows it, so deployments sharing a database do not wake each other.
 const notifyChannelPrefix = "smsretire_outbox:"
 
+// notifyInstances tells the workers of other instances, on PostgreSQL, that items of kinds were
+// committed. It runs after the commit, on the transaction's connection (under load, asking the pool
+// for another one waits in its queue), in a statement of its own that does not wait for the disk:
+// a NOTIFY inside the writing transaction takes PostgreSQL's one lock for notifications of the
+// whole server at commit and holds it while the commit is flushed to disk, so every transaction
+// that enqueues waited for the flush of the one before it (BenchmarkEnqueueParallel, 16 clients:
+// 240–1,360 transactions/s with the NOTIFY inside, 1,390–3,220/s with it after). An item committed
+// while the notification fails is found at the other instances' next look (--outbox-poll).
+func (s *SQL) notifyInstances(ctx context.Context, conn *sql.Conn, kinds kindSet) {
+	if s.dialect != Postgres {
+		return
+	}
+	query := `SELECT set_config('synchronous_commit', 'off', true)`
+	var args []any
+	for _, kind := range OutboxKinds {
+		if kinds&kindBit(kind) != 0 {
+			query += `, pg_notify('` + notifyChannelPrefix + `' || current_schema(), ?)`
+			args = append(args, kind)
+		}
+	}
+	_, _ = conn.ExecContext(context.WithoutCancel(ctx), s.q(query), args...) // the items are committed; a failure is the poll's
+}
+
 // ListenOutbox wakes this process for outbox items that other instances commit: on PostgreSQL it
-// holds a connection that LISTENs to the notifications EnqueueOutbox sends, and calls fn with the
+// holds a connection that LISTENs to the notifications InTx sends after a commit that enqueued
+// items, and calls fn with the
 // kind of each until ctx ends. After a lost connection it reconnects (waiting 1 s, doubling to at
 // most 30 s) and calls fn once for every kind, since notifications sent meanwhile are lost;
 // onErr hears why it had to. On SQLite, where one process holds the database, it returns at once.

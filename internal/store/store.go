@@ -179,7 +179,12 @@ type Tx struct {
 
 // InTx runs fn in one transaction: committed when fn returns nil, rolled back otherwise.
 func (s *SQL) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	conn, err := s.db.Conn(ctx) // kept after the commit for notifyInstances
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -193,6 +198,7 @@ func (s *SQL) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	if t.enqueued != 0 {
 		s.wake.notify(t.enqueued)
+		s.notifyInstances(ctx, conn, t.enqueued)
 	}
 	if s.events != nil {
 		for _, ev := range t.events {
