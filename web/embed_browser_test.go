@@ -129,7 +129,7 @@ func (e *embedding) waitMessage(want string) {
 // gave, an authenticator app set up, the recovery codes and the end; the partner's page hears
 // ready, resize and completed with the user's methods, and sizes the frame. The embedded cookie
 // is SameSite=None, Secure and partitioned by the partner's site; axe passes on every page of the
-// frame, at 320 px wide.
+// frame, 320 px wide, and no page is wider than that.
 func TestJourney_EmbeddedInAPartnersPage(t *testing.T) {
 	e := newEmbedding(t)
 	e.speak("zh-CN,zh")
@@ -137,8 +137,16 @@ func TestJourney_EmbeddedInAPartnersPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.openPartner("demo-zh")
+	// The frame 320 px wide: no page of the journey may be wider.
+	if _, err := chromedp.Run(e.tab, chromedp.Evaluate[string](`document.getElementById("smsretire").style.width = "320px"`)); err != nil {
+		t.Fatal(err)
+	}
 	ep := "/embed/" + testPartnerID
 	j := e.frame(i18n.Chinese, ep+"/notice")
+	j.phone = true
+	if w := evalAs[int](j, `window.innerWidth`); w > 320 {
+		t.Errorf("the frame is %dpx wide, want 320", w)
+	}
 	e.waitMessage(`"type":"smsretire:ready"`)
 	e.waitMessage(`"type":"smsretire:resize"`)
 	j.check()

@@ -155,6 +155,22 @@ func TestEmbedLaunch_OpensTheNoticeInsideThePartnersFrame(t *testing.T) {
 	}
 }
 
+// Inside the frame, a verification that ran out asks for a new launch, inside the frame, and
+// never sends the frame to the sign-in page, which no partner may frame.
+func TestEmbed_VerificationRunOutStaysInTheFrame(t *testing.T) {
+	s := webtest.NewServer(t, withPartner(true))
+	c := framedClient(s)
+	if r := s.Get(t, c, launchPath(launchToken(t, s, "demo-zh", 2*time.Minute)), nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("launch: %d", r.StatusCode)
+	}
+	s.Clock.Advance(s.Config.ElevatedWindow + time.Minute)
+	r := s.Get(t, c, "/embed/"+testPartnerID+"/enroll/totp", nil)
+	if r.StatusCode != http.StatusForbidden || r.Doc.Find("body.embedded h1").Length() != 1 {
+		t.Fatalf("a run-out verification in the frame: %d to %q\n%s", r.StatusCode, r.Header.Get("Location"), mainText(r.Doc))
+	}
+	assertEmbedHeaders(t, "run out", r, testPartnerOrigin)
+}
+
 // assertEmbedHeaders checks the frame rules of an embedded answer.
 func assertEmbedHeaders(t *testing.T, what string, r *webtest.Response, origins string) {
 	t.Helper()

@@ -157,6 +157,10 @@ func (h *handler) emailFactorOn(next echo.HandlerFunc) echo.HandlerFunc {
 // who could sign in with a factor — signed in, but not recently enough, or who just added their
 // first factor with this browser's verification — is asked to authenticate again and comes back.
 func (h *handler) needVerify(c echo.Context) error {
+	if embedOf(c) != nil {
+		// Inside a partner's frame there is no signing in again: a new launch verifies anew.
+		return h.embedProblem(c, http.StatusForbidden, "verify")
+	}
 	if h.canSignIn(c) {
 		return h.stepUp(c, h.path(views.RouteEnrollChoose))
 	}
