@@ -20,7 +20,6 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/config"
@@ -65,10 +64,11 @@ func Open(ctx context.Context, db config.Database) (*SQL, error) {
 		}
 		dsn := "file:" + db.Path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-		h, err := sql.Open("sqlite", dsn)
+		connector, err := newSQLiteConnector(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
+		h := sql.OpenDB(connector)
 		h.SetMaxOpenConns(4)
 		s := &SQL{db: h, dialect: SQLite}
 		if err := h.PingContext(ctx); err != nil {
