@@ -46,6 +46,7 @@ type SQL struct {
 	box     *sealbox.Box // seals one-time codes in outbox payloads; see SealSecretsWith
 	wake    outboxWake   // who hears of committed outbox items in this process
 	events  func(audit.Event)
+	grouped eventGroup // AppendEventGrouped's
 }
 
 // OnEvents has fn told of every history event written through AppendEvent once it is committed
