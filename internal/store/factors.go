@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -216,10 +217,18 @@ func (tx *Tx) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []
 	if _, err := tx.tx.ExecContext(ctx, tx.s.q(`DELETE FROM recovery_codes WHERE user_id = ?`), userID); err != nil {
 		return fmt.Errorf("replace recovery codes: %w", err)
 	}
-	for _, h := range hashes {
-		if _, err := tx.tx.ExecContext(ctx, tx.s.q(`INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES (?, ?, ?)`), userID, h, ms(now)); err != nil {
-			return fmt.Errorf("replace recovery codes: %w", err)
-		}
+	if len(hashes) == 0 {
+		return nil
+	}
+	// One statement for all the codes: on PostgreSQL each statement is a round trip.
+	rows := make([]string, len(hashes))
+	args := make([]any, 0, 3*len(hashes))
+	for i, h := range hashes {
+		rows[i] = "(?, ?, ?)"
+		args = append(args, userID, h, ms(now))
+	}
+	if _, err := tx.tx.ExecContext(ctx, tx.s.q(`INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES `+strings.Join(rows, ", ")), args...); err != nil {
+		return fmt.Errorf("replace recovery codes: %w", err)
 	}
 	return nil
 }
