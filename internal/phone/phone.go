@@ -56,7 +56,9 @@ func LooksLikePhone(s string) bool {
 func Mask(e164 string) string {
 	national := e164
 	prefix := ""
-	if num, err := phonenumbers.Parse(e164, DefaultRegion); err == nil {
+	if rest, ok := strings.CutPrefix(e164, "+86"); ok && len(rest) == 11 && rest[0] == '1' && allDigits(rest) {
+		national = rest // a mainland mobile number, the common case: no parse needed (most of Mask's time)
+	} else if num, err := phonenumbers.Parse(e164, DefaultRegion); err == nil {
 		national = phonenumbers.GetNationalSignificantNumber(num)
 		if num.GetCountryCode() != 86 {
 			prefix = "+" + itoa(int(num.GetCountryCode())) + " "
@@ -75,6 +77,15 @@ func Mask(e164 string) string {
 		keepStart = len(national) - 5
 	}
 	return prefix + national[:keepStart] + strings.Repeat("*", stars) + national[len(national)-4:]
+}
+
+func allDigits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func itoa(n int) string {

@@ -30,6 +30,8 @@ func TestNormalize_RefusesNonsense(t *testing.T) {
 func TestMask_HidesMiddleDigits(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"+8613812345678", "138****5678"},
+		{"+8619912345678", "199****5678"},
+		{"+861012345678", "101***5678"}, // a Beijing landline: parsed
 		{"+442079460958", "+44 207***0958"},
 	}
 	for _, c := range cases {
