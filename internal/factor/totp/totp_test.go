@@ -182,10 +182,18 @@ func TestNewKey_MakesA160BitSecretAndAnOtpauthURL(t *testing.T) {
 	if u.Scheme != "otpauth" || u.Host != "totp" || u.Path != "/短信退役 Portal:alice" {
 		t.Errorf("URL %s: scheme %q host %q path %q", k.URL, u.Scheme, u.Host, u.Path)
 	}
-	for name, want := range map[string]string{"secret": k.Secret, "issuer": "短信退役 Portal", "algorithm": "SHA1", "digits": "6", "period": "30"} {
+	// The defaults of the Key URI format (SHA1, 6 digits, 30 s) are left out, keeping the QR small.
+	for name, want := range map[string]string{"secret": k.Secret, "issuer": "短信退役 Portal", "algorithm": "", "digits": "", "period": ""} {
 		if got := q.Get(name); got != want {
 			t.Errorf("URL %s=%q, want %q", name, got, want)
 		}
+	}
+	parsed, err := otp.NewKeyFromURL(k.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if parsed.Algorithm() != otp.AlgorithmSHA1 || parsed.Digits() != otp.DigitsSix || parsed.Period() != 30 || parsed.AccountName() != "alice" {
+		t.Errorf("an app reads %s as %v, %v digits, %d s, account %q", k.URL, parsed.Algorithm(), parsed.Digits(), parsed.Period(), parsed.AccountName())
 	}
 	other, err := s.NewKey("alice")
 	if err != nil {
