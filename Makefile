@@ -57,6 +57,7 @@ bench: vendor
 	uptime
 	$(GO) test -run '^$$' -bench 'PageLoad|Migrations' -benchtime 1x -timeout 20m ./web/
 	$(GO) test -run '^$$' -bench 'QRImage' -benchtime 20x -benchmem ./web/
+	$(GO) test -run '^$$' -bench 'NoticeTokenParse|^BenchmarkValidate$$|QRDataURL|CheckCode|ServePage' -benchmem ./internal/campaign/ ./internal/factor/totp/ ./internal/identity/ ./web/
 
 ## fuzz: run each fuzz target for a short while
 fuzz:
