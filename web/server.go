@@ -4,6 +4,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -98,12 +99,18 @@ func New(a *app.App) (*echo.Echo, error) {
 	}
 	h.routes(e)
 	h.middleware(e) // after the routes: it names some of them
-	// Paths of routes without parameters, looked up by name once: pages ask for a dozen each.
+	// Routes' paths by name, looked up once: pages ask for a dozen each, and Echo's Reverse walks
+	// every route each time. A name that several routes share is left to Reverse.
 	h.paths = map[string]string{}
+	shared := map[string]bool{}
 	for _, r := range e.Routes() {
-		if _, seen := h.paths[r.Name]; !seen && r.Name != "" && !strings.ContainsAny(r.Path, ":*") {
-			h.paths[r.Name] = e.Reverse(r.Name)
+		if _, seen := h.paths[r.Name]; seen {
+			shared[r.Name] = true
 		}
+		h.paths[r.Name] = r.Path
+	}
+	for name := range shared {
+		delete(h.paths, name)
 	}
 	return e, nil
 }
@@ -115,14 +122,45 @@ func (h *handler) ctx(c echo.Context) context.Context { return c.Request().Conte
 // path returns the path of the named route (views.Route…) with its parameters in order. A name
 // no route has is a programming error that every test of the page finds.
 func (h *handler) path(route string, params ...any) string {
-	if p, ok := h.paths[route]; ok && len(params) == 0 {
-		return p
+	if p, ok := h.paths[route]; ok {
+		if len(params) == 0 && !strings.ContainsAny(p, `:*\`) {
+			return p
+		}
+		return reverse(p, params)
 	}
 	p := h.echo.Reverse(route, params...)
 	if p == "" {
 		panic("web: no route named " + route)
 	}
 	return p
+}
+
+// reverse fills a route's path with params in order, as Echo's Router.Reverse does: each ":name"
+// or "*" up to the next slash becomes the next parameter; a backslash escapes a colon.
+func reverse(path string, params []any) string {
+	var b strings.Builder
+	b.Grow(len(path) + 32)
+	n := 0
+	for i, l := 0, len(path); i < l; i++ {
+		backslash := path[i] == '\\'
+		if backslash && i+1 < l && path[i+1] == ':' {
+			i++
+		}
+		if n < len(params) && (path[i] == '*' || (!backslash && path[i] == ':')) {
+			for ; i < l && path[i] != '/'; i++ {
+			}
+			if s, ok := params[n].(string); ok {
+				b.WriteString(s)
+			} else {
+				fmt.Fprintf(&b, "%v", params[n])
+			}
+			n++
+		}
+		if i < l {
+			b.WriteByte(path[i])
+		}
+	}
+	return b.String()
 }
 
 // redirectTo answers with a redirect to the named route, which takes no parameters; see redirect.
