@@ -58,7 +58,8 @@ func (h *handler) embedLaunch(c echo.Context) error {
 }
 
 // embedNotice is the user's notice inside the partner's frame. When the launch verified the
-// user, it leads straight on to choosing a new method.
+// user, it leads straight on to choosing a new method; for a user who retired SMS already, it
+// tells the partner's page the journey is complete.
 func (h *handler) embedNotice(c echo.Context) error {
 	u, err := h.store.UserByID(h.ctx(c), userOf(c))
 	if err != nil {
@@ -67,6 +68,13 @@ func (h *handler) embedNotice(c echo.Context) error {
 	m, err := h.noticeModel(c, u)
 	if err != nil {
 		return err
+	}
+	if m.Stage == views.StageRetired {
+		factors, err := h.store.Factors(h.ctx(c), u.ID)
+		if err != nil {
+			return err
+		}
+		m.Page = embedCompleted(m.Page, factors)
 	}
 	if g, ok, err := h.currentGrant(c); err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/config"
+	"github.com/smsretire/smsretire/internal/factor/totp"
 	"github.com/smsretire/smsretire/internal/keyring"
 	"github.com/smsretire/smsretire/internal/partner"
 	"github.com/smsretire/smsretire/internal/testsupport"
@@ -169,6 +170,32 @@ func TestEmbed_VerificationRunOutStaysInTheFrame(t *testing.T) {
 		t.Fatalf("a run-out verification in the frame: %d to %q\n%s", r.StatusCode, r.Header.Get("Location"), mainText(r.Doc))
 	}
 	assertEmbedHeaders(t, "run out", r, testPartnerOrigin)
+}
+
+// A user who retired SMS already and comes from the partner again sees the retired notice, and
+// the partner's page hears the journey is complete.
+func TestEmbedNotice_RetiredUserIsComplete(t *testing.T) {
+	s := webtest.NewServer(t, withPartner(true))
+	c := framedClient(s)
+	ep := "/embed/" + testPartnerID
+	s.Get(t, c, launchPath(launchToken(t, s, "demo-zh", 2*time.Minute)), nil)
+	if got, ok := s.Get(t, c, ep+"/notice", nil).Doc.Find("body").Attr("data-embed-completed"); ok {
+		t.Errorf("a user who has not retired SMS is complete: %q", got)
+	}
+	app := s.Get(t, c, ep+"/enroll/totp", nil)
+	code, err := totp.CodeAt(secretFrom(t, app), s.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := s.PostForm(t, c, ep+"/enroll/totp", url.Values{"code": {code}}, nil); r.Header.Get("Location") != ep+"/enroll/recovery" {
+		t.Fatalf("enroll: %d to %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	again := framedClient(s)
+	s.Get(t, again, launchPath(launchToken(t, s, "demo-zh", 2*time.Minute)), nil)
+	n := s.Get(t, again, ep+"/notice", nil)
+	if got, _ := n.Doc.Find("body").Attr("data-embed-completed"); got != "totp" {
+		t.Errorf("the retired user's embedded notice: data-embed-completed %q, want totp\n%s", got, mainText(n.Doc))
+	}
 }
 
 // assertEmbedHeaders checks the frame rules of an embedded answer.
