@@ -201,6 +201,7 @@ func (s *SQL) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		s.wake.notify(t.enqueued)
 		s.notifyInstances(ctx, conn, t.enqueued)
 	}
+	conn.Close() // back to the pool before the callbacks below; the deferred Close does nothing
 	if s.events != nil {
 		for _, ev := range t.events {
 			s.events(ev)
