@@ -105,6 +105,25 @@ const (
 	RouteEmbedPasskeyStatus = "embed.passkey.status" // :partner
 	RouteEnrollWindow       = "enroll.window"        // :token
 
+	// The support staff console (the staff group).
+	RouteStaffHome                 = "staff.home"
+	RouteStaffSignInShow           = "staff.signin.show"
+	RouteStaffSignInTOTP           = "staff.signin.totp"
+	RouteStaffSSOStart             = "staff.signin.sso"
+	RouteStaffSSOCallback          = "staff.signin.sso.callback"
+	RouteStaffSignOut              = "staff.signout"
+	RouteStaffSetupShow            = "staff.setup.show"            // :token
+	RouteStaffSetupTOTP            = "staff.setup.totp"            // :token
+	RouteStaffSetupPasskeyOptions  = "staff.setup.passkey.options" // :token
+	RouteStaffSetupPasskeyFinish   = "staff.setup.passkey.finish"  // :token
+	RouteStaffSignInPasskeyOptions = "staff.signin.passkey.options"
+	RouteStaffSignInPasskeyFinish  = "staff.signin.passkey.finish"
+	RouteStaffAdminList            = "staff.admin.list"
+	RouteStaffAdminAdd             = "staff.admin.add"
+	RouteStaffAdminLink            = "staff.admin.link"        // :id
+	RouteStaffAdminDisable         = "staff.admin.disable"     // :id
+	RouteStaffAdminSessionEnd      = "staff.admin.session.end" // :id
+
 	RouteDevOutbox = "dev.outbox"
 	RouteHealthz   = "healthz"
 	RouteReadyz    = "readyz"

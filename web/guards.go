@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/smsretire/smsretire/internal/identity"
 	"github.com/smsretire/smsretire/internal/session"
+	"github.com/smsretire/smsretire/internal/staff"
 	"github.com/smsretire/smsretire/views"
 )
 
@@ -19,6 +21,7 @@ const (
 	ctxUser    = "user"    // string: the user the route acts for (verified, enroll, security)
 	ctxSession = "session" // session.Session: the signed-in session (security, staff, embed)
 	ctxGrant   = "grant"   // session.Grant: the verification grant (verified)
+	ctxStaff   = "staff"   // staff.Member: the signed-in staff member (staff)
 )
 
 // subjectOf returns whom the verification is about; set by requireSubject.
@@ -39,6 +42,12 @@ func userOf(c echo.Context) string {
 func sessionOf(c echo.Context) session.Session {
 	s, _ := c.Get(ctxSession).(session.Session)
 	return s
+}
+
+// staffOf returns the signed-in staff member; set by requireStaffMember, the staff group's guard.
+func staffOf(c echo.Context) staff.Member {
+	m, _ := c.Get(ctxStaff).(staff.Member)
+	return m
 }
 
 // grantOf returns the verification grant; set by requireGrant.
@@ -129,6 +138,71 @@ func (h *handler) requireSession(k session.Kind) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// requireStaffMember, the staff group's guard, lets through an active staff member signed in with
+// a staff session, and puts the session and the member on the context. Anyone else is asked to
+// sign in as staff; a member disabled meanwhile is signed out.
+func (h *handler) requireStaffMember(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ss, ok, err := h.loadSession(c, session.Staff)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return h.needStaffSignIn(c)
+		}
+		m, err := h.app.Staff.Member(h.ctx(c), ss.Subject)
+		if err != nil && !errors.Is(err, staff.ErrNotFound) {
+			return err
+		}
+		if err != nil || m.Status != staff.Active {
+			if err := h.app.Sessions.End(h.ctx(c), ss, client(c)); err != nil {
+				return err
+			}
+			return h.needStaffSignIn(c)
+		}
+		c.Set(ctxSession, ss)
+		c.Set(ctxStaff, m)
+		return next(c)
+	}
+}
+
+// requireStaff, on a route of the staff group, lets the request through only when the staff
+// member's role allows action a; others get a 403 page in their language. Handlers behind it
+// never check the role again.
+func (h *handler) requireStaff(a staff.Action) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			m := staffOf(c)
+			if !m.Can(a) {
+				return h.staffForbidden(c)
+			}
+			return next(c)
+		}
+	}
+}
+
+// staffPage is the page context of a staff page: in the member's language unless the browser
+// chose one.
+func (h *handler) staffPage(c echo.Context) views.Page {
+	return h.pageFor(c, staffOf(c).Locale)
+}
+
+// staffForbidden answers a staff member whose role does not allow the route.
+func (h *handler) staffForbidden(c echo.Context) error {
+	return render(c, http.StatusForbidden, views.Error(views.ErrorPage{Page: h.staffPage(c), Status: http.StatusForbidden,
+		Key: "error.staff_forbidden", Staff: true}))
+}
+
+// needStaffSignIn answers a staff route asked without a staff session: a page is asked for
+// after the staff sign-in, which comes back to it; anything else is refused with a link to it.
+func (h *handler) needStaffSignIn(c echo.Context) error {
+	if c.Request().Method == http.MethodGet && c.Request().Header.Get("HX-Request") != "true" {
+		return redirect(c, h.path(views.RouteStaffSignInShow)+"?next="+url.QueryEscape(localPath(c.Request().URL.RequestURI())))
+	}
+	return render(c, http.StatusUnauthorized, views.Error(views.ErrorPage{Page: h.page(c), Status: http.StatusUnauthorized,
+		Key: "error.need_staff_signin", Staff: true}))
 }
 
 // requireFresh, after requireSession, lets a sensitive change through only when the user

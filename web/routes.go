@@ -7,6 +7,7 @@ import (
 
 	"github.com/smsretire/smsretire/internal/app"
 	"github.com/smsretire/smsretire/internal/session"
+	"github.com/smsretire/smsretire/internal/staff"
 	"github.com/smsretire/smsretire/views"
 )
 
@@ -139,11 +140,38 @@ func (h *handler) routes(e *echo.Echo) {
 	contact.post("/phone/reset", views.RouteSecurityPhoneReset, h.contactPhoneReset)
 
 	// Prepared for what comes next; add routes to these groups:
-	//  - staff: the support console, for staff signed in with a staff session (its own kind,
-	//    lifetimes and cookie); the guard puts the session on the context.
+	//  - staff: the support console, for active staff members signed in with a staff session (its
+	//    own kind, lifetimes and cookie); the guard puts the session and the member (staffOf) on
+	//    the context. Each route names the action it takes, which the member's role must allow:
+	//    h.staff.get("/users/:id", views.RouteStaffUserShow, h.staffUserShow, h.requireStaff(staff.ActionView))
 	//  - oidc: sign-in for other services (OpenID Connect endpoints): public, and each endpoint
 	//    checks its client itself, as the protocol says.
-	h.staff = newGroup(e, "/staff", h.requireSession(session.Staff))
+	h.staff = newGroup(e, "/staff", h.requireStaffMember)
+	// The staff console's way in: anyone may open these. A setup link's token is its authority.
+	staffPublic := newGroup(e, "/staff")
+	staffPublic.get("/signin", views.RouteStaffSignInShow, h.staffSignInShow)
+	staffPublic.post("/signin", views.RouteStaffSignInTOTP, h.staffSignInTOTP)
+	staffPublic.post("/signout", views.RouteStaffSignOut, h.staffSignOut)
+	staffPublic.get("/setup/:token", views.RouteStaffSetupShow, h.staffSetupShow)
+	staffPublic.post("/setup/:token", views.RouteStaffSetupTOTP, h.staffSetupTOTP)
+	// The staff's passkey ceremonies, in JSON for static/js/passkey.js.
+	staffPublic.post("/setup/:token/passkey/options", views.RouteStaffSetupPasskeyOptions, h.staffSetupPasskeyOptions)
+	staffPublic.post("/setup/:token/passkey/finish", views.RouteStaffSetupPasskeyFinish, h.staffSetupPasskeyFinish)
+	staffPublic.post("/signin/passkey/options", views.RouteStaffSignInPasskeyOptions, h.staffSignInPasskeyOptions)
+	staffPublic.post("/signin/passkey/finish", views.RouteStaffSignInPasskeyFinish, h.staffSignInPasskeyFinish)
+	// Sign-in through the company's OpenID Connect provider, where one is configured.
+	if h.app.StaffSSO != nil {
+		staffPublic.get("/signin/sso", views.RouteStaffSSOStart, h.staffSSOStart)
+		staffPublic.get("/signin/sso/callback", views.RouteStaffSSOCallback, h.staffSSOCallback)
+	}
+	// Any signed-in staff member: the console's start.
+	h.staff.get("", views.RouteStaffHome, h.staffHome)
+	// Staff administration: admins only.
+	h.staff.get("/admin/staff", views.RouteStaffAdminList, h.staffAdminList, h.requireStaff(staff.ActionManageStaff))
+	h.staff.post("/admin/staff", views.RouteStaffAdminAdd, h.staffAdminAdd, h.requireStaff(staff.ActionManageStaff))
+	h.staff.post("/admin/staff/:id/link", views.RouteStaffAdminLink, h.staffAdminLink, h.requireStaff(staff.ActionManageStaff))
+	h.staff.post("/admin/staff/:id/disable", views.RouteStaffAdminDisable, h.staffAdminDisable, h.requireStaff(staff.ActionManageStaff))
+	h.staff.post("/admin/sessions/:id/end", views.RouteStaffAdminSessionEnd, h.staffAdminSessionEnd, h.requireStaff(staff.ActionEndStaffSessions))
 	h.oidc = newGroup(e, app.OIDCPath)
 	if h.app.Provider != nil {
 		// OpenID Connect for the operator's services (internal/provider). The protocol's endpoints

@@ -322,6 +322,7 @@ func tourVisit(t *testing.T, s *webtest.Server, lang string, visit func(stop)) {
 	get("embed/notice snoozed", later, ep+"/notice/snoozed", http.StatusOK)
 
 	tourOIDC(t, s, newClient, get, post)
+	tourStaff(t, s, newClient, get, post)
 
 	s.Deliver(t)
 	get("development outbox", anon, "/dev/outbox", http.StatusOK)
@@ -442,6 +443,11 @@ var withoutPages = map[string]string{
 	"POST /signin/passkey/options":               "JSON for the passkey script",
 	"POST /signin/passkey/finish":                "JSON for the passkey script",
 	"POST /signout":                              "redirects home",
+	"POST /staff/signout":                        "redirects to the staff sign-in",
+	"POST /staff/signin/passkey/options":         "JSON for the passkey script",
+	"POST /staff/signin/passkey/finish":          "JSON for the passkey script",
+	"POST /staff/setup/:token/passkey/options":   "JSON for the passkey script",
+	"POST /staff/setup/:token/passkey/finish":    "JSON for the passkey script",
 	"POST /signin/forget":                        "redirects to the account field",
 	"POST /signin/qr/cancel":                     "redirects to the sign-in page",
 	"POST /security/sessions/end":                "redirects to My security",

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/smsretire/smsretire/internal/audit"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/rollout"
 	"github.com/smsretire/smsretire/internal/roster"
+	"github.com/smsretire/smsretire/internal/staff"
 	"github.com/smsretire/smsretire/internal/store"
 )
 
@@ -35,6 +37,10 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 
 func importRoster(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	args, full := takeFlag(args, "full")
+	args, by, err := takeActor(args)
+	if err != nil {
+		return err
+	}
 	c, err := parse("import", args, stderr, getenv)
 	if err != nil {
 		return err
@@ -75,6 +81,11 @@ func importRoster(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	}
 	fmt.Fprintln(out, sum)
 	if err != nil {
+		return err
+	}
+	if err := a.Staff.Log(ctx, staff.Entry{Actor: by, Action: staff.ActionImport, Detail: map[string]string{
+		"file": filepath.Base(c.args[0]), "full": fmt.Sprint(full), "rows": fmt.Sprint(sum.Rows), "added": fmt.Sprint(sum.Added),
+		"updated": fmt.Sprint(sum.Updated), "rejected": fmt.Sprint(sum.Rejected), "out_of_scope": fmt.Sprint(sum.OutOfScope)}}); err != nil {
 		return err
 	}
 	if sum.Rejected > 0 {
@@ -148,6 +159,14 @@ func (n rowsRejected) Error() string {
 }
 
 func noticeLink(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	args, by, err := takeActor(args)
+	if err != nil {
+		return err
+	}
+	args, reason, err := takeValue(args, "reason")
+	if err != nil {
+		return err
+	}
 	c, err := parse("notice-link", args, stderr, getenv)
 	if err != nil {
 		return err
@@ -167,24 +186,40 @@ func noticeLink(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if err != nil {
 		return err
 	}
+	if err := a.Staff.Log(ctx, staff.Entry{Actor: by, Action: staff.ActionNoticeLink, UserID: u.ID, Reason: reason}); err != nil {
+		return err
+	}
 	fmt.Fprintln(stdout, a.NoticeLink(u.ID))
 	return nil
 }
 
 func assistCode(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	args, by, err := takeActor(args)
+	if err != nil {
+		return err
+	}
+	args, reason, err := takeValue(args, "reason")
+	if err != nil {
+		return err
+	}
 	c, err := parse("assist-code", args, stderr, getenv)
 	if err != nil {
 		return err
 	}
 	if len(c.args) != 1 {
-		return usageError{"want one user ID: smsretire assist-code USER_ID"}
+		return usageError{"want one user ID: smsretire assist-code --reason TEXT USER_ID"}
+	}
+	if reason, err = staff.RequireReason(reason); err != nil {
+		return usageError{"say why: --reason TEXT (the staff audit log keeps it)"}
 	}
 	a, closeApp, err := c.open(ctx, operatorDevKeys)
 	if err != nil {
 		return err
 	}
 	defer closeApp()
-	code, expires, err := a.Identity.IssueAssistCode(ctx, c.args[0], "cli", audit.Client{IP: "cli"})
+	code, expires, err := a.Identity.IssueAssistCode(ctx, c.args[0], by.Name, audit.Client{IP: "cli"}, func(tx *store.Tx) error {
+		return staff.Record(ctx, tx, staff.Entry{Actor: by, Action: staff.ActionIssueAssist, UserID: c.args[0], Reason: reason, At: a.Clock.Now()})
+	})
 	if errors.Is(err, campaign.ErrUserNotFound) {
 		return fmt.Errorf("no user %q in the roster", c.args[0])
 	}

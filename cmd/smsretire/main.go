@@ -25,14 +25,24 @@ Usage:
   smsretire import [flags] [--full] FILE
                                    load users from a CSV roster; --full: the file is the
                                    whole roster, users it does not name leave the campaign
-  smsretire notice-link [flags] USER_ID
+  smsretire notice-link [flags] [--reason R] USER_ID
                                    print a user's signed notice URL
-  smsretire assist-code [flags] USER_ID
-                                   issue a one-time assist code for a user
+  smsretire assist-code [flags] --reason R USER_ID
+                                   issue a one-time assist code for a user, saying why
+  smsretire staff add --email E --role agent|supervisor|admin [--name N]
+                                   add a support staff member; prints a one-time setup
+                                   link (24 h) where they set up how they sign in
+  smsretire staff link --email E   a new setup link (the earlier ones stop working)
+  smsretire staff disable --email E --reason R
+                                   stop a staff member signing in; ends their sessions
+  smsretire staff list             list the staff members
   smsretire exempt [flags] USER_ID REASON…
   smsretire exempt [flags] --lift USER_ID
                                    leave a user out of the campaign (or bring them back)
   smsretire version                print the version
+
+The staff audit log names who ran import, notice-link, assist-code and staff: --actor NAME, or
+the OS user.
 
 Every flag can also be set with an environment variable SMSRETIRE_<FLAG>, such as
 SMSRETIRE_DATABASE_URL for --database-url. Run "smsretire serve -h" for the flags.
@@ -63,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = noticeLink(ctx, args[1:], stdout, stderr, getenv)
 	case "assist-code":
 		err = assistCode(ctx, args[1:], stdout, stderr, getenv)
+	case "staff":
+		err = staffCommand(ctx, args[1:], stdout, stderr, getenv)
 	case "exempt":
 		err = exempt(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-v":

@@ -40,6 +40,7 @@ import (
 	"github.com/smsretire/smsretire/internal/session"
 	"github.com/smsretire/smsretire/internal/signin"
 	"github.com/smsretire/smsretire/internal/sms"
+	"github.com/smsretire/smsretire/internal/staff"
 	"github.com/smsretire/smsretire/internal/store"
 	"github.com/smsretire/smsretire/internal/webhook"
 )
@@ -89,6 +90,8 @@ type App struct {
 	SignIn          *signin.Service         // signing in again with a new factor
 	Launches        *partner.Service        // partner sites' launches into the embedded journey
 	Sessions        *session.Service        // signed-in sessions of every kind, and verification grants
+	Staff           *staff.Service          // support staff, their roles and setup links, and the staff audit log
+	StaffSSO        *staff.SSO              // staff sign-in through the company's provider; nil unless --staff-oidc-issuer
 	Rollout         *rollout.Service        // the campaign: notices, reminders, snoozes, exemptions, counts
 	Metrics         *metrics.Metrics        // Prometheus metrics of this process; web serves them on --metrics-addr
 	SecurityNotices *securitynotice.Service // security notices on every channel, and their "this wasn't me" links
@@ -192,9 +195,10 @@ func New(p Parts) (*App, error) {
 	a.Launches = partner.New(a.Store, a.Clock, a.Config.Partner, cfg.BaseURL)
 	a.Sessions = session.New(a.Store, a.Clock, map[session.Kind]session.Rules{
 		session.User: {Cookie: "smsretire", Idle: cfg.SessionIdle, MaxAge: cfg.SessionMaxAge, StepUp: cfg.StepUpWindow},
-		// Until the staff console and partner embedding come with settings of their own, their
-		// sessions live as long as a user's; each has its own cookie.
-		session.Staff: {Cookie: "smsretire_staff", Idle: cfg.SessionIdle, MaxAge: cfg.SessionMaxAge, StepUp: cfg.StepUpWindow},
+		// Staff sign in for a working day: 8 hours at most, 30 minutes idle (internal/staff).
+		session.Staff: {Cookie: "smsretire_staff", Idle: staff.SessionIdle, MaxAge: staff.SessionMaxAge, StepUp: staff.SessionMaxAge},
+		// Until partner embedding comes with settings of its own, its sessions live as long as a
+		// user's, with their own cookie.
 		session.Embed: {Cookie: "smsretire_embed", Idle: cfg.SessionIdle, MaxAge: cfg.SessionMaxAge, StepUp: cfg.StepUpWindow},
 	}, cfg.ElevatedWindow)
 	if a.Provider, err = a.newProvider(); err != nil {
@@ -203,6 +207,11 @@ func New(p Parts) (*App, error) {
 	a.Rollout = rollout.New(a.Store, a.Clock, cfg.Campaign, cfg.Location(), a.NoticeLink, a.Logger.With("component", "campaign"))
 	if a.Worker, err = a.worker(p); err != nil {
 		return nil, err
+	}
+	a.Staff = staff.New(a.Store, a.Clock, staff.Factors{TOTP: a.TOTP, Passkeys: a.Passkeys, Limits: a.Identity.Limits()})
+	if cfg.StaffOIDCIssuer != "" {
+		a.StaffSSO = staff.NewSSO(staff.SSOSettings{Issuer: cfg.StaffOIDCIssuer, ClientID: cfg.StaffOIDCClientID,
+			ClientSecret: cfg.StaffOIDCClientSecret, RoleClaim: cfg.StaffOIDCRoleClaim, RedirectURL: cfg.BaseURL + StaffSSOCallbackPath})
 	}
 	a.Metrics = metrics.New()
 	a.Store.OnEvents(a.Metrics.Event)
@@ -378,6 +387,20 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, allowDevKeys
 // user's deadline and after them.
 func (a *App) Rules() campaign.Rules {
 	return campaign.Rules{GraceDays: a.Config.Campaign.GraceDays, Location: a.Config.Location()}
+}
+
+// StaffSetupPath is where a staff member's one-time setup link leads, with the link's token after
+// it (web's staff setup route).
+const StaffSetupPath = "/staff/setup/"
+
+// StaffSSOCallbackPath is where the company's provider sends staff back to (web's route): the
+// redirect URI to register there is BaseURL + StaffSSOCallbackPath.
+const StaffSSOCallbackPath = "/staff/signin/sso/callback"
+
+// StaffSetupLink returns the absolute URL of a staff member's one-time setup link: what `smsretire
+// staff add` prints and the admin's page shows.
+func (a *App) StaffSetupLink(token string) string {
+	return a.Config.BaseURL + StaffSetupPath + token
 }
 
 // NoticeLink returns the absolute URL of a user's personal notice, signed for --notice-link-ttl

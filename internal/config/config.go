@@ -67,6 +67,13 @@ type Config struct {
 	// Observability: the Prometheus metrics listener, apart from the portal's; empty: none.
 	MetricsAddr string
 
+	// Staff sign-in through the company's OpenID Connect provider (internal/staff); off while
+	// StaffOIDCIssuer is empty.
+	StaffOIDCIssuer       string
+	StaffOIDCClientID     string
+	StaffOIDCClientSecret string
+	StaffOIDCRoleClaim    string
+
 	// Passkeys: the WebAuthn relying party. Validate fills the defaults from --base-url.
 	RPID      string // the domain passkeys are bound to
 	RPOrigins string // comma-separated origins allowed to use them; see RPOriginList
@@ -102,6 +109,10 @@ var Secrets = []struct{ Env, Help string }{
 func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	c.Campaign = DefaultCampaign() // until --config-file says otherwise
+	fs.StringVar(&c.StaffOIDCIssuer, "staff-oidc-issuer", "", "issuer URL of the company's OpenID Connect provider staff sign in with; empty: staff sign in with their own passkey or authenticator app")
+	fs.StringVar(&c.StaffOIDCClientID, "staff-oidc-client-id", "", "the portal's client ID at --staff-oidc-issuer")
+	fs.StringVar(&c.StaffOIDCClientSecret, "staff-oidc-client-secret", "", "the portal's client secret at --staff-oidc-issuer (better in the environment)")
+	fs.StringVar(&c.StaffOIDCRoleClaim, "staff-oidc-role-claim", "smsretire_role", "the ID token claim that carries the staff role: agent, supervisor or admin (a string, or a list whose highest role counts)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9090", "address of the Prometheus /metrics listener, apart from the portal's; empty turns it off")
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.BaseURL, "base-url", "", "public URL of the portal, used in links (default http://ADDR; http://localhost:PORT for a loopback address)")
@@ -240,6 +251,15 @@ func (c *Config) Validate() error {
 	case "allowed", "recovery-only", "off":
 	default:
 		return fmt.Errorf("email-factor %q: want allowed, recovery-only or off", c.EmailFactor)
+	}
+	if c.StaffOIDCIssuer != "" {
+		u, err := url.Parse(c.StaffOIDCIssuer)
+		if err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname()))) || u.Host == "" {
+			return fmt.Errorf("staff-oidc-issuer %q: want https://… (http only on a loopback address)", c.StaffOIDCIssuer)
+		}
+		if c.StaffOIDCClientID == "" || c.StaffOIDCRoleClaim == "" {
+			return fmt.Errorf("staff-oidc-issuer needs --staff-oidc-client-id and --staff-oidc-role-claim")
+		}
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {

@@ -629,7 +629,10 @@ func (s *Service) CheckKnowledge(ctx context.Context, sub Subject, phoneInput, l
 
 // IssueAssistCode makes a new 8-digit assist code for a user, voiding any earlier one, and
 // records who issued it. The code is returned once and stored only hashed.
-func (s *Service) IssueAssistCode(ctx context.Context, userID, issuedBy string, c Client) (string, time.Time, error) {
+//
+// record, when given, writes in the same transaction too: the staff audit entry of whoever issued
+// it (internal/staff.Record), so the code exists only with its record.
+func (s *Service) IssueAssistCode(ctx context.Context, userID, issuedBy string, c Client, record ...func(tx *store.Tx) error) (string, time.Time, error) {
 	now := s.clock.Now()
 	if _, err := s.st.UserByID(ctx, userID); err != nil {
 		return "", time.Time{}, err
@@ -649,7 +652,15 @@ func (s *Service) IssueAssistCode(ctx context.Context, userID, issuedBy string, 
 		}
 		ev := audit.AssistIssued.Event(userID, c, now, map[string]string{"by": issuedBy})
 		ev.Actor = issuedBy
-		return tx.AppendEvent(ctx, ev)
+		if err := tx.AppendEvent(ctx, ev); err != nil {
+			return err
+		}
+		for _, fn := range record {
+			if err := fn(tx); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("issue assist code: %w", err)

@@ -32,7 +32,7 @@ func (s *Service) BeginLoginFor(ctx context.Context, userID string) (optionsJSON
 	if err != nil {
 		return nil, "", fmt.Errorf("begin passkey login: %w", err)
 	}
-	if ceremonyID, err = s.save(ctx, kindLogin, userID, sd); err != nil {
+	if ceremonyID, err = s.save(ctx, s.kind(kindLogin), userID, sd); err != nil {
 		return nil, "", fmt.Errorf("begin passkey login: %w", err)
 	}
 	if optionsJSON, err = options(ceremonyID, assertion.Response); err != nil {
@@ -58,7 +58,7 @@ type Login struct {
 // written to its owner's history; this is checked only after the signature verified, so a
 // stranger who knows a credential ID cannot flag it.
 func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, body []byte, c audit.Client) (Login, error) {
-	cer, sd, err := s.take(ctx, kindLogin, ceremonyID)
+	cer, sd, err := s.take(ctx, s.kind(kindLogin), ceremonyID)
 	if err != nil {
 		return Login{}, err
 	}
@@ -66,7 +66,7 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, body []byt
 	if err != nil {
 		return Login{}, verification(err)
 	}
-	f, err := s.st.FactorByCredentialID(ctx, parsed.RawID)
+	f, err := s.holder.ByCredentialID(ctx, parsed.RawID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && f.Kind != store.FactorPasskey) {
 		return Login{}, ErrUnknownCredential
 	}
@@ -95,7 +95,7 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, body []byt
 		return Login{}, s.regressed(ctx, f, ad.Counter, c)
 	}
 	now := s.clock.Now()
-	ok, err := s.st.UsePasskey(ctx, f.ID, f.SignCount, ad.Counter, ad.Flags.HasBackupState(), now)
+	ok, err := s.holder.Use(ctx, f.ID, f.SignCount, ad.Counter, ad.Flags.HasBackupState(), now)
 	if err != nil {
 		return Login{}, fmt.Errorf("finish passkey login: %w", err)
 	}
@@ -109,6 +109,9 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, body []byt
 
 // regressed flags a passkey whose sign count went backwards and records it in the history.
 func (s *Service) regressed(ctx context.Context, f store.Factor, got uint32, c audit.Client) error {
+	if s.holder.Name != "" {
+		return ErrSignCountRegressed // not a user's: no history to write it in
+	}
 	ev := audit.PasskeyCounterRegressed.Event(f.UserID, c, s.clock.Now(), map[string]string{
 		"factor_id": strconv.FormatInt(f.ID, 10),
 		"name":      f.Name,

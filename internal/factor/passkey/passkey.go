@@ -82,6 +82,35 @@ type Service struct {
 	handleKey []byte
 	ttl       time.Duration
 	wa        *webauthn.WebAuthn
+	holder    Holder
+}
+
+// Holder is where the passkeys of one kind of account live: users' factors (the default), or
+// support staff's own (internal/staff, through ForHolder). Each kind has its own handles and
+// ceremonies, so a passkey of one never finishes a ceremony of the other.
+type Holder struct {
+	Name           string // "" for users; prefixes ceremony kinds and user handles
+	Factors        func(ctx context.Context, owner string) ([]store.Factor, error)
+	ByCredentialID func(ctx context.Context, id []byte) (store.Factor, error)
+	// Use records a sign-in's new sign count; false when the stored count changed meanwhile.
+	Use func(ctx context.Context, factorID int64, oldCount, newCount uint32, backupState bool, now time.Time) (bool, error)
+}
+
+// ForHolder returns the service for the passkeys h keeps, with the same relying party and keys.
+// A holder's passkeys are not flagged in a user's history when their sign count goes backwards;
+// the sign-in is refused all the same.
+func (s *Service) ForHolder(h Holder) *Service {
+	c := *s
+	c.holder = h
+	return &c
+}
+
+// kind is the ceremony kind of what under the service's holder.
+func (s *Service) kind(what string) string {
+	if s.holder.Name == "" {
+		return what
+	}
+	return s.holder.Name + "_passkey_" + what
 }
 
 // New returns a passkey service. handleKey keys the opaque user handles stored on authenticators,
@@ -118,13 +147,19 @@ func New(st *store.SQL, clk clock.Clock, handleKey []byte, set Settings) (*Servi
 	if err != nil {
 		return nil, fmt.Errorf("passkey: %w", err)
 	}
-	return &Service{st: st, clock: clk, handleKey: handleKey, ttl: set.TTL, wa: wa}, nil
+	return &Service{st: st, clock: clk, handleKey: handleKey, ttl: set.TTL, wa: wa, holder: Holder{
+		Factors: st.Factors, ByCredentialID: st.FactorByCredentialID, Use: st.UsePasskey,
+	}}, nil
 }
 
 // Handle returns the opaque user handle of an account: 32 bytes keyed from the account ID, so an
 // authenticator holds nothing that identifies the person.
 func (s *Service) Handle(userID string) []byte {
 	m := hmac.New(sha256.New, s.handleKey)
+	if s.holder.Name != "" {
+		m.Write([]byte("webauthn-" + s.holder.Name + "\x00" + userID))
+		return m.Sum(nil)
+	}
 	m.Write([]byte("webauthn-user\x00" + userID))
 	return m.Sum(nil)
 }

@@ -20,14 +20,19 @@ import (
 // internal ID; the account's existing passkeys are excluded, so one authenticator is not
 // registered twice.
 func (s *Service) BeginRegistration(ctx context.Context, u campaign.User, label string) (optionsJSON []byte, ceremonyID string, err error) {
-	factors, err := s.st.Factors(ctx, u.ID)
+	return s.BeginRegistrationFor(ctx, u.ID, label)
+}
+
+// BeginRegistrationFor is BeginRegistration for the account owner of the service's holder.
+func (s *Service) BeginRegistrationFor(ctx context.Context, owner, label string) (optionsJSON []byte, ceremonyID string, err error) {
+	factors, err := s.holder.Factors(ctx, owner)
 	if err != nil {
 		return nil, "", fmt.Errorf("begin passkey registration: %w", err)
 	}
 	if label = strings.TrimSpace(label); label == "" {
 		return nil, "", fmt.Errorf("begin passkey registration: no label for the account")
 	}
-	wu := &user{handle: s.Handle(u.ID), name: label, displayName: label, creds: passkeys(factors)}
+	wu := &user{handle: s.Handle(owner), name: label, displayName: label, creds: passkeys(factors)}
 	exclude := make([]protocol.CredentialDescriptor, 0, len(wu.creds))
 	for _, c := range wu.creds {
 		exclude = append(exclude, c.Descriptor())
@@ -36,7 +41,7 @@ func (s *Service) BeginRegistration(ctx context.Context, u campaign.User, label 
 	if err != nil {
 		return nil, "", fmt.Errorf("begin passkey registration: %w", err)
 	}
-	if ceremonyID, err = s.save(ctx, kindRegister, u.ID, sd); err != nil {
+	if ceremonyID, err = s.save(ctx, s.kind(kindRegister), owner, sd); err != nil {
 		return nil, "", fmt.Errorf("begin passkey registration: %w", err)
 	}
 	if optionsJSON, err = options(ceremonyID, creation.Response); err != nil {
@@ -52,7 +57,7 @@ func (s *Service) BeginRegistration(ctx context.Context, u campaign.User, label 
 // from the browser; it is cleaned and shortened to MaxNameLen characters. The ceremony is used up whatever
 // the outcome, so a second attempt needs a new one.
 func (s *Service) FinishRegistration(ctx context.Context, userID, ceremonyID string, body []byte, name string) (store.Factor, error) {
-	c, sd, err := s.take(ctx, kindRegister, ceremonyID)
+	c, sd, err := s.take(ctx, s.kind(kindRegister), ceremonyID)
 	if err != nil {
 		return store.Factor{}, err
 	}
@@ -67,7 +72,7 @@ func (s *Service) FinishRegistration(ctx context.Context, userID, ceremonyID str
 	if err != nil {
 		return store.Factor{}, verification(err)
 	}
-	if _, err := s.st.FactorByCredentialID(ctx, cred.ID); err == nil {
+	if _, err := s.holder.ByCredentialID(ctx, cred.ID); err == nil {
 		return store.Factor{}, ErrAlreadyRegistered
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return store.Factor{}, fmt.Errorf("finish passkey registration: %w", err)

@@ -323,16 +323,9 @@ func (s *Service) Secret(f store.Factor) (string, error) {
 // atomically, so a code works once even under racing requests. It returns ErrWrongCode for a
 // code outside the window and ErrReplayed for a right code whose step (or a later one) was used.
 func (s *Service) Check(ctx context.Context, f store.Factor, input string, now time.Time) error {
-	secret, err := s.Secret(f)
+	step, err := s.Match(f, input, now)
 	if err != nil {
 		return err
-	}
-	step, ok := validateAfter(secret, input, now, f.LastTOTPStep)
-	if !ok {
-		if _, right := Validate(secret, input, now); right {
-			return ErrReplayed
-		}
-		return ErrWrongCode
 	}
 	used, err := s.st.UseTOTPStep(ctx, f.ID, step, now)
 	if err != nil {
@@ -342,6 +335,25 @@ func (s *Service) Check(ctx context.Context, f store.Factor, input string, now t
 		return ErrReplayed
 	}
 	return nil
+}
+
+// Match checks a code against a stored factor without using it up, and returns the step it
+// matched, which the caller records atomically where the factor lives (Check for a user's,
+// internal/staff for a staff member's). ErrWrongCode for a code outside the window, ErrReplayed
+// for a right code whose step (or a later one) was used.
+func (s *Service) Match(f store.Factor, input string, now time.Time) (int64, error) {
+	secret, err := s.Secret(f)
+	if err != nil {
+		return 0, err
+	}
+	step, ok := validateAfter(secret, input, now, f.LastTOTPStep)
+	if !ok {
+		if _, right := Validate(secret, input, now); right {
+			return 0, ErrReplayed
+		}
+		return 0, ErrWrongCode
+	}
+	return step, nil
 }
 
 func additionalData(userID string) []byte { return []byte("totp:" + userID) }
