@@ -116,6 +116,7 @@ type load struct {
 	bytes  int    // encodedDataLength: headers and body as received, before decompression
 	failed string // why it failed, if it did
 	done   bool
+	loader cdp.LoaderID // the navigation the request belongs to ("" from a worker)
 }
 
 // networkWatch collects the requests of a tab from the DevTools Network events.
@@ -124,11 +125,12 @@ type networkWatch struct {
 	order []network.RequestID
 	loads map[network.RequestID]*load
 	last  time.Time
+	docs  map[cdp.LoaderID]bool // navigations that requested a document since reset: the page, its frames
 }
 
 func watchNetwork(t *testing.T, tab context.Context) *networkWatch {
 	t.Helper()
-	w := &networkWatch{loads: map[network.RequestID]*load{}}
+	w := &networkWatch{loads: map[network.RequestID]*load{}, docs: map[cdp.LoaderID]bool{}}
 	err := chromedp.Listen(tab, func(ev any) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
@@ -140,9 +142,12 @@ func watchNetwork(t *testing.T, tab context.Context) *networkWatch {
 			}
 			if _, ok := w.loads[ev.RequestID]; !ok {
 				w.order = append(w.order, ev.RequestID)
-				w.loads[ev.RequestID] = &load{}
+				w.loads[ev.RequestID] = &load{loader: ev.LoaderID}
 			}
 			w.loads[ev.RequestID].url = ev.Request.URL // the last URL of a redirect chain
+			if ev.Type == network.ResourceTypeDocument {
+				w.docs[ev.LoaderID] = true
+			}
 		case *network.EventResponseReceived:
 			if l, ok := w.loads[ev.RequestID]; ok {
 				l.status = int(ev.Response.Status)
@@ -166,7 +171,14 @@ func watchNetwork(t *testing.T, tab context.Context) *networkWatch {
 func (w *networkWatch) reset() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.order, w.loads = nil, map[network.RequestID]*load{}
+	w.order, w.loads, w.docs = nil, map[network.RequestID]*load{}, map[cdp.LoaderID]bool{}
+}
+
+// stale says whether a request belongs to the page before: on a loaded machine its events (the
+// previous page's favicon, say) can arrive after reset, and as the browser navigated away it
+// never finishes. Requests of a navigation since reset (the page, its frames) and of workers count.
+func (w *networkWatch) stale(l *load) bool {
+	return !l.done && l.loader != "" && len(w.docs) > 0 && !w.docs[l.loader]
 }
 
 // settled waits until every request has finished and the network has been quiet for a moment
@@ -178,7 +190,7 @@ func (w *networkWatch) settled(t *testing.T) []load {
 		w.mu.Lock()
 		var pending []string
 		for _, l := range w.loads {
-			if !l.done {
+			if !l.done && !w.stale(l) {
 				pending = append(pending, l.url)
 			}
 		}
@@ -186,7 +198,9 @@ func (w *networkWatch) settled(t *testing.T) []load {
 		if len(pending) == 0 && quiet {
 			out := make([]load, 0, len(w.order))
 			for _, id := range w.order {
-				out = append(out, *w.loads[id])
+				if l := w.loads[id]; !w.stale(l) {
+					out = append(out, *l)
+				}
 			}
 			w.mu.Unlock()
 			return out
