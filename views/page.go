@@ -27,6 +27,8 @@ type Page struct {
 	// Service is the operator's service the user is signing in for through the OpenID Connect
 	// provider (nil otherwise): every page on the way names it and leads back to it.
 	Service *ServiceContext
+	// Approver: this browser's session approves sign-ins, so every page polls for requests.
+	Approver bool
 	// Embed is set on a page framed in a partner's site (web's embed routes): the layout has no
 	// header or footer, shows the partner's branding and talks to the partner's page (nil
 	// elsewhere).

@@ -76,6 +76,22 @@ const (
 	RouteSecurityPhoneConfirm       = "security.phone.confirm"
 	RouteSecurityPhoneReset         = "security.phone.reset"
 
+	// Sign-in by approval on a signed-in phone (--push-approval): the desktop's steps, the
+	// approver's, My security's, and the installable web app with its service worker.
+	RouteSignInApprovalStart     = "signin.approval.start"
+	RouteSignInApprovalShow      = "signin.approval.show"
+	RouteSignInApprovalStatus    = "signin.approval.status"
+	RouteSignInApprovalComplete  = "signin.approval.complete"
+	RouteApprovePending          = "approve.pending"
+	RouteApproveShow             = "approve.show"   // :id
+	RouteApproveAnswer           = "approve.answer" // :id
+	RouteSecurityApproverAdd     = "security.approver.add"
+	RouteSecurityApproverRemove  = "security.approver.remove"
+	RouteSecurityPushSubscribe   = "security.push.subscribe"
+	RouteSecurityPushUnsubscribe = "security.push.unsubscribe"
+	RouteManifest                = "pwa.manifest"
+	RouteServiceWorker           = "pwa.service_worker"
+
 	RouteNotMeShow    = "notme.show"    // :token
 	RouteNotMeConfirm = "notme.confirm" // :token
 	RouteNotMeDone    = "notme.done"

@@ -23,6 +23,7 @@ func (h *handler) enrollChoose(c echo.Context) error {
 		Page:              p,
 		Have:              h.factorViews(p.T, factors),
 		EmailAllowed:      h.cfg.EmailFactor != "off",
+		PushApproval:      h.cfg.PushApproval,
 		EmailRecoveryOnly: h.cfg.EmailFactor == "recovery-only",
 		QRSignIn:          h.cfg.QRSignIn,
 		RecoveryPending:   len(recoveryCodes(h.cookie(c))) > 0,

@@ -10,5 +10,6 @@ import (
 
 // faqShow renders the frequently asked questions.
 func (h *handler) faqShow(c echo.Context) error {
-	return render(c, http.StatusOK, views.FAQ(views.FAQPage{Page: h.page(c), KnowledgeSuffices: h.cfg.KnowledgeSuffices, QRSignIn: h.cfg.QRSignIn}))
+	return render(c, http.StatusOK, views.FAQ(views.FAQPage{Page: h.page(c), KnowledgeSuffices: h.cfg.KnowledgeSuffices, QRSignIn: h.cfg.QRSignIn,
+		PushApproval: h.cfg.PushApproval}))
 }

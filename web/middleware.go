@@ -134,6 +134,7 @@ func (h *handler) pageContext(next echo.HandlerFunc) echo.HandlerFunc {
 			Location:     h.loc,
 			Service:      service,
 			Now:          h.now(),
+			Approver:     h.cfg.PushApproval && h.approverBrowser(c),
 		})
 		return next(c)
 	}

@@ -118,6 +118,26 @@ func (h *handler) routes(e *echo.Echo) {
 		approver.post("/deny", views.RouteQRDeny, h.qrDeny)
 	}
 
+	// Sign in by approval on a signed-in phone (--push-approval). The desktop's steps: the binding
+	// cookie decides who may read the state or complete. The approver's: a signed-in session that
+	// My security enrolled (every page of it polls /approve/pending). Enrolling needs a step-up.
+	signin.post("/approval", views.RouteSignInApprovalStart, h.signInApprovalStart, h.pushApprovalOn)
+	signin.get("/approval", views.RouteSignInApprovalShow, h.signInApprovalShow, h.pushApprovalOn)
+	signin.get("/approval/status", views.RouteSignInApprovalStatus, h.signInApprovalStatus, h.pushApprovalOn)
+	signin.post("/approval/complete", views.RouteSignInApprovalComplete, h.signInApprovalComplete, h.pushApprovalOn)
+	newGroup(e, app.ApprovePath, h.pushApprovalOn).get("/pending", views.RouteApprovePending, h.approvePending) // empty unless an approver asks
+	approve := newGroup(e, app.ApprovePath, h.pushApprovalOn, h.requireSession(session.User))
+	approve.get("/:id", views.RouteApproveShow, h.approveShow)
+	approve.post("/:id", views.RouteApproveAnswer, h.approveAnswer)
+	approver := newGroup(e, "/security", h.pushApprovalOn, h.requireSession(session.User))
+	approver.post("/approver", views.RouteSecurityApproverAdd, h.securityApproverAdd, h.requireFresh, h.requireUnlocked)
+	approver.post("/approver/remove", views.RouteSecurityApproverRemove, h.securityApproverRemove)
+	approver.post("/push/subscribe", views.RouteSecurityPushSubscribe, h.securityPushSubscribe)
+	approver.post("/push/unsubscribe", views.RouteSecurityPushUnsubscribe, h.securityPushUnsubscribe)
+	// The installable web app: its manifest, and the service worker that shows notifications.
+	public.get("/manifest.webmanifest", views.RouteManifest, h.manifest)
+	public.get("/sw.js", views.RouteServiceWorker, h.serviceWorker)
+
 	// Signed in: My security. Sensitive changes need an authentication within the step-up window,
 	// and none is allowed while a "this wasn't me" locks the account's changes.
 	security := newGroup(e, "/security", h.requireSession(session.User))

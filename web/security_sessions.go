@@ -8,8 +8,8 @@ import (
 	"github.com/smsretire/smsretire/views"
 )
 
-// sessionViews lists the user's live sessions, marking this one.
-func (h *handler) sessionViews(c echo.Context, t *i18n.Translator) ([]views.SessionView, error) {
+// sessionViews lists the user's live sessions, marking this one and those that approve sign-ins.
+func (h *handler) sessionViews(c echo.Context, t *i18n.Translator, approvers map[string]bool) ([]views.SessionView, error) {
 	current := sessionOf(c)
 	live, err := h.app.Sessions.Active(h.ctx(c), session.User, current.Subject)
 	if err != nil {
@@ -17,7 +17,8 @@ func (h *handler) sessionViews(c echo.Context, t *i18n.Translator) ([]views.Sess
 	}
 	out := make([]views.SessionView, 0, len(live))
 	for _, s := range live {
-		out = append(out, views.SessionView{ID: s.ID, Device: deviceName(t, s.UserAgent), IP: s.IP, Started: s.CreatedAt, LastSeen: s.LastSeenAt, Current: s.ID == current.ID, Via: s.Via})
+		out = append(out, views.SessionView{ID: s.ID, Device: deviceName(t, s.UserAgent), IP: s.IP, Started: s.CreatedAt, LastSeen: s.LastSeenAt, Current: s.ID == current.ID,
+			Via: s.Via, Approver: approvers[s.ID]})
 	}
 	return out, nil
 }

@@ -40,7 +40,11 @@ func (h *handler) securityModel(c echo.Context, uid string) (views.SecurityPage,
 		return views.SecurityPage{}, err
 	}
 	p := h.pageFor(c, u.Locale)
-	sessions, err := h.sessionViews(c, p.T)
+	approval, approvers, err := h.approvalSection(c)
+	if err != nil {
+		return views.SecurityPage{}, err
+	}
+	sessions, err := h.sessionViews(c, p.T, approvers)
 	if err != nil {
 		return views.SecurityPage{}, err
 	}
@@ -56,6 +60,7 @@ func (h *handler) securityModel(c echo.Context, uid string) (views.SecurityPage,
 		Contact:      h.contactView(u),
 		LockedSince:  u.ChangesLockedAt,
 		CheckupDue:   u.CheckupDue(h.now()),
+		Approval:     approval,
 	}, nil
 }
 

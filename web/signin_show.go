@@ -13,8 +13,9 @@ import (
 )
 
 // signInWays are the ways to sign in, in the order offered when none was used before: the
-// strongest first, the recovery code last.
-var signInWays = []string{views.SignInPasskey, views.SignInTOTP, views.SignInEmail, views.SignInRecovery}
+// strongest first, approval on the phone (convenient, not phishing-resistant) after the codes,
+// the recovery code last.
+var signInWays = []string{views.SignInPasskey, views.SignInTOTP, views.SignInEmail, views.SignInApproval, views.SignInRecovery}
 
 // orderWays returns the ways to sign in with first (the way chosen or used last) in front; the
 // passkey, which needs no account, only when withPasskey.
@@ -88,6 +89,14 @@ func (h *handler) signInModel(c echo.Context, chosen string) (views.SignInPage, 
 	// phishing-resistant sign-in, nor on a phone on its way to approve one. Where a service named
 	// the account, only that account's approval completes (signInQRComplete).
 	m.QR = h.cfg.QRSignIn && !k.signedIn && !m.PasskeyOnly && !strings.HasPrefix(stringValue(h.cookie(c).Values[ckNext]), "/qr/")
+	// Approval on the phone (--push-approval) is not a factor: not for a step-up, nor for the
+	// journey's sign-in that confirms the new method works.
+	if !h.cfg.PushApproval || k.signedIn || k.enrolled {
+		m.Methods = slices.DeleteFunc(m.Methods, func(w string) bool { return w == views.SignInApproval })
+		if m.Chosen == views.SignInApproval {
+			m.Chosen = m.Methods[0]
+		}
+	}
 	switch {
 	case m.Service != "":
 		// The layout's banner leads back to the service.
@@ -199,6 +208,9 @@ func (h *handler) signInAccount(c echo.Context) error {
 	}
 	if way == views.SignInEmail {
 		return h.sendSignInEmail(c, account)
+	}
+	if way == views.SignInApproval && h.cfg.PushApproval {
+		return h.startApproval(c, account)
 	}
 	return h.signInWay(c, way)
 }

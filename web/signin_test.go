@@ -54,8 +54,8 @@ func TestSignIn_AsksForTheAccountOnceAndRemembersIt(t *testing.T) {
 		v, _ := b.Attr("value")
 		buttons = append(buttons, v)
 	})
-	if strings.Join(buttons, ",") != "totp,email,recovery" {
-		t.Errorf("the account form's ways %q, want totp,email,recovery", buttons)
+	if strings.Join(buttons, ",") != "totp,email,approval,recovery" {
+		t.Errorf("the account form's ways %q, want totp,email,approval,recovery", buttons)
 	}
 	if r.Doc.Find("input#totp-code, input#recovery-code").Length() != 0 || r.Doc.Find("input[name=account]").Length() != 1 {
 		t.Error("the first page asks for more than the account")
@@ -78,7 +78,7 @@ func TestSignIn_AsksForTheAccountOnceAndRemembersIt(t *testing.T) {
 	if r.Doc.Find("input[name=account]").Length() != 0 {
 		t.Error("the account is asked for again")
 	}
-	if got := strings.Join(ways(r.Doc), ","); got != "recovery,passkey,totp,email" {
+	if got := strings.Join(ways(r.Doc), ","); got != "recovery,passkey,totp,email,approval" {
 		t.Errorf("ways %q, want the chosen one first", got)
 	}
 	if _, open := r.Doc.Find("#signin-recovery details").Attr("open"); !open {
@@ -94,7 +94,7 @@ func TestSignIn_AsksForTheAccountOnceAndRemembersIt(t *testing.T) {
 	}
 	srv.PostForm(t, c, "/signout", nil, nil)
 	r = srv.Get(t, c, "/signin", nil)
-	if got := strings.Join(ways(r.Doc), ","); got != "recovery,passkey,totp,email" {
+	if got := strings.Join(ways(r.Doc), ","); got != "recovery,passkey,totp,email,approval" {
 		t.Errorf("after a recovery code, ways %q", got)
 	}
 	if got := strings.TrimSpace(r.Doc.Find("#signin-recovery .badge").Text()); got != "上次使用" {
@@ -107,7 +107,7 @@ func TestSignIn_AsksForTheAccountOnceAndRemembersIt(t *testing.T) {
 	}
 	srv.PostForm(t, c, "/signout", nil, nil)
 	r = srv.Get(t, c, "/signin", nil)
-	if got := strings.Join(ways(r.Doc), ","); got != "totp,passkey,email,recovery" {
+	if got := strings.Join(ways(r.Doc), ","); got != "totp,passkey,email,approval,recovery" {
 		t.Errorf("after an app code, ways %q", got)
 	}
 	if _, focus := r.Doc.Find("input#totp-code").Attr("autofocus"); !focus {

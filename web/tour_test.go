@@ -321,6 +321,7 @@ func tourVisit(t *testing.T, s *webtest.Server, lang string, visit func(stop)) {
 	step(later, ep+"/notice/snooze", url.Values{}, ep+"/notice/snoozed")
 	get("embed/notice snoozed", later, ep+"/notice/snoozed", http.StatusOK)
 
+	tourApproval(t, s, "demo-zh", secret, newClient, record)
 	tourOIDC(t, s, newClient, get, post)
 	tourStaff(t, s, newClient, get, post)
 
@@ -468,6 +469,13 @@ var withoutPages = map[string]string{
 	"GET /oidc/end_session":                      "redirects to the service",
 	"GET /embed/:partner/brand.css":              "a stylesheet",
 	"GET /embed/:partner/enroll/passkey/status":  "JSON for embed.js",
+	// Approval on a signed-in phone.
+	"POST /security/approver":         "redirects to My security",
+	"POST /security/approver/remove":  "redirects to My security",
+	"POST /security/push/subscribe":   "JSON for the notification script",
+	"POST /security/push/unsubscribe": "JSON for the notification script",
+	"GET /manifest.webmanifest":       "the web app manifest (JSON)",
+	"GET /sw.js":                      "the service worker (JavaScript)",
 }
 
 // TestTour_VisitsEveryPage makes sure the tour, which the HTML, header and page-weight checks

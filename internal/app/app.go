@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/smsretire/smsretire/internal/approval"
 	"github.com/smsretire/smsretire/internal/campaign"
 	"github.com/smsretire/smsretire/internal/clock"
 	"github.com/smsretire/smsretire/internal/config"
@@ -31,6 +32,7 @@ import (
 	"github.com/smsretire/smsretire/internal/outbox"
 	"github.com/smsretire/smsretire/internal/partner"
 	"github.com/smsretire/smsretire/internal/provider"
+	"github.com/smsretire/smsretire/internal/push"
 	"github.com/smsretire/smsretire/internal/qrsignin"
 	"github.com/smsretire/smsretire/internal/recovery"
 	"github.com/smsretire/smsretire/internal/retention"
@@ -42,6 +44,7 @@ import (
 	"github.com/smsretire/smsretire/internal/sms"
 	"github.com/smsretire/smsretire/internal/staff"
 	"github.com/smsretire/smsretire/internal/store"
+	"github.com/smsretire/smsretire/internal/useragent"
 	"github.com/smsretire/smsretire/internal/webhook"
 )
 
@@ -96,6 +99,8 @@ type App struct {
 	Metrics         *metrics.Metrics        // Prometheus metrics of this process; web serves them on --metrics-addr
 	SecurityNotices *securitynotice.Service // security notices on every channel, and their "this wasn't me" links
 	Devices         *device.Service         // the browsers each user signed in on, for new-device notices
+	Approvals       *approval.Service       // sign-in approved on a signed-in phone, with number matching (--push-approval)
+	Push            *push.Sender            // Web Push to approver devices; nil without a VAPID key
 	Contacts        *contact.Service        // changing the registered email and phone
 	QRSignIn        *qrsignin.Service       // sign-in on a computer by a QR code the signed-in phone approves
 	Retention       *retention.Job          // deletes what is past its keeping; serve runs it
@@ -120,6 +125,7 @@ const (
 	labelDevices  = "devices"
 	labelNotMe    = "not-me links"     // derived from the token key, which signs links
 	labelQRForms  = "qr sign-in forms" // derived from the token key: ties a QR approval form to its session
+	labelApproval = "approval numbers"
 )
 
 // New builds every service and the outbox worker from p.
@@ -182,6 +188,16 @@ func New(p Parts) (*App, error) {
 	a.SecurityNotices = securitynotice.New(a.Store, a.Clock, keyring.Derive(a.Keys.Token, labelNotMe, 32))
 	a.Devices = device.New(a.Store, a.Clock, keyring.Derive(a.Keys.Hash, labelDevices, 32), a.SecurityNotices)
 	a.QRSignIn = qrsignin.New(a.Store, a.Clock, keyring.Derive(a.Keys.Token, labelQRForms, 32), a.SecurityNotices)
+	if a.Keys.VAPID.On() {
+		a.Push = &push.Sender{St: a.Store, Keys: a.Keys.VAPID, Subject: cfg.VAPIDSubject, Words: a.pushWords, Clock: a.Clock,
+			Log: a.Logger.With("component", "push")}
+	}
+	var notify approval.Notifier
+	if a.Push != nil {
+		notify = a.Push
+	}
+	a.Approvals = approval.New(a.Store, a.Clock, keyring.Derive(a.Keys.Hash, labelApproval, 32), a.SecurityNotices, notify,
+		approval.DefaultSettings(cfg.PushApprovalDigits))
 	a.Contacts = contact.New(a.Store, a.Clock, a.Identity, a.SecurityNotices, cfg.DefaultRegion, a.Rules())
 	a.Recovery = recovery.New(a.Store, keyring.Derive(a.Keys.Hash, labelRecovery, 32), a.SecurityNotices)
 	a.Enroll = enroll.New(a.Store, a.Clock, a.Recovery.NewSet, enroll.Policy{
@@ -358,7 +374,7 @@ func (a *App) CheckDelivery(ctx context.Context) error {
 // database of --database-url and applies its pending migrations: the infrastructure of a process,
 // for New. The caller closes the store.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger, allowDevKeys bool) (keyring.Keys, *store.SQL, error) {
-	env := keyring.Env{Session: cfg.SessionKey, Token: cfg.TokenKey, Hash: cfg.HashKey, Encryption: cfg.EncryptionKeys}
+	env := keyring.Env{Session: cfg.SessionKey, Token: cfg.TokenKey, Hash: cfg.HashKey, Encryption: cfg.EncryptionKeys, VAPID: cfg.VAPIDKey}
 	keys, generated, err := keyring.Load(env, cfg.DataDir, allowDevKeys)
 	if err != nil {
 		return keyring.Keys{}, nil, err
@@ -408,4 +424,30 @@ func (a *App) StaffSetupLink(token string) string {
 // notice.show route.
 func (a *App) NoticeLink(userID string) string {
 	return a.Config.BaseURL + "/notice/" + a.Notices.Sign(userID, a.Clock.Now().Add(a.Config.NoticeLinkTTL))
+}
+
+// ApprovePath is where an approver answers a request under --base-url (web's approve routes): a
+// notification opens ApprovePath + "/" + the request's ID.
+const ApprovePath = "/approve"
+
+// pushWords builds the notification of a request in the user's language: what is asking — the
+// browser and system, the IP address, the time — and where to answer it; never the number.
+func (a *App) pushWords(ctx context.Context, userID string, r approval.Request) push.Payload {
+	lang := ""
+	if u, err := a.Store.UserByID(ctx, userID); err == nil {
+		lang = i18n.Supported(u.Locale)
+	}
+	if lang == "" {
+		lang = i18n.Chinese
+	}
+	t := a.Catalog.For(lang)
+	d := useragent.Parse(r.UserAgent)
+	device := t.Device(d.Browser, d.System)
+	if device == "" {
+		device = t.T("approval.asking.unknown_device")
+	}
+	return push.Payload{ID: r.ID, URL: ApprovePath + "/" + r.ID, Browser: d.Browser, System: d.System, IP: r.IP, CreatedAt: r.CreatedAt.UnixMilli(),
+		Title: t.T("approval.push.title"),
+		Body:  t.Tf("approval.push.body", map[string]any{"Device": device, "IP": r.IP, "Time": r.CreatedAt.In(a.Config.Location()).Format("15:04")}),
+	}
 }

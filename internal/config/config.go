@@ -41,6 +41,11 @@ type Config struct {
 	StepUpWindow   time.Duration
 	CheckupAfter   time.Duration
 
+	// Approval from a signed-in phone with number matching (internal/approval), and its Web Push.
+	PushApproval       bool
+	PushApprovalDigits int
+	VAPIDSubject       string // the contact in the VAPID token push services read: mailto: or https:
+
 	// Retention: how long records that name a person are kept (internal/retention).
 	HistoryRetention time.Duration
 	OutboxRetention  time.Duration
@@ -93,6 +98,7 @@ type Config struct {
 	EncryptionKeys string
 	SMSSecret      string // signs requests to the HTTP SMS gateway
 	WebhookSecret  string // signs webhook deliveries (Standard Webhooks: whsec_… or base64)
+	VAPIDKey       string // the Web Push (VAPID) private key: a P-256 scalar in base64url
 }
 
 // Secret names the environment variables that carry keys.
@@ -102,6 +108,7 @@ var Secrets = []struct{ Env, Help string }{
 	{"SMSRETIRE_HASH_KEY", "base64, ≥32 bytes: keys the hashes of ID digits and one-time codes"},
 	{"SMSRETIRE_ENCRYPTION_KEYS", "id:base64 pairs, comma-separated, newest first: encrypt TOTP secrets at rest"},
 	{"SMSRETIRE_SMS_SECRET", "≥32 characters: HMAC key of the X-Smsretire-Signature header sent to the HTTP SMS gateway"},
+	{"SMSRETIRE_VAPID_PRIVATE_KEY", "base64url P-256 private key (32 bytes) that signs Web Push requests (VAPID); without it, generated into --data-dir for a loopback address, else push notifications are off"},
 	{"SMSRETIRE_WEBHOOK_SECRET", "whsec_ and base64 (or base64 alone), ≥24 bytes: HMAC key of the webhook-signature header sent to --webhook-urls"},
 }
 
@@ -158,6 +165,9 @@ func (c *Config) FlagSet(name string) *flag.FlagSet {
 	fs.StringVar(&c.RPID, "rp-id", "", "domain passkeys are bound to (default the host of --base-url; localhost for a loopback address)")
 	fs.StringVar(&c.RPOrigins, "rp-origins", "", "comma-separated origins where passkeys may be used, each on --rp-id or a subdomain (default the origin of --base-url)")
 	fs.StringVar(&c.RPName, "rp-name", "", "name browsers show when a passkey is made (default --service-name)")
+	fs.BoolVar(&c.PushApproval, "push-approval", true, "offer sign-in by approval on a signed-in phone with number matching (convenient, not phishing-resistant; never completes the retirement)")
+	fs.IntVar(&c.PushApprovalDigits, "push-approval-digits", 6, "digits of the number the phone must type to approve a sign-in: 3 to 6")
+	fs.StringVar(&c.VAPIDSubject, "vapid-subject", "", "contact that push services may use about this server's Web Push, mailto: or https: (default mailto: --support-email)")
 	fs.StringVar(&c.ConfigFile, "config-file", "", "TOML file of what flags cannot say: the [campaign] and its [[wave]]s, [[partner]] sites that embed the portal, [[client]] services that sign in through the OpenID Connect provider, [oidc] its keys (see README)")
 	return fs
 }
@@ -193,6 +203,7 @@ func (c *Config) Parse(name string, args []string, getenv func(string) string) (
 	c.EncryptionKeys = getenv("SMSRETIRE_ENCRYPTION_KEYS")
 	c.SMSSecret = getenv("SMSRETIRE_SMS_SECRET")
 	c.WebhookSecret = getenv("SMSRETIRE_WEBHOOK_SECRET")
+	c.VAPIDKey = getenv("SMSRETIRE_VAPID_PRIVATE_KEY")
 	if err := errors.Join(errs...); err != nil {
 		return fs, err
 	}
@@ -277,6 +288,15 @@ func (c *Config) Validate() error {
 	}
 	if c.OutboxMaxAttempts < 1 || c.OutboxPoll <= 0 {
 		return errors.New("outbox-max-attempts must be at least 1 and outbox-poll positive")
+	}
+	if c.PushApprovalDigits < 3 || c.PushApprovalDigits > 6 {
+		return fmt.Errorf("push-approval-digits %d: want 3 to 6", c.PushApprovalDigits)
+	}
+	if c.VAPIDSubject == "" {
+		c.VAPIDSubject = "mailto:" + c.SupportEmail
+	}
+	if !strings.HasPrefix(c.VAPIDSubject, "mailto:") && !strings.HasPrefix(c.VAPIDSubject, "https://") {
+		return fmt.Errorf("vapid-subject %q: want mailto:address or https://URL", c.VAPIDSubject)
 	}
 	if err := c.validateWebhooks(); err != nil {
 		return err

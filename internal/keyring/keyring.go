@@ -3,6 +3,7 @@
 package keyring
 
 import (
+	"crypto/ecdh"
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
@@ -21,7 +22,19 @@ type Keys struct {
 	Token      []byte   // signs notice links
 	Hash       []byte   // keys stored hashes of ID digits and codes
 	Encryption []EncKey // encrypt data at rest; the first is used for new data
+	// VAPID signs Web Push requests (RFC 8292); its zero value means push notifications are off.
+	VAPID VAPID
 }
+
+// VAPID is the Web Push key pair of the server: a P-256 private scalar and its uncompressed
+// public point, both base64url without padding, as browsers' applicationServerKey wants them.
+type VAPID struct {
+	Private string
+	Public  string
+}
+
+// On reports whether a key is configured.
+func (v VAPID) On() bool { return v.Private != "" }
 
 // EncKey is one data-encryption key with the ID stored beside its ciphertexts.
 type EncKey struct {
@@ -32,6 +45,7 @@ type EncKey struct {
 // Env holds the key settings as given in the environment.
 type Env struct {
 	Session, Token, Hash, Encryption string
+	VAPID                            string // optional: without it push notifications are off, or a development key is generated
 }
 
 // Configured reports whether every key is set.
@@ -50,6 +64,9 @@ const devFile = "dev-keys.json"
 func Load(env Env, dataDir string, allowDev bool) (k Keys, generated bool, err error) {
 	if env.Configured() {
 		k, err = fromEnv(env)
+		if err == nil && env.VAPID != "" {
+			k.VAPID, err = ParseVAPID(env.VAPID)
+		}
 		return k, false, err
 	}
 	if env.Session != "" || env.Token != "" || env.Hash != "" || env.Encryption != "" {
@@ -58,7 +75,73 @@ func Load(env Env, dataDir string, allowDev bool) (k Keys, generated bool, err e
 	if !allowDev {
 		return Keys{}, false, ErrNotConfigured
 	}
-	return loadDev(filepath.Join(dataDir, devFile))
+	if k, generated, err = loadDev(filepath.Join(dataDir, devFile)); err != nil {
+		return k, generated, err
+	}
+	if env.VAPID != "" {
+		k.VAPID, err = ParseVAPID(env.VAPID)
+	} else {
+		k.VAPID, err = loadDevVAPID(filepath.Join(dataDir, vapidFile))
+	}
+	return k, generated, err
+}
+
+const vapidFile = "vapid-key.json"
+
+// ParseVAPID reads a VAPID private key (base64url or base64 of the 32-byte P-256 scalar) and
+// derives its public key.
+func ParseVAPID(s string) (VAPID, error) {
+	s = strings.TrimSpace(s)
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+	if err != nil {
+		b, err = base64.StdEncoding.DecodeString(s)
+	}
+	if err != nil || len(b) != 32 {
+		return VAPID{}, errors.New("SMSRETIRE_VAPID_PRIVATE_KEY: want the 32-byte P-256 private key in base64url")
+	}
+	k, err := ecdh.P256().NewPrivateKey(b)
+	if err != nil {
+		return VAPID{}, fmt.Errorf("SMSRETIRE_VAPID_PRIVATE_KEY: %w", err)
+	}
+	return VAPID{Private: base64.RawURLEncoding.EncodeToString(b), Public: base64.RawURLEncoding.EncodeToString(k.PublicKey().Bytes())}, nil
+}
+
+// loadDevVAPID reads the development VAPID key of the data directory, generating it the first time.
+func loadDevVAPID(path string) (VAPID, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		var d struct {
+			Private string `json:"private"`
+		}
+		if err := json.Unmarshal(b, &d); err != nil {
+			return VAPID{}, brokenDevFile(path, err)
+		}
+		v, err := ParseVAPID(d.Private)
+		if err != nil {
+			return VAPID{}, brokenDevFile(path, err)
+		}
+		return v, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return VAPID{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	k, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		return VAPID{}, fmt.Errorf("generate VAPID key: %w", err)
+	}
+	priv := base64.RawURLEncoding.EncodeToString(k.Bytes())
+	b, _ = json.MarshalIndent(map[string]string{"private": priv}, "", "  ")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return VAPID{}, fmt.Errorf("create data dir: %w", err)
+	}
+	err = writeNew(path, b)
+	if errors.Is(err, os.ErrExist) {
+		return loadDevVAPID(path) // another process won the race
+	}
+	if err != nil {
+		return VAPID{}, fmt.Errorf("write %s: %w", path, err)
+	}
+	return ParseVAPID(priv)
 }
 
 func fromEnv(env Env) (Keys, error) {
@@ -128,7 +211,7 @@ func loadDev(path string) (Keys, bool, error) {
 		if err := json.Unmarshal(b, &d); err != nil {
 			return Keys{}, false, brokenDevFile(path, err)
 		}
-		k, err := fromEnv(Env(d))
+		k, err := fromEnv(Env{Session: d.Session, Token: d.Token, Hash: d.Hash, Encryption: d.Encryption})
 		if err != nil {
 			return Keys{}, false, brokenDevFile(path, err)
 		}
@@ -149,7 +232,7 @@ func loadDev(path string) (Keys, bool, error) {
 	if err != nil {
 		return Keys{}, false, fmt.Errorf("write %s: %w (nothing was kept: free space or fix the permissions, then start again)", path, err)
 	}
-	k, err := fromEnv(Env(d))
+	k, err := fromEnv(Env{Session: d.Session, Token: d.Token, Hash: d.Hash, Encryption: d.Encryption})
 	return k, true, err
 }
 

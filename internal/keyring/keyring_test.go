@@ -2,6 +2,7 @@ package keyring
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -68,8 +69,34 @@ func TestLoad_InterruptedDevKeyWriteLeavesNothingBehind(t *testing.T) {
 	if err != nil || !gen || len(k.Session) != 32 {
 		t.Fatalf("after space was freed: generated=%v err=%v", gen, err)
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 { // dev-keys.json and vapid-key.json
 		t.Errorf("files in the data dir: %v", entries)
+	}
+}
+
+// The development VAPID key is generated once, read back the same, and its public key is the
+// uncompressed P-256 point browsers take as applicationServerKey; a configured one wins.
+func TestLoad_VAPIDKeyGeneratedOnceOrConfigured(t *testing.T) {
+	dir := t.TempDir()
+	a, _, err := Load(Env{}, dir, true)
+	if err != nil || !a.VAPID.On() {
+		t.Fatalf("generated: %+v, %v", a.VAPID, err)
+	}
+	b, _, err := Load(Env{}, dir, true)
+	if err != nil || b.VAPID != a.VAPID {
+		t.Fatalf("read back %+v, want %+v (%v)", b.VAPID, a.VAPID, err)
+	}
+	if pub, _ := base64.RawURLEncoding.DecodeString(a.VAPID.Public); len(pub) != 65 || pub[0] != 4 {
+		t.Fatalf("public key of %d bytes", len(pub))
+	}
+	env := Env{Session: random(), Token: random(), Hash: random(), Encryption: "k:" + random(), VAPID: a.VAPID.Private}
+	c, _, err := Load(env, t.TempDir(), false)
+	if err != nil || c.VAPID != a.VAPID {
+		t.Fatalf("configured: %+v, %v", c.VAPID, err)
+	}
+	env.VAPID = "c2hvcnQ"
+	if _, _, err := Load(env, "", false); err == nil {
+		t.Fatal("short VAPID key accepted")
 	}
 }
 

@@ -47,6 +47,10 @@ var (
 	// FactorsReset: support removed every factor, so the user verifies and enrolls anew; for
 	// SendEverywhere with the removed email factors' addresses, and no Client (no device).
 	FactorsReset = "support.factors_reset"
+	// Approval from a signed-in phone (internal/approval): a sign-in it approved, and approvals
+	// suspended after failures in a row or "this wasn't me"; Data: minutes (of the suspension).
+	ApprovalSignedIn  = "approval.signed_in"
+	ApprovalSuspended = string(audit.ApprovalSuspended)
 )
 
 // LinkTTL is how long a "this wasn't me" link works after its email is due.
@@ -148,7 +152,7 @@ func (s *Service) SendTo(ctx context.Context, tx *store.Tx, u campaign.User, ch 
 func (s *Service) write(ctx context.Context, tx *store.Tx, u campaign.User, ch Channel, n Notice) error {
 	switch n.Change {
 	case Retired, Checkup, FactorAdded, FactorRemoved, RecoveryUsed, RecoveryRegenerated, NewDevice, ContactChanged, ContactRegistered, FactorsReset,
-		SignInQR:
+		SignInQR, ApprovalSignedIn, ApprovalSuspended:
 	default:
 		return fmt.Errorf("security notice: unknown change %q", n.Change)
 	}

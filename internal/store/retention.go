@@ -66,8 +66,8 @@ func (s *SQL) PurgeDevices(ctx context.Context, cutoff time.Time, batch int) (in
 // PurgeSpent deletes what has no use once its time is over: sessions and verification grants past
 // their absolute end (ended ones included), passkey ceremonies, "this wasn't me" links, partners'
 // launch nonces, one-time codes and QR code sign-ins a day after they expired (kept that long so
-// the portal can still say "expired" rather than "no code"), and the limits' counters, answer rows
-// and holds.
+// the portal can still say "expired" rather than "no code"), requests for approval on the phone
+// likewise and their accounts' rows after two days, and the limits' counters, answer rows and holds.
 func (s *SQL) PurgeSpent(ctx context.Context, now time.Time, batch int) (Purged, error) {
 	out := Purged{}
 	for _, p := range []struct {
@@ -81,6 +81,10 @@ func (s *SQL) PurgeSpent(ctx context.Context, now time.Time, batch int) (Purged,
 		{purge{"launch_nonces", "id", "expires_at <= ?"}, now},
 		{purge{"codes", "id", "expires_at <= ?"}, now.Add(-24 * time.Hour)},
 		{purge{"qr_signins", "binding", "ends_at <= ?"}, now.Add(-24 * time.Hour)},
+		// Approval on the phone: requests a day after they ended (the computer may still ask for
+		// the state), and an account's row two days after its last request (no suspension lasts so long).
+		{purge{"approval_requests", "id", "expires_at <= ?"}, now.Add(-24 * time.Hour)},
+		{purge{"approval_accounts", "account", "last_at <= ?"}, now.Add(-48 * time.Hour)},
 	} {
 		n, err := s.deleteOld(ctx, p.purge, p.cutoff, batch)
 		out[p.table] += n

@@ -14,7 +14,11 @@ function enhance(root) {
   enhanceButtons(root);
 }
 
-document.addEventListener("DOMContentLoaded", () => enhance(document));
+document.addEventListener("DOMContentLoaded", () => {
+  enhance(document);
+  // Notifications of sign-ins waiting for approval, only on the page that offers them.
+  if (document.querySelector("[data-push-key]")) import("./push.js").then((m) => m.enhancePush(document));
+});
 document.addEventListener("htmx:after:swap", () => {
   focusErrorSummary(document);
   startCountdowns(document);

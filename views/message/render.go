@@ -85,7 +85,8 @@ var codeTemplates = map[string]bool{
 var noticeChanges = map[string]bool{
 	"factor.added": true, "factor.removed": true, "recovery.used": true, "recovery.regenerated": true,
 	"signin.new_device": true, "contact.changed": true, "contact.registered": true, "support.factors_reset": true,
-	"signin.qr": true, // internal/qrsignin
+	"signin.qr":          true,                             // internal/qrsignin
+	"approval.signed_in": true, "approval.suspended": true, // internal/approval
 }
 
 // NotMePath is the path of a "this wasn't me" link under the base URL, followed by its token:
