@@ -633,26 +633,14 @@ func (s *Service) CheckKnowledge(ctx context.Context, sub Subject, phoneInput, l
 // record, when given, writes in the same transaction too: the staff audit entry of whoever issued
 // it (internal/staff.Record), so the code exists only with its record.
 func (s *Service) IssueAssistCode(ctx context.Context, userID, issuedBy string, c Client, record ...func(tx *store.Tx) error) (string, time.Time, error) {
-	now := s.clock.Now()
 	if _, err := s.st.UserByID(ctx, userID); err != nil {
 		return "", time.Time{}, err
 	}
-	code, err := randomDigits(8)
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	expires := now.Add(s.set.AssistTTL)
-	err = s.st.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.VoidCodes(ctx, userID, "assist", now); err != nil {
-			return err
-		}
-		if _, err := tx.InsertCode(ctx, store.Code{UserID: userID, Purpose: "assist", Hash: s.hash("assist", userID, code),
-			CreatedAt: now, ExpiresAt: expires, IssuedBy: issuedBy}); err != nil {
-			return err
-		}
-		ev := audit.AssistIssued.Event(userID, c, now, map[string]string{"by": issuedBy})
-		ev.Actor = issuedBy
-		if err := tx.AppendEvent(ctx, ev); err != nil {
+	var code string
+	var expires time.Time
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if code, expires, err = s.IssueAssistCodeTx(ctx, tx, userID, issuedBy, c); err != nil {
 			return err
 		}
 		for _, fn := range record {
@@ -663,6 +651,30 @@ func (s *Service) IssueAssistCode(ctx context.Context, userID, issuedBy string, 
 		return nil
 	})
 	if err != nil {
+		return "", time.Time{}, err
+	}
+	return code, expires, nil
+}
+
+// IssueAssistCodeTx is IssueAssistCode inside the caller's transaction (the support console's,
+// which writes its audit record in it too).
+func (s *Service) IssueAssistCodeTx(ctx context.Context, tx *store.Tx, userID, issuedBy string, c Client) (string, time.Time, error) {
+	now := s.clock.Now()
+	code, err := randomDigits(8)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	expires := now.Add(s.set.AssistTTL)
+	if err := tx.VoidCodes(ctx, userID, "assist", now); err != nil {
+		return "", time.Time{}, fmt.Errorf("issue assist code: %w", err)
+	}
+	if _, err := tx.InsertCode(ctx, store.Code{UserID: userID, Purpose: "assist", Hash: s.hash("assist", userID, code),
+		CreatedAt: now, ExpiresAt: expires, IssuedBy: issuedBy}); err != nil {
+		return "", time.Time{}, fmt.Errorf("issue assist code: %w", err)
+	}
+	ev := audit.AssistIssued.Event(userID, c, now, map[string]string{"by": issuedBy})
+	ev.Actor = issuedBy
+	if err := tx.AppendEvent(ctx, ev); err != nil {
 		return "", time.Time{}, fmt.Errorf("issue assist code: %w", err)
 	}
 	return code, expires, nil

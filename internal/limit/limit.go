@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/smsretire/smsretire/internal/store"
@@ -170,3 +171,28 @@ func (l *Limiter) Forgive(ctx context.Context, account string, methods ...string
 }
 
 func answerKey(account, method string) string { return account + ":" + method }
+
+// Lock is one of an account's methods locked by wrong answers, until Until.
+type Lock struct {
+	Method string
+	Until  time.Time
+}
+
+// Locks lists the account's methods locked at now, by method name.
+func (l *Limiter) Locks(ctx context.Context, account string, now time.Time) ([]Lock, error) {
+	rows, err := l.st.AnswerLocks(ctx, account+":", l.rules.MaxAttempts, now)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Lock, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, Lock{Method: strings.TrimPrefix(r.Key, account+":"), Until: r.Until})
+	}
+	return out, nil
+}
+
+// Unlock ends the lock of the account's method inside tx (support lifting it); false when the
+// method was not locked at now.
+func (l *Limiter) Unlock(ctx context.Context, tx *store.Tx, account, method string, now time.Time) (bool, error) {
+	return tx.ForgetWrongAnswers(ctx, answerKey(account, method), l.rules.MaxAttempts, now)
+}
