@@ -50,6 +50,7 @@ bench: vendor
 	$(GO) test -run '^$$' -bench 'Import100k$$' -benchtime 3x -benchmem ./internal/roster/
 	$(GO) test -run '^$$' -bench 'Import1MPostgres$$' -benchtime 1x -benchmem -timeout 20m ./internal/roster/
 	$(GO) test -run '^$$' -bench 'UserCounts1MPostgres$$' -benchtime 20x -timeout 20m ./internal/store/
+	$(GO) test -run '^$$' -bench 'Console1MPostgres$$' -benchtime 20x -timeout 20m ./internal/support/
 	$(GO) test -run '^$$' -bench 'DeliverMigrations' -benchtime 3x ./internal/outbox/
 	$(GO) test -run '^$$' -bench 'EnqueueParallel' -benchtime 5x ./internal/store/
 	$(GO) test -run '^$$' -bench 'PurgeHistory200k' -benchtime 1x ./internal/retention/

@@ -44,6 +44,7 @@ import (
 	"github.com/smsretire/smsretire/internal/sms"
 	"github.com/smsretire/smsretire/internal/staff"
 	"github.com/smsretire/smsretire/internal/store"
+	"github.com/smsretire/smsretire/internal/support"
 	"github.com/smsretire/smsretire/internal/useragent"
 	"github.com/smsretire/smsretire/internal/webhook"
 )
@@ -95,6 +96,7 @@ type App struct {
 	Sessions        *session.Service        // signed-in sessions of every kind, and verification grants
 	Staff           *staff.Service          // support staff, their roles and setup links, and the staff audit log
 	StaffSSO        *staff.SSO              // staff sign-in through the company's provider; nil unless --staff-oidc-issuer
+	Support         *support.Service        // the support console: search, a user's page, staff actions, dashboard, audit log
 	Rollout         *rollout.Service        // the campaign: notices, reminders, snoozes, exemptions, counts
 	Metrics         *metrics.Metrics        // Prometheus metrics of this process; web serves them on --metrics-addr
 	SecurityNotices *securitynotice.Service // security notices on every channel, and their "this wasn't me" links
@@ -229,6 +231,8 @@ func New(p Parts) (*App, error) {
 		a.StaffSSO = staff.NewSSO(staff.SSOSettings{Issuer: cfg.StaffOIDCIssuer, ClientID: cfg.StaffOIDCClientID,
 			ClientSecret: cfg.StaffOIDCClientSecret, RoleClaim: cfg.StaffOIDCRoleClaim, RedirectURL: cfg.BaseURL + StaffSSOCallbackPath})
 	}
+	a.Support = support.New(a.Store, a.Clock, a.Identity, a.Rollout, a.SecurityNotices, a.Staff,
+		support.Settings{Region: cfg.DefaultRegion, Location: cfg.Location()})
 	a.Metrics = metrics.New()
 	a.Store.OnEvents(a.Metrics.Event)
 	a.Worker.Observer = a.Metrics
