@@ -140,6 +140,21 @@ const (
 	RouteStaffAdminDisable         = "staff.admin.disable"     // :id
 	RouteStaffAdminSessionEnd      = "staff.admin.session.end" // :id
 
+	// The support console (the staff group; internal/support).
+	RouteConsoleDashboard  = "console.dashboard"
+	RouteConsoleSearchShow = "console.search.show"
+	RouteConsoleSearch     = "console.search"
+	RouteConsoleUser       = "console.user"       // :id
+	RouteConsoleNotice     = "console.notice"     // :id
+	RouteConsoleAssist     = "console.assist"     // :id
+	RouteConsoleUnlock     = "console.unlock"     // :id
+	RouteConsoleResetShow  = "console.reset.show" // :id
+	RouteConsoleReset      = "console.reset"      // :id
+	RouteConsoleDeadline   = "console.deadline"   // :id
+	RouteConsoleRetry      = "console.retry"      // :id, :msg
+	RouteConsoleAudit      = "console.audit"
+	RouteConsoleAuditCSV   = "console.audit.csv"
+
 	RouteDevOutbox = "dev.outbox"
 	RouteHealthz   = "healthz"
 	RouteReadyz    = "readyz"

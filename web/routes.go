@@ -192,6 +192,21 @@ func (h *handler) routes(e *echo.Echo) {
 	h.staff.post("/admin/staff/:id/link", views.RouteStaffAdminLink, h.staffAdminLink, h.requireStaff(staff.ActionManageStaff))
 	h.staff.post("/admin/staff/:id/disable", views.RouteStaffAdminDisable, h.staffAdminDisable, h.requireStaff(staff.ActionManageStaff))
 	h.staff.post("/admin/sessions/:id/end", views.RouteStaffAdminSessionEnd, h.staffAdminSessionEnd, h.requireStaff(staff.ActionEndStaffSessions))
+	// The support console (internal/support): each route names the action the role must allow.
+	// Actions on a user post a reason; resetting the methods asks to confirm on a page first.
+	h.staff.get("/dashboard", views.RouteConsoleDashboard, h.consoleDashboard, h.requireStaff(staff.ActionDashboard))
+	h.staff.get("/users", views.RouteConsoleSearchShow, h.consoleSearchShow, h.requireStaff(staff.ActionSearch))
+	h.staff.post("/users", views.RouteConsoleSearch, h.consoleSearch, h.requireStaff(staff.ActionSearch))
+	h.staff.get("/users/:id", views.RouteConsoleUser, h.consoleUserShow, h.requireStaff(staff.ActionView))
+	h.staff.post("/users/:id/notice", views.RouteConsoleNotice, h.consoleNotice, h.requireStaff(staff.ActionResendNotice))
+	h.staff.post("/users/:id/assist", views.RouteConsoleAssist, h.consoleAssist, h.requireStaff(staff.ActionIssueAssist))
+	h.staff.post("/users/:id/messages/:msg/retry", views.RouteConsoleRetry, h.consoleRetry, h.requireStaff(staff.ActionRetryMessage))
+	h.staff.post("/users/:id/unlock", views.RouteConsoleUnlock, h.consoleUnlock, h.requireStaff(staff.ActionUnlock))
+	h.staff.get("/users/:id/reset", views.RouteConsoleResetShow, h.consoleResetShow, h.requireStaff(staff.ActionResetFactors))
+	h.staff.post("/users/:id/reset", views.RouteConsoleReset, h.consoleReset, h.requireStaff(staff.ActionResetFactors))
+	h.staff.post("/users/:id/deadline", views.RouteConsoleDeadline, h.consoleDeadline, h.requireStaff(staff.ActionExtendDeadline))
+	h.staff.get("/audit", views.RouteConsoleAudit, h.consoleAudit, h.requireStaff(staff.ActionViewAudit))
+	h.staff.get("/audit.csv", views.RouteConsoleAuditCSV, h.consoleAuditCSV, h.requireStaff(staff.ActionExport))
 	h.oidc = newGroup(e, app.OIDCPath)
 	if h.app.Provider != nil {
 		// OpenID Connect for the operator's services (internal/provider). The protocol's endpoints

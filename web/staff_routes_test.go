@@ -24,6 +24,20 @@ var staffRoutes = map[string]staff.Action{
 	"POST /staff/admin/staff/:id/link":    staff.ActionManageStaff,
 	"POST /staff/admin/staff/:id/disable": staff.ActionManageStaff,
 	"POST /staff/admin/sessions/:id/end":  staff.ActionEndStaffSessions,
+	// The console (web/console_*.go).
+	"GET /staff/dashboard":                      staff.ActionDashboard,
+	"GET /staff/users":                          staff.ActionSearch,
+	"POST /staff/users":                         staff.ActionSearch,
+	"GET /staff/users/:id":                      staff.ActionView,
+	"POST /staff/users/:id/notice":              staff.ActionResendNotice,
+	"POST /staff/users/:id/assist":              staff.ActionIssueAssist,
+	"POST /staff/users/:id/messages/:msg/retry": staff.ActionRetryMessage,
+	"POST /staff/users/:id/unlock":              staff.ActionUnlock,
+	"GET /staff/users/:id/reset":                staff.ActionResetFactors,
+	"POST /staff/users/:id/reset":               staff.ActionResetFactors,
+	"POST /staff/users/:id/deadline":            staff.ActionExtendDeadline,
+	"GET /staff/audit":                          staff.ActionViewAudit,
+	"GET /staff/audit.csv":                      staff.ActionExport,
 }
 
 // staffPublicRoutes are the staff routes anyone may open: signing in and out, setting up.

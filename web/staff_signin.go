@@ -94,6 +94,9 @@ var staffLinks = []struct {
 	action staff.Action
 	key    string
 }{
+	{views.RouteConsoleDashboard, staff.ActionDashboard, "console.nav.dashboard"},
+	{views.RouteConsoleSearchShow, staff.ActionSearch, "console.nav.search"},
+	{views.RouteConsoleAudit, staff.ActionViewAudit, "console.nav.audit"},
 	{views.RouteStaffAdminList, staff.ActionManageStaff, "staff.admin.title"},
 }
 

@@ -324,6 +324,7 @@ func tourVisit(t *testing.T, s *webtest.Server, lang string, visit func(stop)) {
 	tourApproval(t, s, "demo-zh", secret, newClient, record)
 	tourOIDC(t, s, newClient, get, post)
 	tourStaff(t, s, newClient, get, post)
+	tourConsole(t, s, newClient, get, post)
 
 	s.Deliver(t)
 	get("development outbox", anon, "/dev/outbox", http.StatusOK)
@@ -476,6 +477,7 @@ var withoutPages = map[string]string{
 	"POST /security/push/unsubscribe": "JSON for the notification script",
 	"GET /manifest.webmanifest":       "the web app manifest (JSON)",
 	"GET /sw.js":                      "the service worker (JavaScript)",
+	"GET /staff/audit.csv":                       "a CSV download (console_test.go checks it)",
 }
 
 // TestTour_VisitsEveryPage makes sure the tour, which the HTML, header and page-weight checks
