@@ -101,6 +101,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	go func() { a.Retention.Run(rctx); close(retentionDone) }()
 	defer func() { stopRetention(); <-retentionDone }()
 
+	// The support console's dashboard is read once now, so its first page does not wait for a
+	// million users' aggregates.
+	warmDone := make(chan struct{})
+	go func() {
+		if err := a.Support.Warm(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("support console: reading the dashboard", "err", err)
+		}
+		close(warmDone)
+	}()
+	defer func() { <-warmDone }() // before the store closes
+
 	if a.Provider != nil {
 		// Finished sign-ins for services are kept a day, so a replayed code is recognised; then
 		// they go, with their tokens once those expired.

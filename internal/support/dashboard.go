@@ -68,6 +68,13 @@ func (s *Service) Dashboard(ctx context.Context, m staff.Member) (Dashboard, err
 	return s.readDashboardOnce(ctx)
 }
 
+// Warm reads the dashboard's figures once, so that the first page asked for finds them (serve runs
+// it at start); a request that comes meanwhile waits for this reading rather than starting another.
+func (s *Service) Warm(ctx context.Context) error {
+	_, err := s.readDashboardOnce(ctx)
+	return err
+}
+
 // readDashboardOnce reads the figures for the first request, one request at a time: those that
 // waited meanwhile get what the first read.
 func (s *Service) readDashboardOnce(ctx context.Context) (Dashboard, error) {
