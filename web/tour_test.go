@@ -477,7 +477,7 @@ var withoutPages = map[string]string{
 	"POST /security/push/unsubscribe": "JSON for the notification script",
 	"GET /manifest.webmanifest":       "the web app manifest (JSON)",
 	"GET /sw.js":                      "the service worker (JavaScript)",
-	"GET /staff/audit.csv":                       "a CSV download (console_test.go checks it)",
+	"GET /staff/audit.csv":            "a CSV download (console_test.go checks it)",
 }
 
 // TestTour_VisitsEveryPage makes sure the tour, which the HTML, header and page-weight checks
