@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -95,6 +96,16 @@ func TestServe_DemoRunsTheExampleShop(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `src="http://localhost:`+strconv.Itoa(port)+`/embed/launch?partner=demo-partner&amp;token=`) ||
 		!strings.Contains(string(body), `allow="publickey-credentials-create; publickey-credentials-get"`) {
 		t.Errorf("partner page: %d\n%s", resp.StatusCode, body)
+	}
+
+	// The demo's console administrator gets a one-time setup link that opens the setup page.
+	setup := regexp.MustCompile(`http://localhost:` + strconv.Itoa(port) + `/staff/setup/\S+`).FindString(stdout.String())
+	if setup == "" {
+		t.Errorf("serve prints no setup link for the demo's console administrator:\n%s", stdout.String())
+	} else if resp, err = client.Get(setup); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("demo staff setup link %s: %v %v", setup, resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	stop()
 	if code := <-exit; code != 0 {

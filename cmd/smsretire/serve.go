@@ -11,6 +11,7 @@ import (
 
 	"github.com/smsretire/smsretire/internal/app"
 	"github.com/smsretire/smsretire/internal/demo"
+	"github.com/smsretire/smsretire/internal/staff"
 	"github.com/smsretire/smsretire/web"
 )
 
@@ -182,7 +183,39 @@ func printDemo(ctx context.Context, a *app.App, w io.Writer) error {
 	for _, u := range users {
 		fmt.Fprintf(w, "\n  %s (%s)\n  %s\n", u.Entry.ID, u.About, a.NoticeLink(u.Entry.ID))
 	}
-	fmt.Fprintf(w, "\nMessages are not sent in demo mode: read them at %s/dev/outbox\n\n", a.Config.BaseURL)
+	fmt.Fprintf(w, "\nMessages are not sent in demo mode: read them at %s/dev/outbox\n", a.Config.BaseURL)
+	if err := printDemoStaff(ctx, a, w); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+// demoStaffEmail is the support console's administrator in demo mode.
+const demoStaffEmail = "demo-admin@example.com"
+
+// printDemoStaff gives the demo's console administrator a setup link while they have not set up
+// how they sign in (a new link voids the one printed at the last start), and says where to sign
+// in once they have.
+func printDemoStaff(ctx context.Context, a *app.App, w io.Writer) error {
+	by := staff.CLI("demo")
+	m, err := a.Staff.ByEmail(ctx, demoStaffEmail)
+	var token string
+	switch {
+	case errors.Is(err, staff.ErrNotFound):
+		m, token, err = a.Staff.Add(ctx, by, demoStaffEmail, staff.Admin, "Demo")
+	case err == nil && m.Status == staff.Pending:
+		token, err = a.Staff.NewSetupLink(ctx, by, m.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("demo staff: %w", err)
+	}
+	if token == "" {
+		fmt.Fprintf(w, "\nSupport console: sign in at %s/staff/signin as %s\n", a.Config.BaseURL, m.Email)
+		return nil
+	}
+	fmt.Fprintf(w, "\nSupport console (%s, admin): set up a passkey or an authenticator app at this one-time link, then sign in at %s/staff/signin\n  %s\n",
+		m.Email, a.Config.BaseURL, a.StaffSetupLink(token))
 	return nil
 }
 
