@@ -3,6 +3,8 @@ package staff_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,6 +97,90 @@ func TestStaffTOTP_SetUpThenSignIn(t *testing.T) {
 		code, _ = totp.CodeAt(setup.Key.Secret, clk.Now())
 		if _, err := svc.SignInTOTP(ctx, "eve@example.com", code, "192.0.2.1"); !errors.Is(err, staff.ErrSignInFailed) {
 			t.Errorf("a disabled member signed in: %v", err)
+		}
+	})
+}
+
+// Staff sign-in answers are limited exactly under parallel requests, on SQLite, PostgreSQL and two
+// instances on one PostgreSQL: of 60 wrong codes at once exactly five are checked (four told wrong,
+// the fifth locks, the rest meet the lock), and the right code after the lock is refused; of 60
+// requests carrying one right code at once exactly one signs in, and the losers count as no wrong
+// answer (four wrong codes afterwards still leave sign-in open, the fifth locks).
+func TestStaffTOTP_ParallelSignInsHoldTheLimits(t *testing.T) {
+	const parallel = 60
+	testsupport.EachDeployment(t, func(t *testing.T, stores []*store.SQL) {
+		ctx := context.Background()
+		clk := clock.NewFake(t0)
+		var svcs []*staff.Service
+		for _, st := range stores {
+			svcs = append(svcs, newService(t, st, clk))
+		}
+		setUp := func(email string) string {
+			m, token, err := svcs[0].Add(ctx, staff.CLI("ops"), email, staff.Agent, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			setup, err := svcs[0].BeginTOTPSetup(ctx, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, _ := totp.CodeAt(setup.Key.Secret, clk.Now())
+			if err := svcs[0].FinishTOTPSetup(ctx, token, m, setup.Key.Secret, setup.Ceremony, code, "192.0.2.1"); err != nil {
+				t.Fatal(err)
+			}
+			clk.Advance(30 * time.Second)
+			return setup.Key.Secret
+		}
+		codes := func(secret string) (right, wrong string) {
+			right, _ = totp.CodeAt(secret, clk.Now())
+			return right, string(rune('0'+(right[0]-'0'+1)%10)) + right[1:]
+		}
+		burst := func(email, code string) (ok, told, locked int) {
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			for i := range parallel {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := svcs[i%len(svcs)].SignInTOTP(ctx, email, code, fmt.Sprintf("10.7.0.%d", i))
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err == nil:
+						ok++
+					case errors.Is(err, staff.ErrSignInFailed):
+						told++
+					case errors.As(err, new(limit.ErrLocked)):
+						locked++
+					default:
+						t.Errorf("sign-in: %v", err)
+					}
+				}()
+			}
+			wg.Wait()
+			return ok, told, locked
+		}
+
+		right, wrong := codes(setUp("ann@example.com"))
+		if ok, told, locked := burst("ann@example.com", wrong); ok != 0 || told != 4 || locked != parallel-4 {
+			t.Errorf("%d wrong codes at once: %d signed in, %d told wrong, %d locked; want 0, 4, %d", parallel, ok, told, locked, parallel-4)
+		}
+		if _, err := svcs[0].SignInTOTP(ctx, "ann@example.com", right, "10.7.1.1"); !errors.As(err, new(limit.ErrLocked)) {
+			t.Errorf("the right code after the lock: %v, want the lock", err)
+		}
+
+		secret := setUp("bo@example.com")
+		right, _ = codes(secret)
+		if ok, _, _ := burst("bo@example.com", right); ok != 1 {
+			t.Errorf("one right code %d times at once signed in %d times, want once", parallel, ok)
+		}
+		clk.Advance(30 * time.Second)
+		_, wrong = codes(secret)
+		for i := 1; i <= 5; i++ {
+			_, err := svcs[0].SignInTOTP(ctx, "bo@example.com", wrong, "10.7.1.2")
+			if locked := errors.As(err, new(limit.ErrLocked)); locked != (i == 5) {
+				t.Fatalf("wrong code %d after the race: %v", i, err)
+			}
 		}
 	})
 }
