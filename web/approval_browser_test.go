@@ -214,12 +214,22 @@ func TestBrowser_ServiceWorkerShowsTheNotification(t *testing.T) {
 		t.Fatal("no service worker registration reported")
 	}
 	data := `{"id":"req123","title":"Approve a sign-in?","body":"Someone is signing in on Chrome on Windows","url":"/approve/req123"}`
-	if _, err := chromedp.Call(j.tab, serviceworker.DeliverPushMessage, serviceworker.DeliverPushMessageParams{Origin: srv.URL, RegistrationID: id, Data: data}); err != nil {
-		t.Fatalf("deliver push message: %v", err)
+	deliver := func() {
+		if _, err := chromedp.Call(j.tab, serviceworker.DeliverPushMessage, serviceworker.DeliverPushMessageParams{Origin: srv.URL, RegistrationID: id, Data: data}); err != nil {
+			t.Fatalf("deliver push message: %v", err)
+		}
 	}
+	deliver()
 	shown := `navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((ns) => ns.some((n) => n.title === "Approve a sign-in?" && n.body.startsWith("Someone is signing in") && n.tag === "approval-req123"))`
+	polls := 0
 	if !j.poll(func() bool {
 		v, err := chromedp.Run(j.tab, chromedp.Evaluate[bool](shown, chromedp.EvalAwaitPromise))
+		if polls++; !v && polls%50 == 0 {
+			// A push service delivers again what was not acknowledged; DevTools' delivery can be
+			// dropped while the worker is starting (seen once in a full run). The notification's
+			// tag is the request's, so a second delivery replaces the first rather than adding one.
+			deliver()
+		}
 		return err == nil && v
 	}) {
 		t.Fatal("the service worker showed no notification")
